@@ -1,0 +1,787 @@
+"""Embedded search backend: one SQLite file with FTS5, zero set-up.
+
+Layout of the file (all in one database so that every switch is one
+transaction):
+
+* ``meta``: the current *generation* of the dataset tables.  Dataset tables
+  carry their generation in their name (``ds_1``, ``fts_1``, ``terms_1``,
+  ``active_1``); :meth:`EmbeddedBackend.rebuild` fills generation n+1 beside
+  the live one and switches ``meta`` in the same transaction, so readers move
+  from the old to the new index in one step.
+* ``versions``: every indexed version of every dataset, by an integer
+  ``vkey``; its records live in their own table ``rec_<vkey>`` with an index
+  per filterable column, its cube in ``cube_cells``.
+* ``active_<g>``: which vkey answers for each dataset.  Activating a version
+  is one UPDATE; an ingest that dies before it leaves the old row in place.
+
+Readers run each call in one read transaction (WAL snapshot), so a call never
+sees half a switch.  Each thread has its own connection; writes are
+serialised by a process lock and SQLite's own write lock across processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from typing import Any
+
+import polars as pl
+
+from indexer.search import text as fts
+from indexer.search.base import (
+    CAPABILITIES,
+    FACET_FIELDS,
+    Hit,
+    RecordPage,
+    SearchBackend,
+    SearchBackendError,
+    SearchQuery,
+    SearchResult,
+    cell_dict,
+    check_limit,
+    check_record_filters,
+    decode_cursor,
+    dims_key,
+    encode_cursor,
+    facet_values,
+    filterable_columns,
+    normalise_document,
+    sort_cells,
+)
+
+# bm25 weights of the FTS columns: title, description, keywords.
+_BM25 = "10.0, 2.0, 4.0"
+_TOKENIZE = f"unicode61 remove_diacritics 2 categories '{fts.FTS5_CATEGORIES}'"
+_INSERT_BATCH = 20_000
+
+
+def _q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class EmbeddedBackend(SearchBackend):
+    """SQLite + FTS5 search backend in one file at ``path``."""
+
+    name = "embedded"
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0):
+        path = os.fspath(path)
+        if not path or path == ":memory:":
+            raise SearchBackendError(
+                "the embedded backend needs a file path", code="search_backend_config"
+            )
+        self.path = path
+        self.timeout = timeout
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        self._closed = False
+        try:
+            probe = sqlite3.connect(":memory:")
+            probe.execute(f'CREATE VIRTUAL TABLE t USING fts5(a, tokenize="{_TOKENIZE}")')
+            probe.close()
+        except sqlite3.OperationalError as exc:  # pragma: no cover - depends on the SQLite build
+            raise SearchBackendError(f"SQLite lacks FTS5 with unicode61 categories: {exc}") from exc
+
+    # -- connections ----------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise SearchBackendError("search backend is closed", code="search_backend_closed")
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            directory = os.path.dirname(os.path.abspath(self.path))
+            os.makedirs(directory, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=OFF")
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA temp_store=MEMORY")
+            conn.execute("PRAGMA mmap_size=268435456")
+            self._local.conn = conn
+            with self._connections_lock:
+                self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _read(self) -> Iterator[tuple[sqlite3.Connection, int]]:
+        """One read transaction (a WAL snapshot) and the generation it sees."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield conn, self._generation(conn)
+        finally:
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, serialised within the process and across processes."""
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @staticmethod
+    def _generation(conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        if row is None:
+            raise SearchBackendError(
+                "search index is not set up; run setup()", code="search_not_set_up"
+            )
+        return int(row[0])
+
+    # -- life cycle -------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Create the tables (idempotent) and switch the file to WAL mode."""
+        with self._write() as c:
+            c.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS versions ("
+                " vkey INTEGER PRIMARY KEY AUTOINCREMENT, dataset_id TEXT NOT NULL,"
+                " version_id TEXT NOT NULL, columns TEXT NOT NULL, filterable TEXT NOT NULL,"
+                " dtypes TEXT NOT NULL, row_count INTEGER NOT NULL, created_at TEXT NOT NULL)"
+            )
+            c.execute(
+                "CREATE INDEX IF NOT EXISTS versions_dataset ON versions (dataset_id, version_id)"
+            )
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS cube_cells ("
+                " vkey INTEGER NOT NULL, dim_key TEXT NOT NULL, dims TEXT NOT NULL,"
+                " count INTEGER, suppressed INTEGER NOT NULL, means TEXT NOT NULL)"
+            )
+            c.execute("CREATE INDEX IF NOT EXISTS cube_cells_key ON cube_cells (vkey, dim_key)")
+            if c.execute("SELECT 1 FROM meta WHERE key = 'generation'").fetchone() is None:
+                self._create_generation(c, 1)
+                c.execute("INSERT INTO meta (key, value) VALUES ('generation', '1')")
+
+    def capabilities(self) -> frozenset[str]:
+        """Everything in the contract."""
+        return CAPABILITIES
+
+    def close(self) -> None:
+        """Close every connection this backend opened."""
+        self._closed = True
+        with self._connections_lock:
+            for conn in self._connections:
+                with suppress(sqlite3.Error):
+                    conn.close()
+            self._connections.clear()
+
+    @staticmethod
+    def _create_generation(c: sqlite3.Connection, g: int) -> None:
+        c.execute(
+            f"CREATE TABLE ds_{g} (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
+            " doc TEXT NOT NULL, published_at TEXT, title_sort TEXT, titles TEXT NOT NULL)"
+        )
+        c.execute(f"CREATE INDEX ds_{g}_published ON ds_{g} (published_at)")
+        c.execute(f"CREATE INDEX ds_{g}_title ON ds_{g} (title_sort)")
+        c.execute(
+            f"CREATE VIRTUAL TABLE fts_{g} USING fts5(title, description, keywords,"
+            f" tokenize=\"{_TOKENIZE}\", prefix='2 3 4')"
+        )
+        c.execute(
+            f"CREATE TABLE terms_{g} (field TEXT NOT NULL, value TEXT NOT NULL, ds INTEGER NOT NULL,"
+            " PRIMARY KEY (field, value, ds)) WITHOUT ROWID"
+        )
+        c.execute(f"CREATE INDEX terms_{g}_ds ON terms_{g} (ds)")
+        c.execute(
+            f"CREATE TABLE active_{g} (dataset_id TEXT PRIMARY KEY, version_id TEXT NOT NULL, vkey INTEGER NOT NULL)"
+        )
+
+    @staticmethod
+    def _drop_generation(c: sqlite3.Connection, g: int) -> None:
+        for table in (f"fts_{g}", f"terms_{g}", f"ds_{g}", f"active_{g}"):
+            c.execute(f"DROP TABLE IF EXISTS {table}")
+
+    # -- dataset documents ----------------------------------------------------------
+
+    def index_dataset(self, doc: dict[str, Any]) -> None:
+        """Add or replace a dataset document."""
+        self.index_datasets([doc])
+
+    def index_datasets(self, docs: Iterable[dict[str, Any]]) -> int:
+        """Add or replace many dataset documents in one transaction; returns how many."""
+        normalised = [normalise_document(d) for d in docs]
+        with self._write() as c:
+            g = self._generation(c)
+            for doc in normalised:
+                self._put_dataset(c, g, doc)
+        return len(normalised)
+
+    @staticmethod
+    def _put_dataset(
+        c: sqlite3.Connection, g: int, doc: dict[str, Any], *, fresh: bool = False
+    ) -> None:
+        existing = (
+            None
+            if fresh
+            else c.execute(f"SELECT rowid FROM ds_{g} WHERE id = ?", (doc["id"],)).fetchone()
+        )
+        titles = {lang: fts.clean(t).casefold() for lang, t in doc["title"].items()}
+        title_sort = titles.get("en") or next(iter(titles.values()), "")
+        row = (
+            json.dumps(doc, ensure_ascii=False),
+            doc["published_at"],
+            title_sort,
+            json.dumps(titles, ensure_ascii=False),
+        )
+        if existing:
+            rowid = existing[0]
+            c.execute(
+                f"UPDATE ds_{g} SET doc = ?, published_at = ?, title_sort = ?, titles = ? WHERE rowid = ?",
+                (*row, rowid),
+            )
+            c.execute(f"DELETE FROM fts_{g} WHERE rowid = ?", (rowid,))
+            c.execute(f"DELETE FROM terms_{g} WHERE ds = ?", (rowid,))
+        else:
+            rowid = c.execute(
+                f"INSERT INTO ds_{g} (id, doc, published_at, title_sort, titles) VALUES (?, ?, ?, ?, ?)",
+                (doc["id"], *row),
+            ).lastrowid
+        sep = f" {fts.LANG_SEPARATOR} "
+        keywords = " ".join(
+            [
+                doc["organisation"].get("name") or "",
+                doc["organisation"].get("slug") or "",
+                doc["slug"],
+            ]
+            + doc["topics"]
+            + doc["dimensions"]
+            + doc["places"]
+        )
+        c.execute(
+            f"INSERT INTO fts_{g} (rowid, title, description, keywords) VALUES (?, ?, ?, ?)",
+            (
+                rowid,
+                sep.join(fts.clean(t) for t in doc["title"].values()),
+                sep.join(fts.clean(t) for t in doc["description"].values()),
+                fts.clean(keywords),
+            ),
+        )
+        c.executemany(
+            f"INSERT OR IGNORE INTO terms_{g} (field, value, ds) VALUES (?, ?, ?)",
+            [
+                (name, value, rowid)
+                for name, values in facet_values(doc).items()
+                for value in values
+            ],
+        )
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        """Remove a dataset's document and every version of it."""
+        with self._write() as c:
+            g = self._generation(c)
+            row = c.execute(f"SELECT rowid FROM ds_{g} WHERE id = ?", (dataset_id,)).fetchone()
+            if row:
+                c.execute(f"DELETE FROM fts_{g} WHERE rowid = ?", (row[0],))
+                c.execute(f"DELETE FROM terms_{g} WHERE ds = ?", (row[0],))
+                c.execute(f"DELETE FROM ds_{g} WHERE rowid = ?", (row[0],))
+            c.execute(f"DELETE FROM active_{g} WHERE dataset_id = ?", (dataset_id,))
+            vkeys = [
+                r[0]
+                for r in c.execute("SELECT vkey FROM versions WHERE dataset_id = ?", (dataset_id,))
+            ]
+            for vkey in vkeys:
+                self._drop_vkey(c, vkey)
+
+    def get_dataset(self, dataset_id: str) -> dict[str, Any] | None:
+        """The stored dataset document, or None."""
+        with self._read() as (c, g):
+            row = c.execute(f"SELECT doc FROM ds_{g} WHERE id = ?", (dataset_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    # -- search ------------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        """Ranked full text (FTS5 bm25), filters, facet counts, sorting and paging."""
+        query = query.validated()
+        terms = fts.parse(query.text)
+        match = fts.fts5_query(terms) if terms else None
+        with self._read() as (c, g):
+            where, params = [], []
+            for name, values in query.filters.items():
+                values = [str(v).lower() if name == "endorsed" else str(v) for v in values]
+                if not values:
+                    continue
+                marks = ",".join("?" * len(values))
+                where.append(
+                    f"d.rowid IN (SELECT ds FROM terms_{g} WHERE field = ? AND value IN ({marks}))"
+                )
+                params += [name, *values]
+            if match:
+                source = f"fts_{g} f JOIN ds_{g} d ON d.rowid = f.rowid"
+                where.insert(0, f"fts_{g} MATCH ?")
+                params.insert(0, match)
+                rank = f"bm25(fts_{g}, {_BM25})"
+            else:
+                source, rank = f"ds_{g} d", "0.0"
+            where_sql = " WHERE " + " AND ".join(where) if where else ""
+            try:
+                total = c.execute(f"SELECT count(*) FROM {source}{where_sql}", params).fetchone()[0]
+                order = self._order(query, match is not None)
+                page = c.execute(
+                    f"SELECT d.rowid, d.doc, {rank} AS rank FROM {source}{where_sql} ORDER BY {order} LIMIT ? OFFSET ?",
+                    [
+                        *params,
+                        *([f'$."{query.lang}"'] if query.sort == "title" else []),
+                        query.limit,
+                        query.offset,
+                    ],
+                ).fetchall()
+                facets = self._facets(c, g, query, source, where_sql, params, filtered=bool(where))
+                highlights = (
+                    self._highlights(c, g, match, [r[0] for r in page], query.lang) if match else {}
+                )
+            except sqlite3.OperationalError as exc:
+                if "fts5" in str(exc).lower():
+                    return SearchResult(total=0, hits=[], facets={f: [] for f in query.facets})
+                raise
+        hits = [
+            Hit(
+                id=json.loads(doc)["id"],
+                score=float(-rank),
+                doc=json.loads(doc),
+                highlights=highlights.get(rowid, {}),
+            )
+            for rowid, doc, rank in page
+        ]
+        return SearchResult(total=total, hits=hits, facets=facets)
+
+    @staticmethod
+    def _order(query: SearchQuery, has_text: bool) -> str:
+        if query.sort == "title":
+            return "coalesce(json_extract(d.titles, ?), d.title_sort) ASC, d.rowid ASC"
+        if query.sort == "relevance" and has_text:
+            return "rank ASC, d.published_at DESC, d.rowid DESC"
+        return "d.published_at DESC, d.rowid DESC"
+
+    @staticmethod
+    def _facets(
+        c: sqlite3.Connection,
+        g: int,
+        query: SearchQuery,
+        source: str,
+        where_sql: str,
+        params: list[Any],
+        *,
+        filtered: bool,
+    ) -> dict[str, list[tuple[str, int]]]:
+        facets: dict[str, list[tuple[str, int]]] = {}
+        for name in query.facets:
+            if filtered or where_sql:
+                sql = (
+                    f"SELECT value, count(*) AS n FROM terms_{g} WHERE field = ? AND ds IN"
+                    f" (SELECT d.rowid FROM {source}{where_sql}) GROUP BY value ORDER BY n DESC, value ASC LIMIT ?"
+                )
+                rows = c.execute(sql, [name, *params, query.facet_limit]).fetchall()
+            else:
+                sql = f"SELECT value, count(*) AS n FROM terms_{g} WHERE field = ? GROUP BY value ORDER BY n DESC, value ASC LIMIT ?"
+                rows = c.execute(sql, [name, query.facet_limit]).fetchall()
+            facets[name] = [(v, n) for v, n in rows]
+        return facets
+
+    @staticmethod
+    def _highlights(
+        c: sqlite3.Connection, g: int, match: str, rowids: list[int], lang: str
+    ) -> dict[int, dict[str, str]]:
+        if not rowids:
+            return {}
+        marks = ",".join("?" * len(rowids))
+        rows = c.execute(
+            f"SELECT f.rowid, highlight(fts_{g}, 0, ?, ?), highlight(fts_{g}, 1, ?, ?), d.doc"
+            f" FROM fts_{g} f JOIN ds_{g} d ON d.rowid = f.rowid WHERE fts_{g} MATCH ? AND f.rowid IN ({marks})",
+            [fts.MARK_OPEN, fts.MARK_CLOSE, fts.MARK_OPEN, fts.MARK_CLOSE, match, *rowids],
+        ).fetchall()
+        out: dict[int, dict[str, str]] = {}
+        for rowid, title, description, doc_json in rows:
+            doc = json.loads(doc_json)
+            found = {}
+            for field_name, marked in (("title", title), ("description", description)):
+                part = _language_part(marked, list(doc[field_name]), lang)
+                if part is not None and fts.has_mark(part):
+                    if field_name == "description":
+                        part = fts.snippet_window(part)
+                    found[field_name] = fts.marked_to_html(part)
+            out[rowid] = found
+        return out
+
+    # -- versions ---------------------------------------------------------------------
+
+    def index_version(
+        self,
+        dataset_id: str,
+        version_id: str,
+        records: pl.DataFrame,
+        cube_cells: Iterable[Any],
+        columns: Mapping[str, Any],
+    ) -> None:
+        """Store a version's records and cube in one transaction, without making them visible."""
+        cells = [cell_dict(cell) for cell in cube_cells]
+        with self._write() as c:
+            g = self._generation(c)
+            active = c.execute(
+                f"SELECT vkey FROM active_{g} WHERE dataset_id = ?", (dataset_id,)
+            ).fetchone()
+            stale = [
+                r[0]
+                for r in c.execute(
+                    "SELECT vkey FROM versions WHERE dataset_id = ? AND version_id = ?",
+                    (dataset_id, version_id),
+                )
+                if not active or r[0] != active[0]
+            ]
+            for vkey in stale:
+                self._drop_vkey(c, vkey)
+            self._insert_version(c, dataset_id, version_id, records, cells, columns)
+
+    def _insert_version(
+        self,
+        c: sqlite3.Connection,
+        dataset_id: str,
+        version_id: str,
+        records: pl.DataFrame,
+        cells: list[dict[str, Any]],
+        columns: Mapping[str, Any],
+    ) -> int:
+        filterable = filterable_columns(records, columns)
+        dtypes = {name: _sql_kind(dtype) for name, dtype in records.schema.items()}
+        vkey = c.execute(
+            "INSERT INTO versions (dataset_id, version_id, columns, filterable, dtypes, row_count, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                dataset_id,
+                version_id,
+                json.dumps(records.columns, ensure_ascii=False),
+                json.dumps(filterable, ensure_ascii=False),
+                json.dumps(dtypes),
+                records.height,
+                datetime.now(UTC).isoformat(),
+            ),
+        ).lastrowid
+        table = f"rec_{vkey}"
+        column_sql = ", ".join(f"{_q(name)} {_SQL_TYPES[kind]}" for name, kind in dtypes.items())
+        c.execute(
+            f"CREATE TABLE {table} (_row INTEGER PRIMARY KEY{', ' + column_sql if column_sql else ''})"
+        )
+        if records.width:
+            insert = (
+                f"INSERT INTO {table} ({', '.join(_q(n) for n in records.columns)})"
+                f" VALUES ({', '.join('?' * records.width)})"
+            )
+            prepared = _storable(records)
+            for offset in range(0, prepared.height, _INSERT_BATCH):
+                c.executemany(insert, prepared.slice(offset, _INSERT_BATCH).iter_rows())
+        for i, name in enumerate(filterable):
+            c.execute(f"CREATE INDEX {table}_f{i} ON {table} ({_q(name)})")
+        c.executemany(
+            "INSERT INTO cube_cells (vkey, dim_key, dims, count, suppressed, means) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    vkey,
+                    dims_key(cell["dims"]),
+                    json.dumps(cell["dims"], ensure_ascii=False, sort_keys=True),
+                    cell["count"],
+                    int(cell["suppressed"]),
+                    json.dumps(cell["means"], ensure_ascii=False),
+                )
+                for cell in cells
+            ],
+        )
+        return vkey
+
+    def activate_version(self, dataset_id: str, version_id: str) -> None:
+        """Point the dataset at the newest indexed copy of ``version_id`` (one UPDATE), then drop the old one."""
+        with self._write() as c:
+            g = self._generation(c)
+            row = c.execute(
+                "SELECT max(vkey) FROM versions WHERE dataset_id = ? AND version_id = ?",
+                (dataset_id, version_id),
+            ).fetchone()
+            if row is None or row[0] is None:
+                raise SearchBackendError(
+                    f"version {version_id!r} of dataset {dataset_id!r} is not indexed",
+                    code="version_not_indexed",
+                )
+            vkey = row[0]
+            old = c.execute(
+                f"SELECT vkey FROM active_{g} WHERE dataset_id = ?", (dataset_id,)
+            ).fetchone()
+            c.execute(
+                f"INSERT INTO active_{g} (dataset_id, version_id, vkey) VALUES (?, ?, ?)"
+                " ON CONFLICT (dataset_id) DO UPDATE SET version_id = excluded.version_id, vkey = excluded.vkey",
+                (dataset_id, version_id, vkey),
+            )
+        if old and old[0] != vkey:
+            with self._write() as c:
+                self._drop_vkey(c, old[0])
+
+    def drop_version(self, dataset_id: str, version_id: str) -> None:
+        """Forget every indexed copy of a version (and unpublish it if active)."""
+        with self._write() as c:
+            g = self._generation(c)
+            vkeys = [
+                r[0]
+                for r in c.execute(
+                    "SELECT vkey FROM versions WHERE dataset_id = ? AND version_id = ?",
+                    (dataset_id, version_id),
+                )
+            ]
+            c.execute(
+                f"DELETE FROM active_{g} WHERE dataset_id = ? AND version_id = ?",
+                (dataset_id, version_id),
+            )
+            for vkey in vkeys:
+                self._drop_vkey(c, vkey)
+
+    @staticmethod
+    def _drop_vkey(c: sqlite3.Connection, vkey: int) -> None:
+        c.execute(f"DROP TABLE IF EXISTS rec_{int(vkey)}")
+        c.execute("DELETE FROM cube_cells WHERE vkey = ?", (vkey,))
+        c.execute("DELETE FROM versions WHERE vkey = ?", (vkey,))
+
+    def active_version(self, dataset_id: str) -> str | None:
+        """The version that answers for ``dataset_id``, or None."""
+        with self._read() as (c, g):
+            row = c.execute(
+                f"SELECT version_id FROM active_{g} WHERE dataset_id = ?", (dataset_id,)
+            ).fetchone()
+        return row[0] if row else None
+
+    def _active(self, c: sqlite3.Connection, g: int, dataset_id: str) -> tuple[Any, ...] | None:
+        return c.execute(
+            f"SELECT a.version_id, v.vkey, v.filterable, v.dtypes, v.row_count, v.columns"
+            f" FROM active_{g} a JOIN versions v ON v.vkey = a.vkey WHERE a.dataset_id = ?",
+            (dataset_id,),
+        ).fetchone()
+
+    def records(
+        self,
+        dataset_id: str,
+        *,
+        filters: Mapping[str, list[str]] | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> RecordPage:
+        """Keyset paging over ``rec_<vkey>`` by its integer primary key, filters through indexes."""
+        limit = check_limit(limit)
+        with self._read() as (c, g):
+            active = self._active(c, g, dataset_id)
+            if active is None:
+                if after:
+                    decode_cursor(after, None)
+                return RecordPage(rows=[], next_cursor=None, total=0)
+            version_id, vkey, filterable, dtypes, row_count, columns = active
+            dtypes, columns = json.loads(dtypes), json.loads(columns)
+            wanted = check_record_filters(filters, json.loads(filterable))
+            position = int(decode_cursor(after, version_id)) if after else 0
+            where, params = [], []
+            for column, values in wanted.items():
+                where.append(f"{_q(column)} IN ({','.join('?' * len(values))})")
+                params += [_sql_value(v, dtypes[column]) for v in values]
+            table = f"rec_{int(vkey)}"
+            filter_sql = " AND ".join(where)
+            if where:
+                total = c.execute(
+                    f"SELECT count(*) FROM {table} WHERE {filter_sql}", params
+                ).fetchone()[0]
+            else:
+                total = row_count
+            page_where = " AND ".join([*where, "_row > ?"])
+            select = ", ".join(["_row", *(_q(n) for n in columns)])
+            rows = c.execute(
+                f"SELECT {select} FROM {table} WHERE {page_where} ORDER BY _row LIMIT ?",
+                [*params, position, limit + 1],
+            ).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        out = [
+            {
+                name: _from_sql(value, dtypes[name])
+                for name, value in zip(columns, row[1:], strict=True)
+            }
+            for row in rows
+        ]
+        cursor = encode_cursor(version_id, rows[-1][0]) if more and rows else None
+        return RecordPage(rows=out, next_cursor=cursor, total=total)
+
+    def cube(
+        self,
+        dataset_id: str,
+        by: tuple[str, ...],
+        filters: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Cells of the active version over exactly ``by`` + filter keys, matching the filters."""
+        filters = {str(k): str(v) for k, v in (filters or {}).items()}
+        key = dims_key([*by, *filters])
+        with self._read() as (c, g):
+            active = self._active(c, g, dataset_id)
+            if active is None:
+                return []
+            rows = c.execute(
+                "SELECT dims, count, suppressed, means FROM cube_cells WHERE vkey = ? AND dim_key = ?",
+                (active[1], key),
+            ).fetchall()
+        cells = []
+        for dims, count, suppressed, means in rows:
+            dims = json.loads(dims)
+            if all(dims.get(k) == v for k, v in filters.items()):
+                cells.append(
+                    {
+                        "dims": dims,
+                        "count": count,
+                        "suppressed": bool(suppressed),
+                        "means": json.loads(means),
+                    }
+                )
+        return sort_cells(cells)
+
+    # -- rebuild -------------------------------------------------------------------
+
+    def rebuild(
+        self,
+        datasets: Iterable[
+            tuple[dict[str, Any], pl.DataFrame | None, Iterable[Any] | None, Mapping[str, Any]]
+        ],
+    ) -> int:
+        """Fill generation n+1 beside the live one and switch ``meta`` to it in the same transaction."""
+        count = 0
+        with self._write() as c:
+            old = self._generation(c)
+            new = (
+                max(
+                    old,
+                    int(
+                        (c.execute("SELECT value FROM meta WHERE key = 'built'").fetchone() or [0])[
+                            0
+                        ]
+                    ),
+                )
+                + 1
+            )
+            self._drop_generation(c, new)
+            self._create_generation(c, new)
+            seen: set[str] = set()
+            for doc, records, cells, columns in datasets:
+                doc = normalise_document(doc)
+                self._put_dataset(c, new, doc, fresh=doc["id"] not in seen)
+                seen.add(doc["id"])
+                if records is not None:
+                    version_id = doc.get("version_id") or "rebuild"
+                    vkey = self._insert_version(
+                        c,
+                        doc["id"],
+                        version_id,
+                        records,
+                        [cell_dict(x) for x in cells or []],
+                        columns,
+                    )
+                    c.execute(
+                        f"INSERT OR REPLACE INTO active_{new} (dataset_id, version_id, vkey) VALUES (?, ?, ?)",
+                        (doc["id"], version_id, vkey),
+                    )
+                else:
+                    c.execute(
+                        f"INSERT OR REPLACE INTO active_{new} SELECT * FROM active_{old} WHERE dataset_id = ?",
+                        (doc["id"],),
+                    )
+                count += 1
+            c.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(new),))
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('built', ?)", (str(new),))
+        # The switch is committed; what only the old generation used goes now.
+        with self._write() as c:
+            orphans = [
+                r[0]
+                for r in c.execute(
+                    f"SELECT vkey FROM active_{old} WHERE vkey NOT IN (SELECT vkey FROM active_{new})"
+                )
+            ]
+            for vkey in orphans:
+                self._drop_vkey(c, vkey)
+            self._drop_generation(c, old)
+        return count
+
+
+# -- records: polars <-> SQLite -----------------------------------------------------
+
+_SQL_TYPES = {"int": "INTEGER", "float": "REAL", "bool": "INTEGER", "text": "TEXT", "json": "TEXT"}
+
+
+def _sql_kind(dtype: pl.DataType) -> str:
+    if dtype == pl.Boolean:
+        return "bool"
+    if dtype.is_integer():
+        return "int"
+    if dtype.is_float() or dtype.is_decimal():
+        return "float"
+    if isinstance(dtype, pl.List | pl.Array | pl.Struct):
+        return "json"
+    return "text"
+
+
+def _storable(df: pl.DataFrame) -> pl.DataFrame:
+    """Records with every column in a type sqlite3 binds: temporals as ISO text, nested as JSON."""
+    exprs = []
+    for name, dtype in df.schema.items():
+        kind = _sql_kind(dtype)
+        col = pl.col(name)
+        if kind == "bool":
+            exprs.append(col.cast(pl.Int8))
+        elif kind == "json":
+            exprs.append(
+                col.map_elements(lambda v: json.dumps(v, default=str), return_dtype=pl.String)
+            )
+        elif kind == "float" and dtype.is_decimal():
+            exprs.append(col.cast(pl.Float64))
+        elif kind == "text" and dtype != pl.String:
+            exprs.append(col.cast(pl.String))
+        else:
+            exprs.append(col)
+    return df.select(exprs)
+
+
+def _sql_value(value: str, kind: str) -> Any:
+    if kind == "bool":
+        return 1 if value.lower() in ("true", "1", "yes") else 0
+    return value
+
+
+def _from_sql(value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if kind == "bool":
+        return bool(value)
+    if kind == "json":
+        return json.loads(value)
+    return value
+
+
+def _language_part(marked: str, langs: list[str], lang: str) -> str | None:
+    """The part of a multilingual field that is in ``lang`` (else English, else the first)."""
+    if not langs:
+        return None
+    parts = marked.split(fts.LANG_SEPARATOR)
+    if len(parts) != len(langs):
+        return None
+    for wanted in (lang, "en", langs[0]):
+        if wanted in langs:
+            return parts[langs.index(wanted)].strip()
+    return None
+
+
+__all__ = ["EmbeddedBackend", "FACET_FIELDS"]
