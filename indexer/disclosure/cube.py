@@ -1,0 +1,274 @@
+"""The protected aggregate cube: counts and means for every combination of up to
+three dimensions, with threshold suppression, complementary suppression and
+cell-key perturbation (the ONS method).
+
+Cell-key method (ONS, "Cell key perturbation", as implemented by the
+``cell-key-perturbation`` package): every record gets a fixed record key in
+0..255 derived from a per-dataset secret seed; a cell's key is the sum of its
+records' keys mod 256; the published count is ``count + ptable[pcv, ckey]``.
+The same records always give the same cell key, so the same cell always
+answers the same, however it is reached. We build the cube with polars
+group_bys (one pass per combination) and apply the same arithmetic as
+``create_perturbed_table`` (pcv above 750 reuse rows 501..750); a test checks
+that both agree cell by cell.
+
+Differencing: cells under the threshold are suppressed; then, until nothing
+changes, in every line of every table (the cells that add up to a published
+parent along one dimension) a lone suppressed cell, or suppressed cells whose
+true total is under the threshold, get the smallest published sibling
+suppressed too, so no suppressed count follows from a parent minus its
+published children, and what does follow is never a small count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from schema.errors import InvalidInput, Problem
+from schema.roles import ColumnRole, ColumnSpec
+
+MIN_THRESHOLD = 5
+KEY_RANGE = 256
+MAX_PCV = 750
+UNKNOWN = "_unknown"  # dimension value missing or suppressed in the records
+
+# Noise added to published counts, by position of the cell key in 0..255:
+# unbiased, mostly small.
+_NOISE = np.array([-2, -1, 0, 1, 2])
+_NOISE_P = np.array([0.08, 0.2, 0.44, 0.2, 0.08])
+
+
+@dataclass
+class CubeCell:
+    """One aggregate: ``dims`` maps dimension -> code; a dimension absent means all."""
+
+    dims: dict[str, str]
+    count: int | None
+    suppressed: bool
+    means: dict[str, float | None] = field(default_factory=dict)
+
+    def to_row(self) -> dict:
+        return {
+            "dims": dict(self.dims),
+            "count": self.count,
+            "suppressed": self.suppressed,
+            "means": dict(self.means),
+        }
+
+
+@dataclass
+class ProtectedCube:
+    """Every published aggregate of one dataset version."""
+
+    cells: list[CubeCell]
+    dimensions: list[str]
+    measures: list[str]
+    threshold: int
+
+    def to_rows(self) -> list[dict]:
+        """Plain dicts for storage (JSON-serialisable)."""
+        return [cell.to_row() for cell in self.cells]
+
+    def cell(self, **dims: str) -> CubeCell | None:
+        """The cell for exactly these dimension codes (others: all), if present."""
+        for cell in self.cells:
+            if cell.dims == dims:
+                return cell
+        return None
+
+
+def make_ptable(
+    threshold: int, *, key_range: int = KEY_RANGE, max_pcv: int = MAX_PCV
+) -> pl.DataFrame:
+    """The perturbation table (columns pcv, ckey, pvalue) in the package's shape.
+
+    Counts under ``threshold`` go to 0 (suppressed); others get noise in -2..2
+    chosen by the cell key, never taking a count under the threshold.
+    """
+    cumulative = np.cumsum(_NOISE_P)
+    pcv = np.repeat(np.arange(1, max_pcv + 1), key_range)
+    ckey = np.tile(np.arange(key_range), max_pcv)
+    # rotate the key per pcv so that one cell key does not mean one noise everywhere
+    u = (((ckey + pcv * 97) % key_range) + 0.5) / key_range
+    noise = _NOISE[np.searchsorted(cumulative, u)]
+    noise = np.where(pcv + noise < threshold, threshold - pcv, noise)
+    pvalue = np.where(pcv < threshold, -pcv, noise)
+    return pl.DataFrame({"pcv": pcv, "ckey": ckey, "pvalue": pvalue}).cast(pl.Int64)
+
+
+def record_keys(n: int, key_seed: bytes | str) -> np.ndarray:
+    """Record keys 0..255 from a secret seed (splitmix64 of the row number: stable across versions of any library)."""
+    seed = key_seed.encode() if isinstance(key_seed, str) else bytes(key_seed)
+    if not seed:
+        raise InvalidInput(
+            "A cell-key seed is needed.",
+            [Problem("missing_seed", "key_seed is empty", field="key_seed")],
+        )
+    base = np.uint64(
+        int.from_bytes(
+            hashlib.blake2b(seed, digest_size=8, person=b"cgd-cellkey").digest(), "little"
+        )
+    )
+    with np.errstate(over="ignore"):
+        z = np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15) + base
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(56)).astype(np.int64)
+
+
+def _dimensions(
+    records: pl.DataFrame, columns: dict[str, ColumnSpec]
+) -> tuple[list[str], list[str]]:
+    dims = [
+        name
+        for name, spec in columns.items()
+        if name in records.columns
+        and (
+            spec.role == ColumnRole.DIMENSION
+            or (spec.role == ColumnRole.QUASI_IDENTIFIER and spec.dimension)
+        )
+    ]
+    measures = [
+        name
+        for name, spec in columns.items()
+        if name in records.columns and spec.role == ColumnRole.MEASURE
+    ]
+    return dims, measures
+
+
+def build_cube(
+    records: pl.DataFrame,
+    columns: dict[str, ColumnSpec],
+    *,
+    threshold: int = 10,
+    key_seed: bytes | str,
+    max_dims: int = 3,
+) -> ProtectedCube:
+    """Counts and means for every combination of up to ``max_dims`` dimensions, protected."""
+    if threshold < MIN_THRESHOLD:
+        raise InvalidInput(
+            f"The cube threshold may not be below {MIN_THRESHOLD}.",
+            [
+                Problem(
+                    "threshold_too_low",
+                    f"threshold {threshold} < {MIN_THRESHOLD}",
+                    field="cube_threshold",
+                )
+            ],
+        )
+    dims, measures = _dimensions(records, columns)
+    ptable = make_ptable(threshold)
+    frame = records.select(
+        [pl.col(d).cast(pl.String).fill_null(UNKNOWN) for d in dims]
+        + [pl.col(m).cast(pl.Float64, strict=False) for m in measures]
+    ).with_columns(pl.Series("_rkey", record_keys(records.height, key_seed)))
+
+    tables: dict[tuple[str, ...], pl.DataFrame] = {}
+    aggs = [pl.len().alias("_n"), pl.col("_rkey").sum().alias("_ksum")] + [
+        pl.col(m).mean().alias(f"_mean_{m}") for m in measures
+    ]
+    for size in range(0, min(max_dims, len(dims)) + 1):
+        for combo in itertools.combinations(dims, size):
+            table = frame.group_by(list(combo)).agg(aggs) if combo else frame.select(aggs)
+            if table.height and table["_n"][0] == 0 and not combo:
+                table = table.clear()
+            tables[combo] = table.with_columns((pl.col("_n") < threshold).alias("_sup")).sort(
+                list(combo) or "_n"
+            )
+
+    _complementary_suppression(tables, threshold)
+
+    cells: list[CubeCell] = []
+    for combo, table in tables.items():
+        table = _perturb(table, ptable)
+        for row in table.iter_rows(named=True):
+            suppressed = bool(row["_sup"])
+            cells.append(
+                CubeCell(
+                    dims={d: row[d] for d in combo},
+                    count=None if suppressed else int(row["_count"]),
+                    suppressed=suppressed,
+                    means={
+                        m: (
+                            None
+                            if suppressed or row[f"_mean_{m}"] is None
+                            else float(row[f"_mean_{m}"])
+                        )
+                        for m in measures
+                    },
+                )
+            )
+    return ProtectedCube(cells=cells, dimensions=dims, measures=measures, threshold=threshold)
+
+
+def _perturb(table: pl.DataFrame, ptable: pl.DataFrame) -> pl.DataFrame:
+    """count + pvalue(pcv, ckey), as ``cell_key_perturbation.create_perturbed_table``."""
+    table = table.with_columns(
+        (pl.col("_ksum") % KEY_RANGE).cast(pl.Int64).alias("ckey"),
+        pl.when(pl.col("_n") <= MAX_PCV)
+        .then(pl.col("_n"))
+        .otherwise((pl.col("_n") - 1) % 250 + 501)
+        .cast(pl.Int64)
+        .alias("pcv"),
+    )
+    table = table.join(ptable, on=["pcv", "ckey"], how="left").with_columns(
+        pl.col("pvalue").fill_null(0)
+    )
+    return table.with_columns((pl.col("_n") + pl.col("pvalue")).alias("_count"))
+
+
+def _complementary_suppression(tables: dict[tuple[str, ...], pl.DataFrame], threshold: int) -> None:
+    """Suppress siblings until no line of any table gives away a small count."""
+    changed = True
+    while changed:
+        changed = False
+        for combo, children in tables.items():
+            for dim in combo:
+                parent_dims = [d for d in combo if d != dim]
+                parent = tables[tuple(parent_dims)]
+                lines = children.group_by(parent_dims or pl.lit(0).alias("_all")).agg(
+                    pl.col("_sup").sum().alias("_nsup"),
+                    pl.col("_n").filter(pl.col("_sup")).sum().alias("_supn"),
+                    (~pl.col("_sup")).sum().alias("_npub"),
+                )
+                if parent_dims:
+                    lines = lines.join(
+                        parent.select(parent_dims + [pl.col("_sup").alias("_psup")]),
+                        on=parent_dims,
+                        how="left",
+                    )
+                else:
+                    lines = lines.drop("_all").with_columns(
+                        pl.lit(bool(parent["_sup"][0]) if parent.height else True).alias("_psup")
+                    )
+                weak = lines.filter(
+                    ~pl.col("_psup").fill_null(True)
+                    & (pl.col("_nsup") > 0)
+                    & ((pl.col("_nsup") == 1) | (pl.col("_supn") < threshold))
+                    & (pl.col("_npub") > 0)
+                )
+                if weak.height == 0:
+                    continue
+                # the smallest published sibling in each weak line
+                candidates = children.with_row_index("_i").filter(~pl.col("_sup"))
+                if parent_dims:
+                    candidates = candidates.join(
+                        weak.select(parent_dims), on=parent_dims, how="semi"
+                    )
+                pick = (
+                    candidates.sort(["_n", "_i"])
+                    .group_by(parent_dims or pl.lit(0).alias("_all"), maintain_order=True)
+                    .first()
+                )
+                rows = pick.get_column("_i")
+                flags = children.get_column("_sup").to_numpy().copy()
+                flags[rows.to_numpy()] = True
+                tables[combo] = children.with_columns(pl.Series("_sup", flags))
+                children = tables[combo]
+                changed = True

@@ -1,0 +1,177 @@
+"""Generalisation ladders for quasi-identifiers: age bands, admin levels, dates, rare categories.
+
+A ladder lists, for every distinct value of a column, its label at each level
+of generalisation (level 0 is what is published at the least). Ladders are
+built over distinct values only, so their cost does not grow with rows.
+
+The standard's hierarchies come from ``schema.vocabularies`` when it is
+installed (``parent_of`` for places, ``age_band`` for ages); the fallbacks here
+keep the same shapes so the module works either way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+try:  # the standard, when present
+    from schema import vocabularies as _vocabularies
+except ImportError:  # pragma: no cover - depends on the schema package's progress
+    _vocabularies = None
+
+PLACE_LEVELS = ("municipality", "district", "province")
+_AGE_WIDTHS = (5, 10, 20)
+_AGE = re.compile(r"^\s*(\d{1,3})(?:\.\d+)?\s*$")
+_AGE_BAND = re.compile(r"^\s*(\d{1,3})\s*(?:-|–|to)\s*(\d{1,3})\s*$")
+_AGE_OPEN = re.compile(r"^\s*(\d{1,3})\s*\+\s*$")
+_DATE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?")
+
+
+def parent_of(code: str) -> str | None:
+    """The standard's parent of a place code, or None when unknown."""
+    if _vocabularies is not None and hasattr(_vocabularies, "parent_of"):
+        try:
+            return _vocabularies.parent_of(code)
+        except Exception:  # unknown code: treated as a plain category
+            return None
+    return None
+
+
+def place_level_of(code: str) -> str | None:
+    if _vocabularies is not None and hasattr(_vocabularies, "level_of"):
+        try:
+            return _vocabularies.level_of(code)
+        except Exception:
+            return None
+    return None
+
+
+def age_lower_bound(value: str) -> tuple[int, int | None] | None:
+    """(lower bound, width or None for an exact age / open band) of an age or band."""
+    if m := _AGE.match(value):
+        return int(m.group(1)), 1
+    if m := _AGE_BAND.match(value):
+        lo, hi = int(m.group(1)), int(m.group(2))
+        return lo, hi - lo + 1
+    if m := _AGE_OPEN.match(value):
+        return int(m.group(1)), None
+    return None
+
+
+def age_label(lower: int, width: int, top: int) -> str:
+    if lower >= top:
+        return f"{top}+"
+    lo = lower // width * width
+    return f"{lo}-{lo + width - 1}"
+
+
+@dataclass
+class Ladder:
+    """Labels of every distinct value of one column, level by level."""
+
+    column: str
+    kind: str  # age, place, date, category
+    uniques: list[str]
+    levels: list[tuple[str, list[str]]] = field(default_factory=list)
+    #: level published at the least (rare categories always become "other")
+    base: int = 0
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.levels]
+
+
+def _kind(dimension: str | None, uniques: list[str]) -> str:
+    if dimension == "age":
+        return "age"
+    if dimension in PLACE_LEVELS or dimension in ("place", "ward"):
+        return "place"
+    sample = uniques[:200]
+    if sample and dimension in (None, "date") and all(_DATE.match(v) for v in sample):
+        return "date"
+    if (
+        sample
+        and dimension is None
+        and all(age_lower_bound(v) for v in sample)
+        and len(uniques) > 12
+    ):
+        return "age" if all(_AGE.match(v) for v in sample) else "category"
+    return "category"
+
+
+def build_ladder(
+    column: str,
+    dimension: str | None,
+    uniques: list[str],
+    counts: np.ndarray,
+    *,
+    age_band_width: int,
+    age_top_code: int,
+    place_level: str,
+    date_level: str,
+    rare_category_min: int,
+    other_code: str,
+) -> Ladder:
+    """The ladder of ``column`` (``uniques`` are its distinct non-null values, ``counts`` their frequencies)."""
+    kind = _kind(dimension, uniques)
+    ladder = Ladder(column, kind, uniques)
+    if kind == "age":
+        widths = [w for w in _AGE_WIDTHS if w >= age_band_width] or [age_band_width]
+        parsed = [age_lower_bound(v) for v in uniques]
+        for width in widths:
+            labels = []
+            for value, p in zip(uniques, parsed, strict=True):
+                if p is None:
+                    labels.append(value)
+                elif p[1] is None:
+                    labels.append(
+                        f"{min(p[0], age_top_code)}+" if p[0] < age_top_code else f"{age_top_code}+"
+                    )
+                else:
+                    labels.append(age_label(p[0], max(width, p[1]), age_top_code))
+            ladder.levels.append((f"age bands of {width} years", labels))
+    elif kind == "place":
+        start = PLACE_LEVELS.index(dimension) if dimension in PLACE_LEVELS else 0
+        target = PLACE_LEVELS.index(place_level) if place_level in PLACE_LEVELS else 1
+        labels = list(uniques)
+        level = start
+        while level < target:
+            labels = [parent_of(v) or v for v in labels]
+            level += 1
+        ladder.levels.append((PLACE_LEVELS[max(level, start)], labels))
+        while level < len(PLACE_LEVELS) - 1:
+            parents = [parent_of(v) for v in labels]
+            if not any(parents):
+                break
+            labels = [p or v for p, v in zip(parents, labels, strict=True)]
+            level += 1
+            ladder.levels.append((PLACE_LEVELS[level], labels))
+        if not ladder.levels[0][1] or len(ladder.levels) == 1:
+            _rare(ladder, ladder.levels[0][1], counts, rare_category_min, other_code)
+    elif kind == "date":
+        month = [v[:7] for v in uniques]
+        year = [v[:4] for v in uniques]
+        if date_level == "month":
+            ladder.levels.append(("month", month))
+        ladder.levels.append(("year", year))
+    else:
+        ladder.levels.append(("as published", list(uniques)))
+        _rare(ladder, list(uniques), counts, rare_category_min, other_code)
+        ladder.base = len(ladder.levels) - 1
+    return ladder
+
+
+def _rare(ladder: Ladder, labels: list[str], counts: np.ndarray, minimum: int, other: str) -> None:
+    """Append a level where categories rarer than ``minimum`` become ``other``."""
+    totals: dict[str, int] = {}
+    for label, n in zip(labels, counts.tolist(), strict=True):
+        totals[label] = totals.get(label, 0) + n
+    rare = {label for label, n in totals.items() if n < minimum}
+    if rare:
+        ladder.levels.append(
+            (
+                f"categories with fewer than {minimum} records as '{other}'",
+                [other if v in rare else v for v in labels],
+            )
+        )

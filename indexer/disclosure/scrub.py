@@ -1,0 +1,191 @@
+"""Scrub personal data out of free text, with typed placeholders.
+
+The default scrubber needs no model: patterns (run by polars' Rust regex
+engine over whole columns), the ``phonenumbers`` matcher for phone numbers in
+any format, and every value of the dataset's own identifier columns (names
+appear in testimonies). A named-entity recogniser plugs in behind
+:class:`TextRecogniser`; :class:`PresidioRecogniser` uses Presidio where it
+and a spaCy model are installed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
+
+import phonenumbers
+import polars as pl
+
+from indexer.disclosure.patterns import RUST_PATTERNS, rust_escape
+
+_TOKEN_CHUNK = 1500
+_PLACEHOLDER = re.compile(r"\[(PHONE|EMAIL|URL|ID|DATE|GPS|NAME)\]")
+_MIN_PART = 2  # single letters ("K.") are not scrubbed on their own
+
+
+@runtime_checkable
+class TextRecogniser(Protocol):
+    """Finds personal data in one text: returns (start, end, placeholder type)."""
+
+    def find(self, text: str) -> Iterable[tuple[int, int, str]]: ...
+
+
+class PresidioRecogniser:
+    """Presidio's analyser (needs ``presidio-analyzer`` and a spaCy model)."""
+
+    _TYPES = {
+        "PERSON": "NAME",
+        "PHONE_NUMBER": "PHONE",
+        "EMAIL_ADDRESS": "EMAIL",
+        "URL": "URL",
+        "DATE_TIME": "DATE",
+        "LOCATION": "NAME",
+    }
+
+    def __init__(self, language: str = "en", score_threshold: float = 0.5) -> None:
+        from presidio_analyzer import AnalyzerEngine  # optional dependency
+
+        self._engine = AnalyzerEngine()
+        self._language = language
+        self._threshold = score_threshold
+
+    def find(self, text: str) -> Iterable[tuple[int, int, str]]:
+        for hit in self._engine.analyze(text=text, language=self._language):
+            kind = self._TYPES.get(hit.entity_type)
+            if kind and hit.score >= self._threshold:
+                yield hit.start, hit.end, kind
+
+
+def identifier_tokens(values: Iterable[str], *, parts: bool = True) -> list[str]:
+    """Every value and, for names, every part of it ("Sita Kumari Tamang" -> "Sita", ...)."""
+    tokens: set[str] = set()
+    for value in values:
+        value = value.strip()
+        if len(value) < _MIN_PART:
+            continue
+        tokens.add(value)
+        if not parts:
+            continue
+        for part in re.split(r"[\s,.;:/()\-_]+", value):
+            if len(part) >= _MIN_PART and not part.isdigit():
+                tokens.add(part)
+    # longest first so that a full name wins over its parts
+    return sorted(tokens, key=lambda t: (-len(t), t))
+
+
+def _token_patterns(tokens: list[str]) -> list[str]:
+    # Word-bounded and case-insensitive; \b in Rust regex is Unicode-aware, and
+    # Devanagari vowel signs count as word characters, so "सीता" does not match
+    # inside a longer word. Chunked to stay under the regex size limit.
+    out = []
+    for start in range(0, len(tokens), _TOKEN_CHUNK):
+        chunk = tokens[start : start + _TOKEN_CHUNK]
+        out.append(r"(?i)\b(?:" + "|".join(rust_escape(t) for t in chunk) + r")\b")
+    return out
+
+
+def _phonenumbers_pass(text: str, regions: tuple[str, ...]) -> str:
+    for region in regions:
+        spans = [
+            (m.start, m.end)
+            for m in phonenumbers.PhoneNumberMatcher(
+                text, region, leniency=phonenumbers.Leniency.POSSIBLE
+            )
+        ]
+        for start, end in reversed(spans):
+            text = text[:start] + "[PHONE]" + text[end:]
+    return text
+
+
+def _recogniser_pass(text: str, recogniser: TextRecogniser) -> str:
+    spans = sorted(recogniser.find(text), key=lambda s: s[0])
+    out, last = [], 0
+    for start, end, kind in spans:
+        if start < last:
+            continue
+        out.append(text[last:start])
+        out.append(f"[{kind}]")
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def scrub_expr(column: str, identifier_values: dict[str, list[str]]) -> pl.Expr:
+    """A polars expression that replaces identifiers in ``column`` by placeholders.
+
+    ``identifier_values`` maps a placeholder type ("NAME", "PHONE", ...) to the
+    values of the dataset's own identifier columns of that type.
+    """
+    expr = pl.col(column).cast(pl.String)
+    # dataset's own values first: a phone from the phone column is a [PHONE]
+    # whatever its format, a name is a [NAME].
+    for kind in ("EMAIL", "PHONE", "ID", "GPS", "NAME"):
+        tokens = identifier_tokens(identifier_values.get(kind, ()), parts=kind == "NAME")
+        for pattern in _token_patterns(tokens):
+            expr = expr.str.replace_all(pattern, f"[{kind}]")
+    for kind, pattern in RUST_PATTERNS:
+        expr = expr.str.replace_all(pattern, f"[{kind}]")
+    return expr.alias(column)
+
+
+def scrub_columns(
+    df: pl.DataFrame,
+    columns: list[str],
+    identifier_values: dict[str, list[str]],
+    *,
+    regions: tuple[str, ...] = ("NP",),
+    recogniser: TextRecogniser | None = None,
+) -> tuple[pl.DataFrame, Counter]:
+    """Scrub ``columns`` of ``df``; return the new frame and placeholders added per type."""
+    if not columns:
+        return df, Counter()
+    before = _placeholder_counts(df, columns)
+    out = df.with_columns(scrub_expr(c, identifier_values) for c in columns)
+
+    # The phonenumbers matcher and an optional recogniser run per distinct text
+    # that still has digits (or per distinct text for a recogniser).
+    for column in columns:
+        texts = out.get_column(column)
+        if recogniser is None:
+            candidates = texts.filter(
+                texts.str.contains(r"[0-9\x{0966}-\x{096F}](?:\D?[0-9\x{0966}-\x{096F}]){6}")
+            ).unique()
+        else:
+            candidates = texts.drop_nulls().unique()
+        if len(candidates) == 0:
+            continue
+        mapping = {}
+        for text in candidates.to_list():
+            new = _phonenumbers_pass(text, regions)
+            if recogniser is not None:
+                new = _recogniser_pass(new, recogniser)
+            if new != text:
+                mapping[text] = new
+        if mapping:
+            out = out.with_columns(pl.col(column).replace(mapping))
+
+    counts = _placeholder_counts(out, columns)
+    counts.subtract(before)
+    return out, +counts
+
+
+def _placeholder_counts(df: pl.DataFrame, columns: list[str]) -> Counter:
+    counts: Counter = Counter()
+    for column in columns:
+        found = (
+            df.select(
+                pl.col(column)
+                .cast(pl.String)
+                .str.extract_all(_PLACEHOLDER.pattern)
+                .explode()
+                .drop_nulls()
+                .alias("v")
+            )
+            .group_by("v")
+            .len()
+        )
+        for value, n in found.iter_rows():
+            counts[value.strip("[]")] += n
+    return counts
