@@ -189,7 +189,7 @@ class EmbeddedBackend(SearchBackend):
             f"CREATE TABLE ds_{g} (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
             " doc TEXT NOT NULL, published_at TEXT, title_sort TEXT, titles TEXT NOT NULL)"
         )
-        c.execute(f"CREATE INDEX ds_{g}_published ON ds_{g} (published_at)")
+        c.execute(f"CREATE INDEX ds_{g}_published ON ds_{g} (published_at, id)")
         c.execute(f"CREATE INDEX ds_{g}_title ON ds_{g} (title_sort)")
         c.execute(
             f"CREATE VIRTUAL TABLE fts_{g} USING fts5(title, description, keywords,"
@@ -339,7 +339,7 @@ class EmbeddedBackend(SearchBackend):
                     f"SELECT d.rowid, d.doc, {rank} AS rank FROM {source}{where_sql} ORDER BY {order} LIMIT ? OFFSET ?",
                     [
                         *params,
-                        *([f'$."{query.lang}"'] if query.sort == "title" else []),
+                        *([f'$."{query.lang}"'] * 2 if query.sort == "title" else []),
                         query.limit,
                         query.offset,
                     ],
@@ -366,10 +366,12 @@ class EmbeddedBackend(SearchBackend):
     @staticmethod
     def _order(query: SearchQuery, has_text: bool) -> str:
         if query.sort == "title":
-            return "coalesce(json_extract(d.titles, ?), d.title_sort) ASC, d.rowid ASC"
+            # As Elasticsearch does: titles in the asked language first, the rest by their sort title.
+            return "json_extract(d.titles, ?) IS NULL, json_extract(d.titles, ?) ASC, d.title_sort ASC, d.id ASC"
         if query.sort == "relevance" and has_text:
-            return "rank ASC, d.published_at DESC, d.rowid DESC"
-        return "d.published_at DESC, d.rowid DESC"
+            return "rank ASC, d.published_at DESC, d.id ASC"
+        # NULLs sort last in DESC, as "missing": "_last" in Elasticsearch.
+        return "d.published_at DESC, d.id DESC"
 
     @staticmethod
     def _facets(
