@@ -1,0 +1,229 @@
+"""CSV/TSV reader: encoding and delimiter detection, BOM, quoted newlines.
+
+The fast path hands the bytes to polars with no type inference; Python's
+csv module only runs to locate problems (ragged rows, bad bytes) when the
+fast path has reason to doubt the file, so that errors name their row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+
+import polars as pl
+from charset_normalizer import from_bytes
+
+from .limits import Limits, ProblemList, fail
+
+_DELIMITERS = (",", "\t", ";", "|")
+_SNIFF_BYTES = 64 * 1024
+_LEGACY_ENCODINGS = ("cp1252", "iso8859_15", "cp1250", "mac_roman", "latin_1")
+_EXACT_CHECK_BYTES = 64 * 1024 * 1024
+_MAGIC = {
+    b"PK\x03\x04": "a ZIP or XLSX file",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\xd0\xcf\x11\xe0": "an old Excel (.xls) or Word file",
+    b"\x1f\x8b": "a gzip archive",
+    b"GIF8": "a GIF image",
+    b"SQLite format 3": "an SQLite database",
+}
+
+
+def _check_binary(data: bytes, filename: str) -> None:
+    for magic, what in _MAGIC.items():
+        if data.startswith(magic):
+            raise fail(filename, "binary_file", f"This is {what}, not a CSV text file.", row=1)
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        raise fail(filename, "binary_file", "This is a binary file, not a CSV text file.", row=1)
+
+
+def _row_of_offset(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def to_utf8(data: bytes, filename: str) -> tuple[bytes, str]:
+    """Return ``(utf-8 bytes without BOM, detected encoding name)``."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :], "utf-8-sig"
+    for bom, enc in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            try:
+                return data.decode(enc).encode("utf-8"), enc
+            except UnicodeDecodeError as exc:
+                raise fail(
+                    filename, "bad_encoding", f"Invalid {enc} text ({exc.reason})."
+                ) from None
+    _check_binary(data, filename)
+    try:
+        data.decode("utf-8")
+        return data, "utf-8"
+    except UnicodeDecodeError as exc:
+        bad_at = exc.start
+    # Valid multi-byte UTF-8 before the bad byte means a mixed or damaged file:
+    # re-decoding it in a legacy code page would silently garble Nepali text.
+    head = data[:bad_at]
+    if any(b >= 0x80 for b in head):
+        raise fail(
+            filename,
+            "bad_encoding",
+            "The file is UTF-8 but contains bytes that are not; save it again as UTF-8.",
+            row=_row_of_offset(data, bad_at),
+        )
+    # Only code pages CSOs' tools actually write; a free guess over every code
+    # page picks exotic ones on short files.
+    matches = list(from_bytes(data[: 4 * 1024 * 1024], cp_isolation=list(_LEGACY_ENCODINGS)))
+    pref = {e: i for i, e in enumerate(_LEGACY_ENCODINGS)}
+    matches.sort(
+        key=lambda m: (round(m.chaos, 2), -round(m.coherence, 2), pref.get(m.encoding, 99))
+    )
+    best = matches[0] if matches else None
+    if best is None or best.encoding in ("utf_8", "ascii"):
+        raise fail(
+            filename,
+            "bad_encoding",
+            "The text encoding could not be recognised; save the file as UTF-8.",
+            row=_row_of_offset(data, bad_at),
+        )
+    try:
+        return data.decode(best.encoding).encode("utf-8"), best.encoding
+    except (UnicodeDecodeError, LookupError):
+        raise fail(
+            filename,
+            "bad_encoding",
+            f"The file looks like {best.encoding} but does not decode as it; save it as UTF-8.",
+            row=_row_of_offset(data, bad_at),
+        ) from None
+
+
+def sniff_delimiter(text: str, default: str = ",") -> str:
+    """The delimiter giving a consistent field count (>1) over the first lines."""
+    lines = text.splitlines()[:50]
+    if not lines:
+        return default
+    best, best_score = default, -1.0
+    for delim in _DELIMITERS:
+        try:
+            counts = [
+                len(r)
+                for r in csv.reader(io.StringIO("\n".join(lines[:-1] or lines)), delimiter=delim)
+            ]
+        except csv.Error:
+            continue
+        counts = [c for c in counts if c > 0]
+        if not counts or max(counts) < 2:
+            continue
+        mode = max(set(counts), key=counts.count)
+        if mode < 2:
+            continue
+        score = counts.count(mode) / len(counts) + mode / 1000
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _exact_check(text: str, delim: str, ncols: int, problems: ProblemList, limits: Limits) -> None:
+    """Field counts and cell sizes per record, with record numbers (header = 1)."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(limits.max_cell_chars + 1, 1024))
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)
+        row = 0
+        while True:
+            row += 1
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                problems.add(
+                    "cell_too_long" if "field larger" in str(exc) else "malformed_csv",
+                    f"Cannot parse this row ({exc}).",
+                    row=row,
+                )
+                break
+            if record and len(record) != ncols and any(c.strip() for c in record):
+                word = "more" if len(record) > ncols else "fewer"
+                problems.add(
+                    "ragged_row",
+                    f"This row has {len(record)} fields, {word} than the {ncols} columns of the header.",
+                    row=row,
+                )
+            if problems.full:
+                break
+    finally:
+        csv.field_size_limit(old)
+
+
+def read_delimited(
+    data: bytes, filename: str, limits: Limits, *, delimiter: str | None = None
+) -> tuple[pl.DataFrame, list[str]]:
+    """Parse CSV/TSV bytes into an all-string frame; return it and the raw header."""
+    data, _encoding = to_utf8(data, filename)
+    if not data.strip():
+        raise fail(filename, "empty_file", "The file is empty.")
+    sample = data[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
+    delim = delimiter or sniff_delimiter(sample)
+    try:
+        header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delim))
+    except (csv.Error, StopIteration):
+        raise fail(filename, "malformed_csv", "The header row cannot be read.", row=1) from None
+    ncols = len(header)
+    if ncols > limits.max_columns:
+        raise fail(
+            filename,
+            "too_many_columns",
+            f"The file has {ncols} columns; the limit is {limits.max_columns}.",
+            row=1,
+        )
+
+    problems = ProblemList(filename, limits.max_problems)
+    quote = b'"' in data
+    if quote and len(data) <= _EXACT_CHECK_BYTES:
+        _exact_check(data.decode("utf-8"), delim, ncols, problems, limits)
+    elif not quote:
+        records = (
+            data.count(b"\n")
+            + (0 if data.endswith(b"\n") else 1)
+            - data.count(b"\n\n")
+            - data.count(b"\n\r\n")
+        )
+        if data.count(delim.encode()) != (ncols - 1) * records:
+            _exact_check(data.decode("utf-8"), delim, ncols, problems, limits)
+    problems.raise_if_any("The rows do not line up with the header")
+
+    try:
+        df = pl.read_csv(
+            data,
+            has_header=False,
+            infer_schema=False,
+            separator=delim,
+            quote_char='"',
+            null_values=[""],
+            truncate_ragged_lines=False,
+            n_rows=limits.max_rows + 2,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError as exc:
+        _exact_check(data.decode("utf-8"), delim, ncols, problems, limits)
+        problems.raise_if_any("The rows do not line up with the header")
+        raise fail(
+            filename,
+            "malformed_csv",
+            f"The file cannot be parsed as delimited text ({str(exc).splitlines()[0]}).",
+        ) from None
+    if df.width != ncols:
+        raise fail(
+            filename,
+            "malformed_csv",
+            f"The header has {ncols} fields but rows have {df.width}.",
+            row=1,
+        )
+    return df.slice(1), header

@@ -1,0 +1,158 @@
+"""KoboToolbox: export header flattening and pulling submissions from API v2.
+
+Exports name grouped questions by path (``household/members/age``) and add one
+0/1 column per option of a select_multiple question (``water_source/well``
+beside ``water_source``). :func:`flatten_kobo_names` turns the paths into
+plain column names; :func:`pull_submissions` fetches ``/api/v2/assets/{uid}/data/``
+page by page following ``next``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urljoin, urlsplit
+
+import polars as pl
+import requests
+
+from schema.errors import CGDError, InvalidInput, NotFound, PermissionDenied, Problem
+
+from .jsonfile import records_to_frame
+from .limits import DEFAULT_LIMITS, Limits, fail
+
+KOBO_MARKERS = frozenset(
+    {"_uuid", "_submission_time", "_id", "meta/instanceID", "formhub/uuid", "__version__", "_index"}
+)
+
+
+def looks_like_kobo(header: list[str]) -> bool:
+    """Whether a header comes from a KoboToolbox/ODK export."""
+    return bool(KOBO_MARKERS & set(header)) or sum("/" in h for h in header) >= max(
+        2, len(header) // 3
+    )
+
+
+def flatten_kobo_names(header: list[str], sep: str = "/") -> list[str]:
+    """Plain names for Kobo group paths.
+
+    ``group/question`` becomes ``question``; a select_multiple option column
+    ``group/question/option`` (its parent path is itself a column) becomes
+    ``question_option``; Kobo's own metadata (``_uuid``, ``meta/instanceID``)
+    keeps its leaf name. Where two paths end the same, the full path joined by
+    ``_`` is used for both.
+    """
+    paths = [h.strip() for h in header]
+    present = set(paths)
+    wanted = []
+    for p in paths:
+        parts = [x for x in p.split(sep) if x] or [p]
+        parent = sep.join(parts[:-1])
+        if len(parts) >= 2 and parent in present:
+            wanted.append(f"{parts[-2]}_{parts[-1]}")
+        else:
+            wanted.append(parts[-1])
+    counts: dict[str, int] = {}
+    for w in wanted:
+        counts[w] = counts.get(w, 0) + 1
+    return [
+        w if counts[w] == 1 else "_".join(x for x in p.split(sep) if x)
+        for w, p in zip(wanted, paths, strict=True)
+    ]
+
+
+def _allowed_url(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return bool(parts.hostname)
+    if parts.scheme == "http" and parts.hostname:
+        # Plain HTTP only to this machine (tests, local Kobo); never send a token in clear.
+        try:
+            return ipaddress.ip_address(parts.hostname).is_loopback
+        except ValueError:
+            return parts.hostname == "localhost"
+    return False
+
+
+def pull_submissions(
+    server: str,
+    asset_uid: str,
+    token: str,
+    *,
+    page_size: int = 1000,
+    limits: Limits = DEFAULT_LIMITS,
+    timeout: float = 30.0,
+    session: requests.Session | None = None,
+) -> pl.DataFrame:
+    """Fetch every submission of a KoboToolbox form as an all-string frame.
+
+    ``server`` is the Kobo base URL (``https://kf.kobotoolbox.org``); the
+    CSO's API ``token`` is sent as ``Authorization: Token ...`` and only ever
+    to that host. Group paths are flattened as in exports.
+    """
+    label = f"kobo:{asset_uid}"
+    if not asset_uid or not asset_uid.replace("_", "").isalnum():
+        raise fail(label, "invalid_asset", "The KoboToolbox form id (asset uid) is not valid.")
+    base = server.rstrip("/") + "/"
+    if not _allowed_url(base):
+        raise fail(label, "invalid_server", "The KoboToolbox server must be an https:// URL.")
+    host = urlsplit(base).netloc
+    url: str | None = urljoin(
+        base, f"api/v2/assets/{asset_uid}/data/?format=json&limit={int(page_size)}"
+    )
+    http = session or requests.Session()
+    records: list = []
+    pages = 0
+    while url:
+        if urlsplit(url).netloc != host or not _allowed_url(url):
+            raise fail(
+                label,
+                "invalid_server",
+                "The server pointed to another host for the next page; refusing to follow.",
+            )
+        try:
+            resp = http.get(
+                url,
+                headers={"Authorization": f"Token {token}", "Accept": "application/json"},
+                timeout=timeout,
+            )
+        except requests.RequestException as exc:
+            raise CGDError(
+                f"KoboToolbox could not be reached ({type(exc).__name__}).",
+                code="kobo_unreachable",
+                status=502,
+            ) from None
+        if resp.status_code in (401, 403):
+            raise PermissionDenied("KoboToolbox refused the token for this form.", code="kobo_auth")
+        if resp.status_code == 404:
+            raise NotFound(
+                f"KoboToolbox has no form {asset_uid!r} (or the token cannot see it).",
+                code="kobo_not_found",
+            )
+        if resp.status_code != 200:
+            raise CGDError(
+                f"KoboToolbox answered HTTP {resp.status_code}.", code="kobo_error", status=502
+            )
+        try:
+            page = resp.json()
+            results = page["results"]
+        except (ValueError, KeyError, TypeError):
+            raise InvalidInput(
+                "KoboToolbox sent a response that is not a page of submissions.",
+                [Problem("kobo_bad_response", "Expected JSON with 'results'.", file=label)],
+                code="kobo_bad_response",
+            ) from None
+        if not isinstance(results, list):
+            raise fail(label, "kobo_bad_response", "'results' is not a list.")
+        records.extend(results)
+        if len(records) > limits.max_rows:
+            raise fail(
+                label, "too_many_rows", f"The form has more than {limits.max_rows:,} submissions."
+            )
+        pages += 1
+        url = page.get("next") or None
+        if pages > limits.max_rows // max(page_size, 1) + 10:
+            raise fail(label, "kobo_bad_response", "The server kept sending pages; stopped.")
+    df, header = records_to_frame(records, label, limits)
+    from . import finish_frame  # circular at import time only
+
+    return finish_frame(df, header, label, limits)

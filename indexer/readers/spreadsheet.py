@@ -1,0 +1,206 @@
+"""XLSX reader on python-calamine: cached values only, formulas never evaluated.
+
+Before calamine opens the file the zip directory is checked against
+decompression bombs, and worksheet XML is scanned for formula cells, which
+are refused: their cached values may be stale or absent, and we never
+evaluate them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+
+import polars as pl
+from python_calamine import CalamineWorkbook
+
+from .limits import Limits, ProblemList, fail
+
+_FORMULA = re.compile(
+    rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*>(?:(?!</(?:\w+:)?c>).){0,200}?<(?:\w+:)?f[\s>/]',
+    re.S,
+)
+_CHUNK = 8 * 1024 * 1024
+
+
+def check_zip(data: bytes, filename: str, limits: Limits) -> zipfile.ZipFile:
+    """Open the XLSX container, refusing zip bombs and non-XLSX archives."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise fail(
+            filename, "bad_xlsx", "This is not a valid XLSX file (the zip container is damaged)."
+        ) from None
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos) or 1
+    if total > limits.max_uncompressed_bytes:
+        raise fail(
+            filename,
+            "zip_bomb",
+            f"The spreadsheet unpacks to {total:,} bytes; the limit is {limits.max_uncompressed_bytes:,}.",
+        )
+    for i in infos:
+        if (
+            i.file_size > 1024 * 1024
+            and i.file_size / max(i.compress_size, 1) > limits.max_compression_ratio
+        ):
+            raise fail(
+                filename,
+                "zip_bomb",
+                f"Part {i.filename!r} is compressed {i.file_size // max(i.compress_size, 1)}:1, which looks like a zip bomb.",
+            )
+    if total / packed > limits.max_compression_ratio and total > 16 * 1024 * 1024:
+        raise fail(
+            filename,
+            "zip_bomb",
+            "The spreadsheet is compressed too highly to be a real workbook (zip bomb).",
+        )
+    names = {i.filename for i in infos}
+    if "xl/workbook.xml" not in names and "xl/workbook.bin" not in names:
+        raise fail(filename, "bad_xlsx", "This zip file is not an Excel workbook.")
+    return zf
+
+
+def _sheet_part(zf: zipfile.ZipFile, index: int, name: str) -> str | None:
+    """The worksheet XML part for a sheet, via the workbook relationships."""
+    try:
+        wb = zf.read("xl/workbook.xml")
+        rels = zf.read("xl/_rels/workbook.xml.rels")
+    except KeyError:
+        return None
+    sheets = re.findall(rb'<(?:\w+:)?sheet\b[^>]*?name="([^"]*)"[^>]*?r:id="([^"]*)"', wb)
+    rid = None
+    for i, (sname, srid) in enumerate(sheets):
+        if sname.decode("utf-8", "replace") == name or (rid is None and i == index):
+            rid = srid
+    if rid is None:
+        return None
+    for target_id, target in re.findall(
+        rb'<Relationship\b[^>]*?Id="([^"]*)"[^>]*?Target="([^"]*)"', rels
+    ) + [
+        (b, a)
+        for a, b in re.findall(rb'<Relationship\b[^>]*?Target="([^"]*)"[^>]*?Id="([^"]*)"', rels)
+    ]:
+        if target_id == rid:
+            t = target.decode()
+            return t.lstrip("/") if t.startswith("/") else "xl/" + t
+    return None
+
+
+def find_formulas(zf: zipfile.ZipFile, part: str, problems: ProblemList) -> None:
+    """Report every formula cell of a worksheet part (streamed in chunks)."""
+    try:
+        with zf.open(part) as fh:
+            tail = b""
+            while not problems.full:
+                chunk = fh.read(_CHUNK)
+                if not chunk:
+                    break
+                buf = tail + chunk
+                last_end = 0
+                for m in _FORMULA.finditer(buf):
+                    problems.add(
+                        "formula_cell",
+                        "The cell holds a formula; formulas are never evaluated. Paste values instead.",
+                        row=int(m.group(2)),
+                        column=m.group(1).decode(),
+                    )
+                    last_end = m.end()
+                # Keep an overlap so a cell split across chunks is still seen.
+                tail = buf[max(last_end, len(buf) - 4096) :]
+    except (KeyError, zipfile.BadZipFile, OSError, EOFError):
+        return
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _column_letter(i: int) -> str:
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def read_xlsx(
+    data: bytes, filename: str, limits: Limits, *, sheet: str | None = None
+) -> tuple[pl.DataFrame, list[str]]:
+    """Read the first (or the named) sheet of an XLSX file into an all-string frame."""
+    zf = check_zip(data, filename, limits)
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises its own and builtin errors on damaged files
+        raise fail(
+            filename, "bad_xlsx", f"The workbook cannot be read ({type(exc).__name__})."
+        ) from None
+    names = wb.sheet_names
+    if not names:
+        raise fail(filename, "bad_xlsx", "The workbook has no sheets.")
+    if sheet is not None and sheet not in names:
+        raise fail(
+            filename,
+            "sheet_not_found",
+            f"There is no sheet named {sheet!r}; sheets are: {', '.join(names)}.",
+        )
+    name = sheet or names[0]
+    index = names.index(name)
+    problems = ProblemList(filename, limits.max_problems)
+    part = _sheet_part(zf, index, name)
+    if part:
+        find_formulas(zf, part, problems)
+    problems.raise_if_any("The spreadsheet contains formulas")
+    try:
+        ws = wb.get_sheet_by_name(name)
+        if ws.total_height > limits.max_rows + 1:
+            raise fail(
+                filename,
+                "too_many_rows",
+                f"The sheet has {ws.total_height - 1:,} rows; the limit is {limits.max_rows:,}.",
+            )
+        if ws.total_width > limits.max_columns:
+            raise fail(
+                filename,
+                "too_many_columns",
+                f"The sheet has {ws.total_width} columns; the limit is {limits.max_columns}.",
+                row=1,
+            )
+        rows = ws.to_python(skip_empty_area=False)
+    except Exception as exc:
+        if hasattr(exc, "problems"):
+            raise
+        raise fail(
+            filename, "bad_xlsx", f"The sheet cannot be read ({type(exc).__name__})."
+        ) from None
+    # calamine may start at the first non-empty row/column; keep sheet coordinates.
+    while rows and all(v in (None, "") for v in rows[0]):
+        rows = rows[1:]
+    if not rows:
+        raise fail(filename, "empty_file", f"The sheet {name!r} is empty.")
+    width = max(len(r) for r in rows)
+    header = [_cell_text(v) or "" for v in rows[0]] + [""] * (width - len(rows[0]))
+    columns: list[list[str | None]] = [[] for _ in range(width)]
+    for r in rows[1:]:
+        for j in range(width):
+            columns[j].append(_cell_text(r[j]) if j < len(r) else None)
+    df = pl.DataFrame(
+        {f"column_{j}": pl.Series(values=col, dtype=pl.String) for j, col in enumerate(columns)}
+    )
+    return df, header

@@ -1,0 +1,216 @@
+"""Validate an all-string frame against its column roles.
+
+Measures are cast to Float64; dimension values are matched to their
+vocabulary's codes (unmatched values are reported, never guessed). All
+problems of a file are collected (capped) and raised together; a table is
+returned only when it is wholly valid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from schema.errors import InvalidInput, Problem
+from schema.roles import ColumnRole, ColumnSpec
+from schema.vocabularies import DIMENSIONS
+
+MAX_PROBLEMS = 200
+_DEVANAGARI = "०१२३४५६७८९"
+_ROWS_SHOWN = 5
+
+
+@dataclass
+class ValidatedTable:
+    """A frame that meets the standard, with its specs, warnings and report.
+
+    ``df`` has measures as Float64 and dimension columns as codes;
+    ``problems`` holds warnings that do not stop the import; ``report`` is a
+    JSON-ready summary per column.
+    """
+
+    df: pl.DataFrame
+    columns: dict[str, ColumnSpec]
+    problems: list[Problem] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+class _Collector:
+    def __init__(self, filename: str, cap: int) -> None:
+        self.filename, self.cap = filename, cap
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.dropped = 0
+
+    def error(
+        self, code: str, message: str, *, row: int | None = None, column: str | None = None
+    ) -> None:
+        if len(self.errors) < self.cap:
+            self.errors.append(Problem(code, message, file=self.filename, row=row, column=column))
+        else:
+            self.dropped += 1
+
+    def warn(self, code: str, message: str, *, column: str | None = None) -> None:
+        self.warnings.append(Problem(code, message, file=self.filename, column=column))
+
+
+def _clean(name: str) -> pl.Expr:
+    s = pl.col(name).str.strip_chars()
+    return pl.when(s == "").then(None).otherwise(s)
+
+
+def _measure(df: pl.DataFrame, name: str, out: _Collector) -> pl.Series:
+    raw = df.select(_clean(name)).to_series()
+    text = raw
+    if raw.str.contains(f"[{_DEVANAGARI}]").any():
+        text = text.str.replace_many(list(_DEVANAGARI), list("0123456789"))
+    if text.str.contains(",", literal=True).any():
+        # Thousands separators ("1,234.5") are common in spreadsheets.
+        text = text.str.replace_all(r"(\d),(\d{3})", "$1$2")
+    values = text.cast(pl.Float64, strict=False)
+    bad = (
+        raw.is_not_null() & (values.is_null() | values.is_nan() | values.is_infinite())
+    ).arg_true()
+    room = max(out.cap - len(out.errors), 0)
+    for idx in bad.head(room).to_list():
+        out.error(
+            "not_a_number",
+            f"{raw[idx]!r} is not a number (the column is a measure).",
+            row=idx + 2,
+            column=name,
+        )
+    out.dropped += max(bad.len() - room, 0)
+    return values.alias(name)
+
+
+def _dimension(
+    df: pl.DataFrame, name: str, dim_code: str, out: _Collector, report: dict
+) -> pl.Series | None:
+    dim = DIMENSIONS.get(dim_code)
+    if dim is None:
+        out.error("unknown_dimension", f"Unknown dimension {dim_code!r}.", column=name)
+        return None
+    raw = df.select(_clean(name)).to_series()
+    distinct = raw.drop_nulls().unique().to_list()
+    mapping, unmatched = dim.match_column(distinct)
+    if unmatched:
+        idx = pl.DataFrame({"v": raw}).with_row_index("i").filter(pl.col("v").is_in(unmatched))
+        firsts = (
+            idx.group_by("v")
+            .agg(pl.col("i").head(_ROWS_SHOWN), pl.len().alias("n"))
+            .sort(pl.col("i").list.first())
+        )
+        for v, rows, n in firsts.iter_rows():
+            more = (
+                f" (also rows {', '.join(str(r + 2) for r in rows[1:])}{' and more' if n > len(rows) else ''})"
+                if n > 1
+                else ""
+            )
+            out.error(
+                "unknown_code",
+                f"{v!r} is not a known {dim.code} value{more}; use a code or label of the {dim.code} vocabulary.",
+                row=rows[0] + 2,
+                column=name,
+            )
+    codes = (
+        raw.replace_strict(mapping, default=None, return_dtype=pl.String)
+        if mapping
+        else pl.Series(name, [None] * len(raw), dtype=pl.String)
+    )
+    counts = codes.drop_nulls().value_counts(sort=True)
+    report["codes"] = dict(counts.iter_rows())
+    report["unmatched"] = unmatched[:50]
+    return codes.alias(name)
+
+
+def validate_table(
+    df: pl.DataFrame,
+    columns: dict[str, ColumnSpec],
+    *,
+    filename: str,
+    max_problems: int = MAX_PROBLEMS,
+) -> ValidatedTable:
+    """Check ``df`` (all strings, as from :func:`indexer.readers.read_table`) against ``columns``.
+
+    Returns a :class:`ValidatedTable` or raises InvalidInput listing every
+    problem (missing or undeclared columns, unknown dimension codes,
+    non-numeric measures), capped at ``max_problems``. Row numbers count the
+    header as row 1.
+    """
+    out = _Collector(filename, max_problems)
+    specs = {
+        name: (
+            spec
+            if spec.name == name
+            else ColumnSpec(name, spec.role, spec.dimension, spec.sensitive, spec.label)
+        )
+        for name, spec in columns.items()
+    }
+    for name in specs:
+        if name not in df.columns:
+            out.error(
+                "missing_column",
+                "The metadata describes this column but the file does not have it.",
+                row=1,
+                column=name,
+            )
+    for name in df.columns:
+        if name not in specs:
+            out.error(
+                "undeclared_column",
+                "The file has this column but no role was given for it.",
+                row=1,
+                column=name,
+            )
+    report: dict[str, Any] = {"rows": df.height, "columns": {}}
+    new: list[pl.Series] = []
+    for name, spec in specs.items():
+        if name not in df.columns:
+            continue
+        col_report: dict[str, Any] = {"role": str(spec.role)}
+        if spec.dimension:
+            col_report["dimension"] = spec.dimension
+        if df.schema[name] != pl.String:
+            df = df.with_columns(pl.col(name).cast(pl.String))
+        if spec.role == ColumnRole.MEASURE:
+            series = _measure(df, name, out)
+            new.append(series)
+            finite = series.filter(series.is_finite())
+            col_report.update(min=finite.min(), max=finite.max(), mean=finite.mean())
+        elif spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER) and spec.dimension:
+            series = _dimension(df, name, spec.dimension, out, col_report)
+            if series is not None:
+                new.append(series)
+        elif spec.role == ColumnRole.DIMENSION:
+            out.error(
+                "missing_dimension", "A dimension column must name its dimension.", column=name
+            )
+        col_report["nulls"] = df.get_column(name).null_count()
+        if col_report["nulls"] == df.height and df.height:
+            out.warn("empty_column", "The column is entirely empty.", column=name)
+        report["columns"][name] = col_report
+    if out.errors:
+        problems = list(out.errors)
+        if out.dropped:
+            problems.append(
+                Problem(
+                    "too_many_problems",
+                    f"... and {out.dropped} more problems not listed.",
+                    file=filename,
+                )
+            )
+        n = len(out.errors) + out.dropped
+        raise InvalidInput(
+            f"{filename}: {n} problem{'s' if n != 1 else ''} against the column roles.",
+            problems,
+            code="invalid_table",
+        )
+    if new:
+        df = df.with_columns(new)
+    report["problems"] = [p.to_dict() for p in out.warnings]
+    return ValidatedTable(df=df, columns=specs, problems=out.warnings, report=report)
+
+
+__all__ = ["MAX_PROBLEMS", "ValidatedTable", "validate_table"]

@@ -1,0 +1,231 @@
+"""Suggest column roles from names and values, for the uploader to confirm.
+
+A column whose values look like phone numbers, emails or ID numbers is
+suggested as a direct identifier whatever it is called; KoboToolbox/ODK
+collection metadata is suggested as a direct identifier so that it is dropped
+by default. Schema does no I/O: the frame is only inspected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import phonenumbers
+
+from .roles import ColumnRole, ColumnSpec
+from .vocabularies import AGE, DIMENSIONS, Dimension, normalise_label
+
+if TYPE_CHECKING:  # pragma: no cover
+    import polars as pl
+
+SAMPLE_ROWS = 500
+MATCH_SHARE = 0.8
+
+#: Collection metadata of KoboToolbox and ODK exports (after group flattening).
+KOBO_METADATA = frozenset(
+    {
+        "_id",
+        "_uuid",
+        "_submission_time",
+        "_submitted_by",
+        "_index",
+        "_parent_index",
+        "_validation_status",
+        "_notes",
+        "_status",
+        "_tags",
+        "_attachments",
+        "_geolocation",
+        "_xform_id_string",
+        "_version_",
+        "__version__",
+        "_bamboo_dataset_id",
+        "instanceid",
+        "instanceID",
+        "deprecatedid",
+        "deprecatedID",
+        "formhub/uuid",
+        "meta/instanceid",
+        "meta/instanceID",
+        "meta/deprecatedID",
+        "deviceid",
+        "phonenumber",
+        "simserial",
+        "subscriberid",
+        "imei",
+        "username",
+        "email",
+        "start",
+        "end",
+        "today",
+        "audit",
+        "start-geopoint",
+        "starttime",
+        "endtime",
+    }
+)
+_KOBO_PREFIXES = ("_gps", "gps", "_geo", "geopoint", "_location", "location")
+_IDENTIFIER_NAMES = re.compile(
+    r"(^|_)(full_?name|first_?name|last_?name|sur_?name|given_?name|family_?name|name|naam|respondent_?name|"
+    r"father_?s?_?name|mother_?s?_?name|husband_?s?_?name|guardian_?name|phone|mobile|cell|telephone|tel|contact_?no|"
+    r"email|e_?mail|address|tole|house_?no|citizenship(_?no)?|nagarikta|national_?id|nid|nin|passport|"
+    r"voter_?id|pan|id_?no|id_?number|latitude|longitude|lat|lon|lng|gps|coordinates|photo|signature|"
+    r"thumb_?print|id|dob|date_?of_?birth|birth_?date)($|_)",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+# Nepal citizenship certificate (e.g. 27-01-71-12345) and national ID (123-456-789-0).
+_ID_PATTERNS = (
+    re.compile(r"^\d{1,3}[-/]\d{1,3}[-/]\d{1,4}[-/]\d{2,7}$"),
+    re.compile(r"^\d{3}-\d{3}-\d{3}-\d$"),
+    re.compile(r"^[A-Z]{1,3}\d{6,9}$"),  # passports and similar
+)
+_GENERIC_ID = re.compile(r"^[A-Za-z]{0,6}[-_/]?\d{3,}[A-Za-z]?$")
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_DIGITS = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class RoleSuggestion(ColumnSpec):
+    """A suggested :class:`ColumnSpec` with the reason for it."""
+
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        out["reason"] = self.reason
+        return out
+
+
+def _share(values: list[str], pred) -> float:
+    return sum(1 for v in values if pred(v)) / len(values) if values else 0.0
+
+
+def _is_phone(value: str) -> bool:
+    digits = len(_DIGITS.findall(value))
+    if digits < 7 or digits > 15:
+        return False
+    try:
+        number = phonenumbers.parse(value, "NP")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number)
+
+
+def _is_id_number(value: str) -> bool:
+    return any(p.match(value) for p in _ID_PATTERNS)
+
+
+def _name_dimension(name: str) -> Dimension | None:
+    key = normalise_label(name).replace(" ", "_")
+    for dim in DIMENSIONS.values():
+        if key == dim.code or key in {
+            normalise_label(n).replace(" ", "_") for n in dim.column_names
+        }:
+            return dim
+    return None
+
+
+def _value_dimension(values: list[str]) -> Dimension | None:
+    best: tuple[float, Dimension] | None = None
+    for dim in DIMENSIONS.values():
+        if dim is AGE:
+            continue  # bare numbers match ages; ages are found by name
+        share = _share(values, lambda v, d=dim: d.match(v) is not None)
+        if share >= MATCH_SHARE and (best is None or share > best[0]):
+            best = (share, dim)
+    return best[1] if best else None
+
+
+def _dimension_spec(name: str, dim: Dimension, reason: str) -> RoleSuggestion:
+    role = ColumnRole.QUASI_IDENTIFIER if dim.identifying else ColumnRole.DIMENSION
+    return RoleSuggestion(
+        name=name, role=role, dimension=dim.code, sensitive=dim.sensitive, reason=reason
+    )
+
+
+def suggest_role(name: str, values: list[str], n_rows: int, n_unique: int) -> RoleSuggestion:
+    """Suggest the role of one column from its name and a sample of its values."""
+    lname = name.strip().lower()
+    leaf = lname.rsplit("/", 1)[-1]
+    if (
+        lname in {k.lower() for k in KOBO_METADATA}
+        or leaf in {"instanceid", "deprecatedid"}
+        or leaf.startswith(_KOBO_PREFIXES)
+    ):
+        return RoleSuggestion(
+            name,
+            ColumnRole.DIRECT_IDENTIFIER,
+            reason="KoboToolbox/ODK collection metadata, dropped by default",
+        )
+    if values:
+        if _share(values, _is_phone) >= MATCH_SHARE:
+            return RoleSuggestion(
+                name, ColumnRole.DIRECT_IDENTIFIER, reason="values are phone numbers"
+            )
+        if _share(values, lambda v: bool(_EMAIL.match(v))) >= MATCH_SHARE:
+            return RoleSuggestion(
+                name, ColumnRole.DIRECT_IDENTIFIER, reason="values are email addresses"
+            )
+        if _share(values, _is_id_number) >= MATCH_SHARE:
+            return RoleSuggestion(
+                name, ColumnRole.DIRECT_IDENTIFIER, reason="values are ID numbers"
+            )
+    numeric = _share(values, lambda v: bool(_NUMBER.match(v.replace(",", "")))) if values else 0.0
+    dim = _name_dimension(leaf)
+    if dim is not None and dim is not AGE:
+        matched = _share(values, lambda v: dim.match(v) is not None) if values else 1.0
+        if matched >= 0.5:
+            return _dimension_spec(
+                name, dim, f"the name and values match the {dim.code} vocabulary"
+            )
+    if dim is AGE and values and _share(values, lambda v: AGE.match(v) is not None) >= MATCH_SHARE:
+        return _dimension_spec(name, AGE, "the name says age and values are ages or age bands")
+    # Bare numbers match district numbers and quintiles: only names can say so.
+    vdim = _value_dimension(values) if numeric < 0.95 else None
+    if vdim is not None:
+        return _dimension_spec(name, vdim, f"values match the {vdim.code} vocabulary")
+    if _IDENTIFIER_NAMES.search(leaf):
+        return RoleSuggestion(
+            name, ColumnRole.DIRECT_IDENTIFIER, reason=f"the name {name!r} suggests personal data"
+        )
+    if values and numeric >= 0.95:
+        return RoleSuggestion(name, ColumnRole.MEASURE, reason="values are numbers")
+    if (
+        values
+        and n_unique >= 20
+        and n_unique >= 0.95 * n_rows
+        and _share(values, lambda v: bool(_GENERIC_ID.match(v))) >= MATCH_SHARE
+    ):
+        return RoleSuggestion(
+            name, ColumnRole.DIRECT_IDENTIFIER, reason="values are unique codes like record IDs"
+        )
+    if values:
+        mean_len = sum(len(v) for v in values) / len(values)
+        if mean_len >= 30 or (n_unique > 50 and n_unique >= 0.5 * n_rows and mean_len >= 12):
+            return RoleSuggestion(name, ColumnRole.FREE_TEXT, reason="long, varied text")
+    return RoleSuggestion(
+        name, ColumnRole.OTHER, reason="no standard dimension matched; confirm the role"
+    )
+
+
+def suggest_roles(df: pl.DataFrame) -> dict[str, RoleSuggestion]:
+    """Suggest a :class:`ColumnSpec` (with ``reason``) for every column of ``df``.
+
+    Values are sampled (distinct non-blank values of the first rows) so that
+    the cost does not grow with the file.
+    """
+    out: dict[str, RoleSuggestion] = {}
+    head = df.head(max(SAMPLE_ROWS * 4, 2000))
+    for name in df.columns:
+        series = head.get_column(name).cast(str, strict=False).drop_nulls().str.strip_chars()
+        series = series.filter(series != "")
+        distinct = series.unique(maintain_order=True)
+        values = distinct.head(SAMPLE_ROWS).to_list()
+        out[name] = suggest_role(name, values, n_rows=series.len(), n_unique=distinct.len())
+    return out
+
+
+__all__ = ["KOBO_METADATA", "RoleSuggestion", "suggest_role", "suggest_roles"]
