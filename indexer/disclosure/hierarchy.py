@@ -67,6 +67,40 @@ def age_label(lower: int, width: int, top: int) -> str:
     return f"{lo}-{lo + width - 1}"
 
 
+def _age_levels(uniques: list[str], width: int, top: int) -> list[tuple[str, list[str]]]:
+    """Age ladders: the standard's 5-year, broad and UN bands when it is installed."""
+    if _vocabularies is not None and hasattr(_vocabularies, "generalise"):
+        out = []
+        current = list(uniques)
+        for level, name in (
+            ("5y", "5-year age bands"),
+            ("broad", "broad age groups"),
+            ("un", "UN broad age groups"),
+        ):
+            labels = []
+            for value in current:
+                try:
+                    labels.append(_vocabularies.generalise("age", value.strip(), level) or value)
+                except ValueError:
+                    labels.append(value)
+            out.append((name, labels))
+            current = labels
+        return out
+    out = []
+    parsed = [age_lower_bound(v) for v in uniques]
+    for w in [w for w in _AGE_WIDTHS if w >= width] or [width]:
+        labels = []
+        for value, p in zip(uniques, parsed, strict=True):
+            if p is None:
+                labels.append(value)
+            elif p[1] is None or p[0] >= top:
+                labels.append(f"{min(p[0], top)}+")
+            else:
+                labels.append(age_label(p[0], max(w, p[1]), top))
+        out.append((f"age bands of {w} years", labels))
+    return out
+
+
 @dataclass
 class Ladder:
     """Labels of every distinct value of one column, level by level."""
@@ -117,20 +151,8 @@ def build_ladder(
     kind = _kind(dimension, uniques)
     ladder = Ladder(column, kind, uniques)
     if kind == "age":
-        widths = [w for w in _AGE_WIDTHS if w >= age_band_width] or [age_band_width]
-        parsed = [age_lower_bound(v) for v in uniques]
-        for width in widths:
-            labels = []
-            for value, p in zip(uniques, parsed, strict=True):
-                if p is None:
-                    labels.append(value)
-                elif p[1] is None:
-                    labels.append(
-                        f"{min(p[0], age_top_code)}+" if p[0] < age_top_code else f"{age_top_code}+"
-                    )
-                else:
-                    labels.append(age_label(p[0], max(width, p[1]), age_top_code))
-            ladder.levels.append((f"age bands of {width} years", labels))
+        for level, labels in _age_levels(uniques, age_band_width, age_top_code):
+            ladder.levels.append((level, labels))
     elif kind == "place":
         start = PLACE_LEVELS.index(dimension) if dimension in PLACE_LEVELS else 0
         target = PLACE_LEVELS.index(place_level) if place_level in PLACE_LEVELS else 1

@@ -13,7 +13,7 @@ _PY_D = "[0-9\u0966-\u096f]"
 # shapes (emails, URLs, GPS, dates) come before the broad digit runs.
 _RUST_PATTERNS: list[tuple[str, str]] = [
     ("EMAIL", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+"),
-    ("URL", r"(?i)(?:https?://|www\.)[^\s<>\"']+"),
+    ("URL", r"(?i)(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)]"),
     # Kobo geopoints "27.71 85.32 1400 5" and "lat, lon" pairs
     (
         "GPS",
@@ -25,7 +25,7 @@ _RUST_PATTERNS: list[tuple[str, str]] = [
     ),
     (
         "PHONE",
-        rf"(?:\+|00)?(?:977[-\s]?)?\b(?:9[678]{D}{{8}}|0?1[-\s]?4{D}{{6}}|0{D}{{1,2}}[-\s]{D}{{6,7}})\b",
+        rf"(?:\+|00)?(?:977[-\s]?)?\b(?:[9\x{{096F}}][678\x{{096C}}-\x{{096E}}]{D}{{8}}|0?1[-\s]?4{D}{{6}}|0{D}{{1,2}}[-\s]{D}{{6,7}})\b",
     ),
     ("PHONE", rf"\+{D}[{D}\s\-().]{{6,16}}{D}"),
     # citizenship certificates "27-01-72-05432", NID "123-456-789-0", passports

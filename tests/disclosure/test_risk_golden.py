@@ -1,0 +1,76 @@
+"""Golden values of sdcMicro's individual risk.
+
+Source of the formula: sdcMicro ``src/Measure_Risk.h`` (``compute_risk``), the
+Benedetti-Franconi approximation used by ``measure_risk``: with
+p = f/F - 0.0001,
+  f = 1: p/(1-p) * ln(1/p);  f = 2: p/(1-p) - (p/(1-p))^2 * ln(1/p);
+  f > 2: p / (f - (1-p));  unweighted data: 1/f.
+The golden values were worked out by hand from that formula (no R here):
+  f=1, F=10: p=0.0999, p/(1-p)=0.110987668, ln(1/p)=2.303586543 -> 0.255669593
+  f=2, F=8:  p=0.2499, p/(1-p)=0.333155579, ln(1/p)=1.386694431 -> 0.179242702
+  f=3, F=3:  p=0.9999 -> 0.9999/2.9999 = 0.333311110
+  f=4, F=40: p=0.0999 -> 0.0999/3.0999 = 0.032226846
+"""
+
+import time
+
+import numpy as np
+import polars as pl
+import pytest
+
+from indexer.disclosure import individual_risk, measure_risk
+
+
+def test_unweighted_risk_is_one_over_the_key_frequency():
+    df = pl.DataFrame(
+        {"sex": ["f", "f", "m", "m", "m", "x"], "age": ["1", "1", "2", "2", "2", "3"]}
+    )
+    assert individual_risk(df, ["sex", "age"]).to_list() == pytest.approx(
+        [0.5, 0.5, 1 / 3, 1 / 3, 1 / 3, 1.0]
+    )
+    summary = measure_risk(df, ["sex", "age"])
+    assert summary.expected_reidentifications == pytest.approx(3.0)
+    assert summary.global_risk == pytest.approx(0.5)
+    assert summary.sample_uniques == 1
+
+
+def test_weighted_risk_matches_benedetti_franconi_golden_values():
+    df = pl.DataFrame(
+        {
+            "key": ["a"] + ["b"] * 2 + ["c"] * 3 + ["d"] * 4,
+            "w": [10.0] + [4.0, 4.0] + [1.0, 1.0, 1.0] + [10.0] * 4,
+        }
+    )
+    risk = individual_risk(df, ["key"], weight="w").to_list()
+    golden = [0.2556695931] + [0.1792427024] * 2 + [0.3333111104] * 3 + [0.0322268460] * 4
+    assert risk == pytest.approx(golden, abs=1e-9)
+    assert measure_risk(df, ["key"], weight="w").expected_reidentifications == pytest.approx(
+        sum(golden), abs=1e-8
+    )
+
+
+def test_missing_key_value_matches_any_value_as_in_sdcmicro():
+    df = pl.DataFrame({"sex": ["f", "f", None, "m"], "district": ["1", "1", "1", "1"]})
+    # the record with sex missing agrees with all three others on district
+    assert individual_risk(df, ["sex", "district"]).to_list() == pytest.approx(
+        [0.5, 0.5, 1 / 4, 1.0]
+    )
+
+
+def test_risk_report_for_100k_rows_takes_under_a_second():
+    rng = np.random.default_rng(0)
+    n = 100_000
+    df = pl.DataFrame(
+        {
+            "age": rng.integers(15, 90, n).astype(str),
+            "sex": rng.choice(["f", "m"], n),
+            "district": rng.choice([str(i) for i in range(77)], n),
+            "caste": rng.choice(list("abcdefgh"), n),
+        }
+    ).with_columns(
+        pl.when(pl.int_range(n) % 50 == 0).then(None).otherwise(pl.col("caste")).alias("caste")
+    )
+    measure_risk(df.head(1000), list(df.columns))  # warm up
+    start = time.perf_counter()
+    measure_risk(df, list(df.columns))
+    assert time.perf_counter() - start < 1.0

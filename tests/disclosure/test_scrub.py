@@ -1,0 +1,80 @@
+"""Free-text scrubbing, pattern by pattern, and the recogniser plug-in."""
+
+import polars as pl
+
+from indexer.disclosure import DisclosureConfig, anonymise
+from indexer.disclosure.scrub import scrub_columns
+from schema.roles import ColumnRole, ColumnSpec
+
+
+def scrub(text, names=(), **kw):
+    df = pl.DataFrame({"t": [text]})
+    out, counts = scrub_columns(df, ["t"], {"NAME": list(names)}, **kw)
+    return out["t"][0], counts
+
+
+def test_phones_in_nepali_and_international_formats_become_placeholders():
+    for text in (
+        "call 9841234567",
+        "call +977-9841234567",
+        "call 01-4412345",
+        "call +44 20 7946 0958",
+        "फोन ९८४१२३४५६७",
+    ):
+        out, counts = scrub(text, regions=("NP", "GB"))
+        assert "[PHONE]" in out, (text, out)
+        assert not any(ch.isdigit() for ch in out.replace("[PHONE]", "")), out
+
+
+def test_emails_urls_ids_dates_and_gps_are_typed():
+    out, counts = scrub(
+        "mail a.b@x.org, see https://x.org/a, card 27-01-72-05432, born 1990-03-12, at 27.717245, 85.323961"
+    )
+    assert out == "mail [EMAIL], see [URL], card [ID], born [DATE], at [GPS]"
+    assert counts == {"EMAIL": 1, "URL": 1, "ID": 1, "DATE": 1, "GPS": 1}
+
+
+def test_names_from_identifier_columns_are_scrubbed_whole_and_in_parts_case_insensitively():
+    out, _ = scrub(
+        "SITA said Tamang didi helped; Sitaram was not there", names=["Sita Kumari Tamang"]
+    )
+    assert out == "[NAME] said [NAME] didi helped; Sitaram was not there"
+
+
+def test_devanagari_names_are_word_bounded():
+    out, _ = scrub("सीता तामाङले भनिन्। सीताराम आएनन्।", names=["सीता तामाङ"])
+    assert out.startswith("[NAME] ")
+    assert "सीताराम" in out
+
+
+class FakeRecogniser:
+    def find(self, text):
+        i = text.find("Kathmandu Hospital")
+        if i >= 0:
+            yield i, i + len("Kathmandu Hospital"), "NAME"
+
+
+def test_a_recogniser_plugs_in_behind_the_same_interface():
+    df = pl.DataFrame(
+        {"story": ["She went to Kathmandu Hospital alone."] * 3, "sex": ["female"] * 3}
+    )
+    roles = {
+        "story": ColumnSpec("story", ColumnRole.FREE_TEXT),
+        "sex": ColumnSpec("sex", ColumnRole.OTHER),
+    }
+    out = anonymise(df, roles, config=DisclosureConfig(recogniser=FakeRecogniser()))
+    assert out.records["story"][0] == "She went to [NAME] alone."
+
+
+def test_free_text_column_that_is_mostly_phone_numbers_is_dropped_not_scrubbed():
+    df = pl.DataFrame(
+        {"remarks": [f"98{i:08d}" for i in range(30)], "sex": ["female", "male"] * 15}
+    )
+    roles = {
+        "remarks": ColumnSpec("remarks", ColumnRole.FREE_TEXT),
+        "sex": ColumnSpec("sex", ColumnRole.DIMENSION, "sex"),
+    }
+    out = anonymise(df, roles)
+    assert "remarks" not in out.records.columns
+    assert out.report.dropped[0].kind == "phone"
+    assert out.report.dropped[0].evidence == "values"
