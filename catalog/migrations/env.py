@@ -1,5 +1,6 @@
 from alembic import context
 
+import catalog.model_registry  # noqa: F401
 from catalog.models import Base
 
 config = context.config

@@ -1,0 +1,1 @@
+"""The public GraphQL API (graphene 3) at /graphql."""

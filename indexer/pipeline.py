@@ -1,0 +1,237 @@
+"""Ingest, step by step: read -> validate -> anonymise -> (approve) -> publish.
+
+Each step is a function over data; the job functions at the bottom wire them
+to the catalogue, the file store and the search backend.  Nothing reaches the
+search index before anonymisation, and the public version only changes in
+``activate_version`` (one atomic switch).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from catalog.db import Database
+from catalog.models import DatasetVersion, Job, VersionStatus
+from catalog.services import datasets as dataset_service
+from catalog.services import jobs as job_service
+from indexer.disclosure import anonymise, build_cube
+from indexer.documents import dataset_document
+from indexer.readers import read_table
+from indexer.search.base import SearchBackend
+from indexer.storage import FileStore
+from indexer.validate import validate_table
+from schema.errors import CGDError
+from schema.roles import ColumnSpec
+from schema.suggest import suggest_roles
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PipelineContext:
+    """What the pipeline's jobs need, chosen once by configuration."""
+
+    db: Database
+    search: SearchBackend
+    files: FileStore
+    secret: bytes
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def cube_key(self, dataset_id: str) -> bytes:
+        """The per-dataset secret behind cell-key perturbation (never published)."""
+        return hmac.new(self.secret, f"cube:{dataset_id}".encode(), hashlib.sha256).digest()
+
+
+def column_specs(df: pl.DataFrame, declared: dict[str, Any]) -> dict[str, ColumnSpec]:
+    """Declared roles win; undeclared columns get the suggested role."""
+    suggested = suggest_roles(df)
+    specs: dict[str, ColumnSpec] = {}
+    for name in df.columns:
+        if name in declared:
+            specs[name] = ColumnSpec.from_dict(name, declared[name])
+        else:
+            specs[name] = suggested[name]
+    return specs
+
+
+def ingest_version(ctx: PipelineContext, version_id: str) -> dict[str, Any]:
+    """Read, validate and anonymise one uploaded version; store its safe records."""
+    with ctx.db.session() as session:
+        version = dataset_service.get_version(session, version_id)
+        raw_path, filename = version.raw_path, version.filename
+        declared = dict(version.columns or {})
+        meta = dict(version.metadata_ or {})
+        dataset_id = version.dataset_id
+
+    df = read_table(ctx.files.path(raw_path), filename=filename)
+    specs = column_specs(df, declared)
+    validated = validate_table(df, specs, filename=filename)
+    anonymised = anonymise(
+        validated.df,
+        validated.columns,
+        sensitive_topics=meta.get("sensitive_topics") or [],
+        country=meta.get("country") or "NP",
+    )
+    records_key = f"datasets/{dataset_id}/versions/{version_id}/records.parquet"
+    target = ctx.files.path(records_key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp")
+    anonymised.records.write_parquet(tmp)
+    tmp.replace(target)
+
+    with ctx.db.session() as session:
+        version = dataset_service.get_version(session, version_id)
+        dataset_service.mark_processed(
+            session,
+            version,
+            records_path=records_key,
+            record_count=anonymised.records.height,
+            columns={n: s.to_dict() for n, s in anonymised.columns.items()},
+            validation_report=validated.report,
+            disclosure_report=anonymised.report.to_dict(),
+        )
+    return {"records": anonymised.records.height}
+
+
+def publish_version(ctx: PipelineContext, version_id: str) -> dict[str, Any]:
+    """Build the protected cube, index records and cube, then switch the public version."""
+    with ctx.db.session() as session:
+        version = dataset_service.get_version(session, version_id)
+        if version.status not in (
+            VersionStatus.AWAITING_APPROVAL.value, VersionStatus.PUBLISHED.value
+        ):
+            raise CGDError(f"Version is {version.status}, not ready to publish.", code="invalid_state")
+        dataset_id = version.dataset_id
+        records_path = version.records_path
+        columns = {n: ColumnSpec.from_dict(n, c) for n, c in (version.columns or {}).items()}
+        threshold = int((version.metadata_ or {}).get("cube_threshold") or 10)
+
+    records = pl.read_parquet(ctx.files.path(records_path))
+    cube = build_cube(records, columns, threshold=threshold, key_seed=ctx.cube_key(dataset_id))
+    ctx.search.index_version(
+        dataset_id, version_id, records, cube.cells, {n: c.to_dict() for n, c in columns.items()}
+    )
+    previous = None
+    with ctx.db.session() as session:
+        version = dataset_service.get_version(session, version_id)
+        previous = version.dataset.published_version_id
+        dataset_service.mark_published(session, version)
+        ctx.search.activate_version(dataset_id, version_id)
+        ctx.search.index_dataset(dataset_document(version.dataset, version))
+    if previous and previous != version_id:
+        ctx.search.drop_version(dataset_id, previous)
+    return {"cells": len(cube.cells), "records": records.height}
+
+
+def withdraw_version(ctx: PipelineContext, version_id: str) -> dict[str, Any]:
+    """Take a version out of public view; if it was the public one, the dataset goes."""
+    with ctx.db.session() as session:
+        version = dataset_service.get_version(session, version_id)
+        was_public = version.dataset.published_version_id == version_id
+        dataset_id = version.dataset_id
+        dataset_service.mark_withdrawn(session, version)
+        if was_public:
+            ctx.search.delete_dataset(dataset_id)
+            ctx.search.drop_version(dataset_id, version_id)
+    return {"was_public": was_public}
+
+
+def reindex_all(ctx: PipelineContext) -> int:
+    """Rebuild the whole search index from the catalogue into a fresh index, then switch."""
+    from sqlalchemy import select
+
+    from catalog.models import Dataset
+
+    def items():
+        with ctx.db.session() as session:
+            datasets = session.scalars(
+                select(Dataset).where(
+                    Dataset.published_version_id.is_not(None), Dataset.withdrawn.is_(False)
+                )
+            ).all()
+            for dataset in datasets:
+                version = dataset.published_version
+                if version is None or not version.records_path:
+                    yield dataset_document(dataset, version), None, None, {}
+                    continue
+                columns = {n: ColumnSpec.from_dict(n, c) for n, c in (version.columns or {}).items()}
+                records = pl.read_parquet(ctx.files.path(version.records_path))
+                threshold = int((version.metadata_ or {}).get("cube_threshold") or 10)
+                cube = build_cube(records, columns, threshold=threshold, key_seed=ctx.cube_key(dataset.id))
+                yield (
+                    dataset_document(dataset, version),
+                    records,
+                    cube.cells,
+                    {n: c.to_dict() for n, c in columns.items()},
+                )
+
+    count = 0
+
+    def counted():
+        nonlocal count
+        for item in items():
+            count += 1
+            yield item
+
+    ctx.search.rebuild(counted())
+    return count
+
+
+JOB_FUNCTIONS = {
+    "ingest": lambda ctx, p: _ingest_then_maybe_publish(ctx, p),
+    "publish": lambda ctx, p: publish_version(ctx, p["version_id"]),
+    "withdraw": lambda ctx, p: withdraw_version(ctx, p["version_id"]),
+    "reindex": lambda ctx, p: {"datasets": reindex_all(ctx)},
+}
+
+
+def _ingest_then_maybe_publish(ctx: PipelineContext, payload: dict[str, Any]) -> dict[str, Any]:
+    result = ingest_version(ctx, payload["version_id"])
+    if payload.get("auto_publish"):
+        result.update(publish_version(ctx, payload["version_id"]))
+    return result
+
+
+def run_job(ctx: PipelineContext, job_id: str, *, claimed: bool = False) -> Job:
+    """Run one job to the end, recording success or a failure with its problems."""
+    with ctx.db.session() as session:
+        job = job_service.get_job(session, job_id)
+        if not claimed:
+            if job.status != "queued":
+                return job
+            job_service.start(job)
+        kind, payload = job.kind, dict(job.payload)
+    try:
+        fn = JOB_FUNCTIONS[kind]
+        result = fn(ctx, payload)
+    except Exception as exc:  # a job never takes the worker down
+        error = _error_dict(exc)
+        if not isinstance(exc, CGDError):
+            log.exception("job %s (%s) crashed", job_id, kind)
+        with ctx.db.session() as session:
+            job = job_service.get_job(session, job_id)
+            job_service.fail(job, error)
+            version_id = payload.get("version_id")
+            if version_id and kind == "ingest":
+                version = session.get(DatasetVersion, version_id)
+                if version is not None:
+                    dataset_service.mark_failed(session, version, error)
+        with ctx.db.session() as session:
+            return job_service.get_job(session, job_id)
+    with ctx.db.session() as session:
+        job = job_service.get_job(session, job_id)
+        job_service.finish(job, result)
+    with ctx.db.session() as session:
+        return job_service.get_job(session, job_id)
+
+
+def _error_dict(exc: Exception) -> dict[str, Any]:
+    if isinstance(exc, CGDError):
+        return exc.to_dict()
+    return {"code": "internal_error", "message": "The job failed unexpectedly; it was logged."}

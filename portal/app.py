@@ -1,0 +1,84 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFProtect
+
+from portal.config import STATIC_DIR, load_config
+from schema.errors import CGDError
+
+csrf = CSRFProtect()
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True) -> Flask:
+    """Build the portal: configuration, services, extensions, blueprints."""
+    from indexer.runtime import build_runtime
+
+    cfg = load_config(config)
+    app = Flask(
+        __name__,
+        instance_path=cfg["INSTANCE_PATH"],
+        static_folder=str(STATIC_DIR),
+        static_url_path="/static",
+    )
+    app.config.update(cfg)
+    app.config.setdefault("SEND_FILE_MAX_AGE_DEFAULT", 31536000)
+    app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_UPLOAD_BYTES"]
+    logging.basicConfig(level=cfg["LOG_LEVEL"])
+
+    runtime = build_runtime(cfg, runner=cfg.get("JOB_RUNNER_OVERRIDE"))
+    app.extensions["cgd"] = runtime
+    if start_jobs:
+        runtime.jobs.start()
+
+    csrf.init_app(app)
+    _register_blueprints(app)
+    _register_errors(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from api.graphql.view import bp as graphql_bp
+    from portal.views.public import bp as public_bp
+
+    csrf.exempt(graphql_bp)
+    app.register_blueprint(graphql_bp)
+    app.register_blueprint(public_bp)
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CGDError)
+    def _cgd_error(err: CGDError):
+        if request.path.startswith(("/api/", "/graphql")) or request.accept_mimetypes.best == "application/json":
+            return jsonify({"error": err.to_dict()}), err.status
+        return render_template("error.html", error=err), err.status
+
+    @app.errorhandler(404)
+    def _not_found(_err):
+        if request.path.startswith(("/api/", "/graphql")):
+            return jsonify({"error": {"code": "not_found", "message": "Not found."}}), 404
+        return render_template("error.html", error=CGDError("Page not found.", code="not_found", status=404)), 404
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    return response

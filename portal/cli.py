@@ -1,0 +1,188 @@
+"""The ``cgd`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from schema.errors import CGDError
+
+
+def _fail(message: str, code: int = 1):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _runtime(runner: str = "inline"):
+    from indexer.runtime import build_runtime
+    from portal.config import load_config
+
+    return build_runtime(load_config(), runner=runner)
+
+
+class CLIGroup(click.Group):
+    """Turns domain errors into one line on stderr and a non-zero exit."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CGDError as err:
+            details = "; ".join(str(p) for p in err.problems[:5])
+            more = f" (+{len(err.problems) - 5} more)" if len(err.problems) > 5 else ""
+            _fail(f"{err.message}{' ' + details if details else ''}{more}")
+
+
+@click.group(cls=CLIGroup)
+def main() -> None:
+    """cgd-portal: citizen-generated data, anonymised and open."""
+
+
+@main.command()
+def init() -> None:
+    """Create the instance folder and the catalogue database."""
+    rt = _runtime()
+    click.echo(f"instance ready: {rt.config['INSTANCE_PATH']} ({rt.db.engine.dialect.name})")
+    rt.close()
+
+
+@main.command()
+@click.option("--rows", default=1200, show_default=True, help="Respondents in the demo survey.")
+def demo(rows: int) -> None:
+    """Generate the synthetic demo survey and publish it, then exit."""
+    from portal.demo import load_demo
+
+    rt = _runtime()
+    try:
+        slug = load_demo(rt, rows=rows)
+    finally:
+        rt.close()
+    click.echo(f"demo published: /datasets/{slug}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the portal with gunicorn (one process, threads, embedded job worker)."""
+    from gunicorn.app.base import BaseApplication
+
+    from portal.app import create_app
+
+    app = create_app()
+
+    class _Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return app
+
+    click.echo(f"serving on http://{host}:{port}")
+    _Server().run()
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--org", "org_slug", required=True, help="Slug of the publishing organisation.")
+@click.option("--metadata", "metadata_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--publish", is_flag=True, help="Publish straight away (approves the scrubbed free text).")
+def ingest(path: Path, org_slug: str, metadata_path: Path, publish: bool) -> None:
+    """Ingest a data file with its metadata (JSON) for an organisation."""
+    from portal.ingest import ingest_file
+
+    if not path.exists():
+        _fail(f"{path}: no such file")
+    if not metadata_path.exists():
+        _fail(f"{metadata_path}: no such file")
+    try:
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        _fail(f"{metadata_path}: not valid JSON ({exc})")
+    if not isinstance(metadata, dict):
+        _fail(f"{metadata_path}: the metadata must be a JSON object")
+    rt = _runtime()
+    try:
+        result = ingest_file(rt, path, org_slug, metadata, publish=publish)
+    finally:
+        rt.close()
+    click.echo(json.dumps(result))
+
+
+@main.command()
+def reindex() -> None:
+    """Rebuild the search index from the catalogue and switch to it in one step."""
+    from indexer.pipeline import reindex_all
+
+    rt = _runtime()
+    try:
+        n = reindex_all(rt.ctx)
+    finally:
+        rt.close()
+    click.echo(f"reindexed {n} datasets")
+
+
+@main.group()
+def users() -> None:
+    """Manage people's accounts."""
+
+
+@users.command("create")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--admin", is_flag=True, help="Make a site administrator.")
+@click.option("--org", "org_slug", help="Add to this organisation...")
+@click.option("--role", default="member", show_default=True, help="...with this role.")
+def users_create(email: str, name: str, password: str, admin: bool, org_slug: str | None, role: str) -> None:
+    """Create a person's account."""
+    from catalog.principal import system
+    from catalog.services import organisations
+    from catalog.services import users as user_service
+
+    rt = _runtime()
+    try:
+        with rt.db.session() as session:
+            user = user_service.create_user(
+                session, system("cli"), email=email, password=password, name=name, is_admin=admin
+            )
+            if org_slug:
+                org = organisations.get_organisation(session, org_slug)
+                organisations.set_membership(session, system("cli"), org, user, role)
+            click.echo(f"created user {user.email}{' (administrator)' if admin else ''}")
+    finally:
+        rt.close()
+
+
+@main.group()
+def orgs() -> None:
+    """Manage organisations."""
+
+
+@orgs.command("create")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--kind", default="cso", show_default=True)
+def orgs_create(slug: str, name: str, kind: str) -> None:
+    """Create an organisation."""
+    from catalog.principal import system
+    from catalog.services import organisations
+
+    rt = _runtime()
+    try:
+        with rt.db.session() as session:
+            org = organisations.create_organisation(session, system("cli"), slug=slug, name=name, kind=kind)
+            click.echo(f"created organisation {org.slug}")
+    finally:
+        rt.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""Configuration from CGD_* environment variables, with embedded defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STATIC_DIR = REPO_ROOT / "static"
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def instance_path(env: dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return Path(env.get("CGD_INSTANCE_PATH") or (Path.cwd() / "instance")).resolve()
+
+
+def _secret_key(instance: Path, env: dict[str, str]) -> str:
+    """CGD_SECRET_KEY, else a key generated into the instance folder on first run."""
+    if env.get("CGD_SECRET_KEY"):
+        return env["CGD_SECRET_KEY"]
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_config(overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the app configuration: defaults < environment < explicit overrides."""
+    env = dict(os.environ if env is None else env)
+    overrides = dict(overrides or {})
+    instance = Path(overrides.get("INSTANCE_PATH") or instance_path(env)).resolve()
+    cfg: dict[str, Any] = {
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": env.get("CGD_DATABASE_URL") or f"sqlite:///{instance / 'catalog.sqlite3'}",
+        "SEARCH_BACKEND": env.get("CGD_SEARCH_BACKEND", "embedded"),
+        "SEARCH_PATH": env.get("CGD_SEARCH_PATH") or str(instance / "search.sqlite3"),
+        "ELASTICSEARCH_URL": env.get("CGD_ELASTICSEARCH_URL"),
+        "ELASTICSEARCH_INDEX_PREFIX": env.get("CGD_ELASTICSEARCH_INDEX_PREFIX", "cgd"),
+        "REDIS_URL": env.get("CGD_REDIS_URL"),
+        "JOB_RUNNER": env.get("CGD_JOB_RUNNER") or ("rq" if env.get("CGD_REDIS_URL") else "embedded"),
+        "FILES_PATH": env.get("CGD_FILES_PATH") or str(instance / "files"),
+        "MAX_UPLOAD_BYTES": int(env.get("CGD_MAX_UPLOAD_BYTES", str(200 * 1024 * 1024))),
+        "BASE_URL": env.get("CGD_BASE_URL", "http://127.0.0.1:5000"),
+        "RATELIMIT_ENABLED": _bool(env.get("CGD_RATELIMIT_ENABLED"), True),
+        "HARVEST_ALLOW_PRIVATE": _bool(env.get("CGD_HARVEST_ALLOW_PRIVATE"), False),
+        "SESSION_COOKIE_SECURE": _bool(env.get("CGD_SECURE_COOKIES"), False),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "LOG_LEVEL": env.get("CGD_LOG_LEVEL", "INFO"),
+        "TESTING": False,
+    }
+    cfg.update(overrides)
+    cfg["INSTANCE_PATH"] = str(instance)
+    if not cfg.get("SECRET_KEY"):
+        cfg["SECRET_KEY"] = _secret_key(instance, env)
+    return cfg
