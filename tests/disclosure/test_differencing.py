@@ -1,0 +1,179 @@
+"""An attacker differencing overlapping aggregate queries recovers no small count.
+
+The attacker is given the *true* value of every published cell (stronger than
+the perturbed one), knows that a cell absent from the cube is 0 and that a
+suppressed cell is at least 1, and then repeatedly solves every line (a
+parent and its children along one dimension) that has a single unknown.
+"""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+from cell_key_perturbation.create_perturbed_table import create_perturbed_table
+
+from indexer.disclosure import build_cube, make_ptable, record_keys
+from indexer.disclosure.cube import UNKNOWN
+from schema.roles import ColumnRole, ColumnSpec
+
+DIMS = ["sex", "caste", "district"]
+
+
+def records(n=900, seed=2):
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame(
+        {
+            "sex": rng.choice(["female", "male", "other"], n, p=[0.55, 0.43, 0.02]),
+            "caste": rng.choice(
+                ["dalit", "janajati", "brahmin", "madhesi", "muslim"],
+                n,
+                p=[0.3, 0.3, 0.3, 0.07, 0.03],
+            ),
+            "district": rng.choice(
+                [f"D{i}" for i in range(6)], n, p=[0.3, 0.25, 0.2, 0.15, 0.07, 0.03]
+            ),
+            "income": rng.gamma(2.0, 1000.0, n),
+        }
+    )
+
+
+def roles():
+    out = {d: ColumnSpec(d, ColumnRole.DIMENSION, d) for d in DIMS}
+    out["income"] = ColumnSpec("income", ColumnRole.MEASURE)
+    return out
+
+
+def true_counts(df):
+    counts = {}
+    for r in range(len(DIMS) + 1):
+        for combo in itertools.combinations(DIMS, r):
+            if combo:
+                for row in df.group_by(list(combo)).len().iter_rows(named=True):
+                    counts[tuple(sorted((d, row[d]) for d in combo))] = row["len"]
+            else:
+                counts[()] = df.height
+    return counts
+
+
+def attack(cube, values):
+    """Propagate single-unknown lines; return {cell: derived value}."""
+    known = {}
+    unknown = set()
+    for cell in cube.cells:
+        key = tuple(sorted(cell.dims.items()))
+        if cell.suppressed:
+            unknown.add(key)
+        else:
+            known[key] = values[key]
+    categories = {d: {c.dims[d] for c in cube.cells if d in c.dims} for d in cube.dimensions}
+    derived = {}
+    progress = True
+    while progress:
+        progress = False
+        for parent in list(known) + list(derived):
+            fixed = dict(parent)
+            for dim in cube.dimensions:
+                if dim in fixed or len(fixed) >= 3:
+                    continue
+                children = [tuple(sorted({**fixed, dim: c}.items())) for c in categories[dim]]
+                missing = [c for c in children if c in unknown and c not in derived]
+                if len(missing) != 1:
+                    continue
+                total = known.get(parent, derived.get(parent))
+                rest = sum(known.get(c, derived.get(c, 0)) for c in children if c != missing[0])
+                derived[missing[0]] = total - rest
+                progress = True
+    return derived
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_overlapping_queries_recover_no_small_count(seed):
+    df = records(seed=seed)
+    cube = build_cube(df, roles(), threshold=10, key_seed=f"seed-{seed}")
+    values = true_counts(df)
+    small = {k for k, v in values.items() if 1 <= v <= 9}
+    assert small, "the data must have small cells for the attack to mean anything"
+    published = {tuple(sorted(c.dims.items())) for c in cube.cells if not c.suppressed}
+    assert not (small & published)
+    derived = attack(cube, values)
+    assert not {k for k in derived if 1 <= values[k] <= 9}
+
+
+@pytest.mark.parametrize("seed", [2, 5])
+def test_what_a_line_gives_away_is_never_a_small_total(seed):
+    df = records(seed=seed)
+    cube = build_cube(df, roles(), threshold=10, key_seed="k")
+    values = true_counts(df)
+    by_key = {tuple(sorted(c.dims.items())): c for c in cube.cells}
+    categories = {d: {c.dims[d] for c in cube.cells if d in c.dims} for d in cube.dimensions}
+    for key, cell in by_key.items():
+        if cell.suppressed or len(key) >= 3:
+            continue
+        for dim in set(cube.dimensions) - set(dict(key)):
+            children = [tuple(sorted({**dict(key), dim: c}.items())) for c in categories[dim]]
+            hidden = [c for c in children if c in by_key and by_key[c].suppressed]
+            assert len(hidden) != 1
+            assert not hidden or sum(values[c] for c in hidden) >= 10
+
+
+def test_same_cell_always_answers_the_same_and_the_seed_matters():
+    df = records()
+    a = build_cube(df, roles(), key_seed="one").to_rows()
+    b = build_cube(df, roles(), key_seed="one").to_rows()
+    c = build_cube(df, roles(), key_seed="two").to_rows()
+    assert a == b
+    assert a != c
+
+
+def test_published_counts_never_fall_below_the_threshold_and_stay_near_the_truth():
+    df = records()
+    cube = build_cube(df, roles(), threshold=10, key_seed="k")
+    values = true_counts(df)
+    for cell in cube.cells:
+        if not cell.suppressed:
+            assert cell.count >= 10
+            assert abs(cell.count - values[tuple(sorted(cell.dims.items()))]) <= 2
+
+
+def test_suppressed_records_in_a_dimension_are_an_explicit_unknown_category():
+    df = pl.DataFrame({"sex": ["female"] * 30 + [None] * 12})
+    cube = build_cube(df, {"sex": ColumnSpec("sex", ColumnRole.DIMENSION, "sex")}, key_seed="k")
+    assert cube.cell(sex=UNKNOWN) is not None
+
+
+def test_perturbation_agrees_with_the_ons_package_cell_by_cell():
+    df = records(n=2000, seed=8)
+    keys = record_keys(df.height, "pkg")
+    cube = build_cube(df, roles(), threshold=10, key_seed="pkg")
+    ptable = make_ptable(10)
+    data = pd.DataFrame(
+        {"sex": df["sex"].to_list(), "caste": df["caste"].to_list(), "record_key": keys}
+    )
+    theirs = create_perturbed_table(
+        data=data,
+        ptable=pd.DataFrame(ptable.to_dict(as_series=False)),
+        geog=[],
+        tab_vars=["sex", "caste"],
+        record_key="record_key",
+        threshold=10,
+    )
+    compared = 0
+    for row in theirs.itertuples():
+        cell = cube.cell(sex=row.sex, caste=row.caste)
+        if cell is None or cell.suppressed:
+            continue
+        assert cell.count == int(row.count)
+        compared += 1
+    assert compared >= 5
+
+
+def test_the_attacker_would_succeed_without_complementary_suppression(monkeypatch):
+    import indexer.disclosure.cube as cube_module
+
+    monkeypatch.setattr(cube_module, "_complementary_suppression", lambda tables, threshold: None)
+    df = records(seed=2)
+    cube = build_cube(df, roles(), threshold=10, key_seed="seed-2")
+    values = true_counts(df)
+    assert {k for k in attack(cube, values) if 1 <= values[k] <= 9}
