@@ -19,7 +19,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from indexer.disclosure import anonymise, build_cube, measure_risk  # noqa: E402
-from indexer.disclosure.anonymise import _factorise  # noqa: E402
+from indexer.disclosure.anonymise import factorise_many  # noqa: E402
 from indexer.disclosure.config import DisclosureConfig  # noqa: E402
 from indexer.disclosure.hierarchy import build_ladder  # noqa: E402
 from indexer.disclosure.kanon import QIColumn, enforce  # noqa: E402
@@ -40,8 +40,9 @@ def best_of(fn, repeat=3):
 def k_anonymise(df: pl.DataFrame, k: int) -> dict:
     config = DisclosureConfig()
     columns = []
+    factorised = factorise_many(df, [*QIS, "gbv_experienced"])
     for name in QIS:
-        uniques, codes, freq = _factorise(df.get_column(name))
+        uniques, codes, freq = factorised[name]
         ladder = build_ladder(
             name,
             large_roles()[name].dimension,
@@ -55,7 +56,7 @@ def k_anonymise(df: pl.DataFrame, k: int) -> dict:
             other_code=config.other_code,
         )
         columns.append(QIColumn(name, ladder, codes))
-    sensitive = [_factorise(df.get_column("gbv_experienced"))[1]]
+    sensitive = [factorised["gbv_experienced"][1]]
     result = enforce(
         columns, sensitive, k=k, l=2, max_suppression_share=config.max_suppression_share
     )

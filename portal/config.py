@@ -42,6 +42,7 @@ def load_config(overrides: dict[str, Any] | None = None, env: dict[str, str] | N
     env = dict(os.environ if env is None else env)
     overrides = dict(overrides or {})
     instance = Path(overrides.get("INSTANCE_PATH") or instance_path(env)).resolve()
+    instance.mkdir(parents=True, exist_ok=True)
     cfg: dict[str, Any] = {
         "INSTANCE_PATH": str(instance),
         "DATABASE_URL": env.get("CGD_DATABASE_URL") or f"sqlite:///{instance / 'catalog.sqlite3'}",

@@ -34,6 +34,29 @@ def _factorise(series: pl.Series) -> tuple[list[str], np.ndarray, np.ndarray]:
     return uniques, codes, counts
 
 
+def factorise_many(df: pl.DataFrame, names: list[str]) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
+    """:func:`_factorise` for several columns, with polars running the columns in parallel."""
+    if not names:
+        return {}
+    strings = df.select(pl.col(c).cast(pl.String) for c in names)
+    uniques = strings.select(pl.col(c).drop_nulls().unique().sort().implode() for c in names).row(0)
+    uniques = {c: u for c, u in zip(names, uniques, strict=True)}
+    codes = strings.select(
+        pl.col(c).cast(pl.Enum(uniques[c])).to_physical().cast(pl.Int64).fill_null(len(uniques[c]))
+        if uniques[c]
+        else pl.lit(0, dtype=pl.Int64).alias(c)
+        for c in names
+    )
+    out = {}
+    for c in names:
+        column_codes = codes.get_column(c).to_numpy()
+        if len(column_codes) != df.height:
+            column_codes = np.zeros(df.height, dtype=np.int64)
+        counts = np.bincount(column_codes, minlength=len(uniques[c]) + 1)[: len(uniques[c])]
+        out[c] = (uniques[c], column_codes, counts)
+    return out
+
+
 def anonymise(
     df: pl.DataFrame,
     columns: dict[str, ColumnSpec],
@@ -156,8 +179,9 @@ def anonymise(
 
     # 4. generalise and k-anonymise
     qi_columns: list[QIColumn] = []
+    factorised = factorise_many(df, qi_names + sensitive_names)
     for name in qi_names:
-        uniques, codes, freq = _factorise(df.get_column(name))
+        uniques, codes, freq = factorised[name]
         ladder = build_ladder(
             name,
             kept[name].dimension,
@@ -173,7 +197,7 @@ def anonymise(
         if not ladder.levels:
             ladder.levels.append(("as published", list(uniques)))
         qi_columns.append(QIColumn(name, ladder, codes))
-    sensitive_codes = [_factorise(df.get_column(n))[1] for n in sensitive_names]
+    sensitive_codes = [factorised[n][1].copy() for n in sensitive_names]
     for name, codes in zip(sensitive_names, sensitive_codes, strict=True):
         missing = df.get_column(name).is_null().to_numpy()
         codes[missing] = -1

@@ -69,28 +69,35 @@ class QIColumn:
         return labels.gather(pl.Series(self.codes, dtype=pl.UInt32))
 
 
-def class_sizes(columns: list[QIColumn]) -> np.ndarray:
-    """Size of each record's equivalence class (same codes on every quasi-identifier)."""
-    n = len(columns[0].codes) if columns else 0
-    if not columns:
-        return np.full(n, n, dtype=np.int64)
+def _mixed_key(columns: list[QIColumn]) -> tuple[np.ndarray, int] | None:
+    """One int64 per record naming its class (mixed radix), or None if it would overflow."""
     keyspace = 1
     for c in columns:
         keyspace *= c.radix
-    if keyspace < 2**62:
-        key = np.zeros(n, dtype=np.int64)
-        for c in columns:
-            key = key * c.radix + c.codes
-        if keyspace <= 8 * n + 1_000_000:
+    if keyspace >= 2**62:
+        return None
+    key = np.zeros(len(columns[0].codes), dtype=np.int64)
+    for c in columns:
+        key = key * c.radix + c.codes
+    return key, keyspace
+
+
+def _dense_limit(n: int) -> int:
+    return 8 * n + 1_000_000
+
+
+def class_sizes(columns: list[QIColumn]) -> np.ndarray:
+    """Size of each record's equivalence class (same codes on every quasi-identifier)."""
+    if not columns:
+        return np.zeros(0, dtype=np.int64)
+    n = len(columns[0].codes)
+    mixed = _mixed_key(columns)
+    if mixed is not None:
+        key, keyspace = mixed
+        if keyspace <= _dense_limit(n):
             return np.bincount(key, minlength=keyspace)[key]
-        return (
-            pl.DataFrame({"k": key})
-            .select(pl.len().over("k"))
-            .to_series()
-            .to_numpy()
-            .astype(np.int64)
-        )
-    frame = pl.DataFrame({c.name: c.codes for c in columns})
+        return pl.DataFrame({"k": key}).select(pl.len().over("k")).to_series().to_numpy().astype(np.int64)
+    frame = pl.DataFrame({f"q{i}": c.codes for i, c in enumerate(columns)})
     return frame.select(pl.len().over(frame.columns)).to_series().to_numpy().astype(np.int64)
 
 
@@ -108,22 +115,20 @@ def diversity(columns: list[QIColumn], sensitive: list[np.ndarray]) -> np.ndarra
     """Per record, the fewest distinct (non-missing) sensitive values in its class."""
     if not sensitive:
         return None
-    frame = pl.DataFrame({f"q{i}": c.codes for i, c in enumerate(columns)})
-    keys = frame.columns
+    n = len(sensitive[0])
+    mixed = _mixed_key(columns) if columns else (np.zeros(n, dtype=np.int64), 1)
     out = None
-    for j, values in enumerate(sensitive):
-        frame = frame.with_columns(pl.Series(f"s{j}", values).replace(-1, None))
-        distinct = (
-            frame.select(
-                pl.col(f"s{j}").drop_nulls().n_unique().over(keys)
-                if keys
-                else pl.col(f"s{j}").drop_nulls().n_unique()
-            )
-            .to_series()
-            .to_numpy()
-        )
-        if distinct.shape[0] != len(values):
-            distinct = np.full(len(values), distinct[0])
+    for values in sensitive:
+        radix = int(values.max(initial=-1)) + 2  # -1 (missing) shifts to 0
+        if mixed is not None and mixed[1] * radix <= _dense_limit(n):
+            key, keyspace = mixed
+            present = np.bincount(key * radix + values + 1, minlength=keyspace * radix).reshape(keyspace, radix)
+            distinct = (present[:, 1:] > 0).sum(axis=1)[key]
+        else:
+            frame = pl.DataFrame({f"q{i}": c.codes for i, c in enumerate(columns)})
+            keys = frame.columns
+            frame = frame.with_columns(pl.Series("s", values).replace(-1, None))
+            distinct = frame.select(pl.col("s").drop_nulls().n_unique().over(keys)).to_series().to_numpy()
         out = distinct if out is None else np.minimum(out, distinct)
     return out
 
@@ -207,8 +212,11 @@ def enforce(
 
 
 def _top_up_fully_suppressed(
-    columns: list[QIColumn], sensitive: list[np.ndarray], k: int, l: int
-) -> None:  # noqa: E741
+    columns: list[QIColumn],
+    sensitive: list[np.ndarray],
+    k: int,
+    l: int,  # noqa: E741
+) -> None:
     """The records still violating have every cell suppressed. If they are fewer
     than k (or less diverse than l), move whole records from the largest classes
     to them, never taking a class below k."""

@@ -1,0 +1,1 @@
+"""Aggregates are one cube lookup per query: nothing to batch."""

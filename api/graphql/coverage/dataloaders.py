@@ -1,0 +1,1 @@
+"""Coverage reads its versions in one query inside the resolver: nothing to batch."""

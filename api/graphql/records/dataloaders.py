@@ -1,0 +1,1 @@
+"""Records are one backend call per page (keyset paging): nothing to batch."""

@@ -1,0 +1,1 @@
+"""The vocabulary is static code (schema.vocabularies): nothing to batch."""

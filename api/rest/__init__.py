@@ -1,0 +1,1 @@
+"""The REST upload API (/api/v1) and its OpenAPI document."""

@@ -1,0 +1,409 @@
+"""REST upload API, /api/v1: datasets, versions (uploads), jobs, reports, publish, withdraw.
+
+Only bearer tokens act here (personal access tokens or OAuth2 tokens); the
+portal's session cookie does not, so the API needs no CSRF token. Every rule
+of who may do what is in the catalogue services.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from marshmallow import ValidationError
+from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.utils import secure_filename
+
+from api.context import current_principal, runtime
+from api.rest import uploads
+from api.rest.schemas import (
+    DatasetCreateSchema,
+    PublishSchema,
+    UploadCreateSchema,
+)
+from catalog.models import Dataset, DatasetVersion, Job, Organisation
+from catalog.permissions import authorize
+from catalog.services import datasets as dataset_service
+from catalog.services import jobs as job_service
+from indexer.storage import FileTooLarge
+from schema.errors import CGDError, InvalidInput, NotFound, Problem
+
+bp = Blueprint("rest", __name__, url_prefix="/api/v1")
+
+DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
+
+
+# --- representations -------------------------------------------------------
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def dataset_json(dataset: Dataset) -> dict[str, Any]:
+    return {
+        "id": dataset.id,
+        "slug": dataset.slug,
+        "organisation": dataset.organisation.slug,
+        "title": dataset.title(),
+        "published_version": dataset.published_version_id,
+        "withdrawn": dataset.withdrawn,
+        "metadata": dataset.metadata_,
+        "versions": [{"id": v.id, "number": v.number, "status": v.status} for v in dataset.versions],
+    }
+
+
+def version_json(version: DatasetVersion) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "dataset": version.dataset_id,
+        "number": version.number,
+        "status": version.status,
+        "filename": version.filename,
+        "record_count": version.record_count or 0,
+        "created_at": _iso(version.created_at),
+        "published_at": _iso(version.published_at),
+        "withdrawn_at": _iso(version.withdrawn_at),
+        "error": version.error,
+    }
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "progress": job.progress or 0,
+        "result": job.result,
+        "error": job.error,
+        "version": (job.payload or {}).get("version_id"),
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+    }
+
+
+# --- input -----------------------------------------------------------------
+
+def _problems(err: ValidationError, prefix: str = "") -> list[Problem]:
+    out: list[Problem] = []
+
+    def walk(messages, path):
+        if isinstance(messages, dict):
+            for key, value in messages.items():
+                walk(value, [*path, str(key)])
+        elif isinstance(messages, list) and messages and all(isinstance(m, str) for m in messages):
+            for m in messages:
+                out.append(Problem("invalid", m, field=".".join(path) or None))
+        elif isinstance(messages, list):
+            for m in messages:
+                walk(m, path)
+        else:
+            out.append(Problem("invalid", str(messages), field=".".join(path) or None))
+
+    walk(err.messages, [prefix] if prefix else [])
+    return out
+
+
+def _json_body(schema) -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None and request.content_length in (None, 0) and isinstance(schema, PublishSchema):
+        body = {}
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            "Send a JSON object.", [Problem("invalid_json", "The body must be a JSON object.")],
+            code="invalid_json",
+        )
+    try:
+        return schema.load(body)
+    except ValidationError as err:
+        raise InvalidInput("The request is not valid.", _problems(err)) from None
+
+
+def _columns_field(raw: str | None) -> dict[str, Any] | None:
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise InvalidInput(
+            "columns must be a JSON object of column name -> object.",
+            [Problem("invalid_columns", "Not a JSON object of objects.", field="columns")],
+        )
+    return value
+
+
+def _safe_filename(name: str | None) -> str:
+    safe = secure_filename(name or "")
+    if not safe or "." not in safe:
+        raise InvalidInput(
+            "The file needs a name with an extension (.csv, .xlsx, .json, ...).",
+            [Problem("invalid_filename", "Name the file with its extension.", field="file")],
+        )
+    return safe[:200]
+
+
+def _dataset(session, ref: str) -> Dataset:
+    # Write actions look the dataset up directly; the service decides whether the caller may act.
+    dataset = session.scalar(select(Dataset).where((Dataset.id == ref) | (Dataset.slug == ref)))
+    if dataset is None:
+        raise NotFound(f"No dataset {ref!r}.", code="dataset_not_found")
+    return dataset
+
+
+def _private_version(session, version_id: str) -> DatasetVersion:
+    version = dataset_service.get_version(session, version_id)
+    authorize(session, current_principal(), "dataset.read_private", version.dataset.organisation_id)
+    return version
+
+
+def _max_bytes() -> int:
+    return int(current_app.config["MAX_UPLOAD_BYTES"])
+
+
+def _chunk_bytes() -> int:
+    return int(current_app.config.get("UPLOAD_CHUNK_BYTES") or DEFAULT_CHUNK_BYTES)
+
+
+# --- errors ----------------------------------------------------------------
+
+@bp.errorhandler(CGDError)
+def _error(err: CGDError):
+    status = err.status
+    headers = {}
+    if err.code in {"unauthenticated", "invalid_token"}:
+        status = 401
+        headers["WWW-Authenticate"] = (
+            'Bearer realm="cgd-portal"' if err.code == "unauthenticated"
+            else 'Bearer realm="cgd-portal", error="invalid_token"'
+        )
+    elif err.code == "insufficient_scope":
+        headers["WWW-Authenticate"] = 'Bearer realm="cgd-portal", error="insufficient_scope"'
+    return jsonify({"error": err.to_dict()}), status, headers
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_err):
+    return _error(uploads.TooLarge(_max_bytes()))
+
+
+@bp.errorhandler(404)
+def _not_found(_err):
+    return jsonify({"error": {"code": "not_found", "message": "Not found."}}), 404
+
+
+@bp.errorhandler(405)
+def _method_not_allowed(_err):
+    return jsonify({"error": {"code": "method_not_allowed", "message": "Method not allowed."}}), 405
+
+
+# --- endpoints -------------------------------------------------------------
+
+@bp.get("/me")
+def me():
+    """Who the token acts as: its scopes and organisations."""
+    principal = current_principal()
+    orgs = None
+    if principal.organisation_ids is not None:
+        with runtime().db.session() as session:
+            orgs = sorted(session.scalars(
+                select(Organisation.slug).where(Organisation.id.in_(principal.organisation_ids))
+            ))
+    return jsonify({
+        "kind": principal.kind,
+        "user_id": principal.user_id,
+        "client_id": principal.client_id,
+        "scopes": sorted(principal.scopes) if principal.scopes is not None else None,
+        "organisations": orgs,
+    })
+
+
+@bp.post("/datasets")
+def create_dataset():
+    """Create a dataset (no data yet) with metadata of the CGD standard."""
+    body = _json_body(DatasetCreateSchema())
+    with runtime().db.session() as session:
+        dataset = dataset_service.create_dataset(
+            session, current_principal(), body["organisation"], body["metadata"]
+        )
+        return jsonify(dataset_json(dataset)), 201
+
+
+@bp.get("/datasets/<ref>")
+def get_dataset(ref: str):
+    """A dataset; unpublished ones only with datasets:read-private in its organisation."""
+    with runtime().db.session() as session:
+        dataset = dataset_service.get_dataset(session, ref, current_principal())
+        return jsonify(dataset_json(dataset))
+
+
+def _register_version(session, dataset: Dataset, *, filename: str, raw_key: str, columns):
+    version, job = dataset_service.create_version(
+        session, current_principal(), dataset, filename=filename, raw_path=raw_key, columns=columns
+    )
+    return {"version": version_json(version), "job": job_json(job)}
+
+
+@bp.post("/datasets/<ref>/versions")
+def upload_version(ref: str):
+    """Upload a new version in one multipart request (field ``file``); queues its ingest."""
+    principal = current_principal()
+    files = runtime().files
+    with runtime().db.session() as session:
+        dataset = _dataset(session, ref)
+        # Refuse before reading the body into the store.
+        authorize(session, principal, "version.upload", dataset.organisation_id)
+        dataset_id = dataset.id
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput(
+            "Send the data as a multipart field named 'file'.",
+            [Problem("required", "Missing file.", field="file")],
+        )
+    filename = _safe_filename(upload.filename)
+    columns = _columns_field(request.form.get("columns"))
+    key = f"datasets/{dataset_id}/uploads/{secrets.token_hex(8)}/{filename}"
+    try:
+        files.save_stream(key, upload.stream, max_bytes=_max_bytes())
+    except FileTooLarge as exc:
+        raise uploads.TooLarge(exc.limit) from None
+    with runtime().db.session() as session:
+        dataset = _dataset(session, dataset_id)
+        body = _register_version(session, dataset, filename=filename, raw_key=key, columns=columns)
+    return jsonify(body), 202
+
+
+@bp.post("/datasets/<ref>/uploads")
+def start_upload(ref: str):
+    """Start a resumable upload: announce the file name and size, then PUT chunks."""
+    body = _json_body(UploadCreateSchema())
+    principal = current_principal()
+    with runtime().db.session() as session:
+        dataset = _dataset(session, ref)
+        authorize(session, principal, "version.upload", dataset.organisation_id)
+        upload = uploads.start(
+            runtime().files, dataset_id=dataset.id, organisation_id=dataset.organisation_id,
+            actor=principal.actor, filename=_safe_filename(body["filename"]), size=body["size"],
+            columns=body.get("columns"), max_bytes=_max_bytes(),
+        )
+    return jsonify(_upload_json(upload)), 201
+
+
+def _upload_json(upload: uploads.Upload) -> dict[str, Any]:
+    return {
+        "id": upload.id,
+        "dataset": upload.dataset_id,
+        "filename": upload.filename,
+        "size": upload.size,
+        "received": upload.received,
+        "chunk_size": _chunk_bytes(),
+        "complete": upload.complete,
+    }
+
+
+def _own_upload(upload_id: str) -> uploads.Upload:
+    principal = current_principal()
+    upload = uploads.load(runtime().files, upload_id, principal.actor)
+    with runtime().db.session() as session:
+        # Still allowed? (The token may have been narrowed or the person's role changed.)
+        authorize(session, principal, "version.upload", upload.organisation_id)
+    return upload
+
+
+@bp.get("/uploads/<upload_id>")
+def upload_status(upload_id: str):
+    """How much of a resumable upload has arrived (to resume after a broken connection)."""
+    return jsonify(_upload_json(_own_upload(upload_id)))
+
+
+@bp.put("/uploads/<upload_id>")
+def upload_chunk(upload_id: str):
+    """Append one chunk (``Content-Range: bytes START-END/TOTAL``) at the current end."""
+    upload = _own_upload(upload_id)
+    length = request.content_length
+    if length is None or length <= 0:
+        raise InvalidInput("Send the chunk as the request body.", [Problem("required", "Empty chunk.", field="body")])
+    if length > _chunk_bytes():
+        raise uploads.TooLarge(_chunk_bytes())
+    start_at = uploads.parse_content_range(request.headers.get("Content-Range"), length, upload)
+    upload = uploads.append(runtime().files, upload, request.stream, start_at=start_at, chunk_limit=_chunk_bytes())
+    return jsonify(_upload_json(upload))
+
+
+@bp.post("/uploads/<upload_id>/complete")
+def complete_upload(upload_id: str):
+    """Finish a resumable upload: the file becomes a new version and its ingest is queued."""
+    upload = _own_upload(upload_id)
+    key = f"datasets/{upload.dataset_id}/uploads/{upload.id}/{upload.filename}"
+    uploads.finish(runtime().files, upload, key)
+    with runtime().db.session() as session:
+        dataset = _dataset(session, upload.dataset_id)
+        body = _register_version(
+            session, dataset, filename=upload.filename, raw_key=key, columns=upload.columns or None
+        )
+    return jsonify(body), 202
+
+
+@bp.get("/jobs/<job_id>")
+def job_status(job_id: str):
+    """A job's status, progress, result or error (private to its organisation)."""
+    with runtime().db.session() as session:
+        job = job_service.get_job(session, job_id)
+        authorize(session, current_principal(), "dataset.read_private", job.organisation_id)
+        return jsonify(job_json(job))
+
+
+@bp.get("/versions/<version_id>")
+def get_version(version_id: str):
+    """A version's state (private to its organisation)."""
+    with runtime().db.session() as session:
+        return jsonify(version_json(_private_version(session, version_id)))
+
+
+@bp.get("/versions/<version_id>/validation-report")
+def validation_report(version_id: str):
+    """What validation found: each problem with its row, column and message."""
+    with runtime().db.session() as session:
+        version = _private_version(session, version_id)
+        return jsonify({"version": version.id, "status": version.status, "report": version.validation_report or {}})
+
+
+@bp.get("/versions/<version_id>/anonymisation-report")
+def anonymisation_report(version_id: str):
+    """What anonymisation did: dropped, scrubbed, generalised, suppressed; residual risk."""
+    with runtime().db.session() as session:
+        version = _private_version(session, version_id)
+        return jsonify({"version": version.id, "status": version.status, "report": version.disclosure_report or {}})
+
+
+@bp.post("/versions/<version_id>/publish")
+def publish(version_id: str):
+    """Approve an anonymised version and queue its publication."""
+    body = _json_body(PublishSchema())
+    with runtime().db.session() as session:
+        version = dataset_service.get_version(session, version_id)
+        job = dataset_service.request_publish(
+            session, current_principal(), version, approve_free_text=body["approve_free_text"]
+        )
+        return jsonify(job_json(job)), 202
+
+
+@bp.post("/versions/<version_id>/withdraw")
+def withdraw(version_id: str):
+    """Withdraw a version (e.g. consent withdrawn); a public one leaves the portal."""
+    with runtime().db.session() as session:
+        version = dataset_service.get_version(session, version_id)
+        job = dataset_service.withdraw_version(session, current_principal(), version)
+        return jsonify(job_json(job)), 202
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3 document of this API."""
+    from api.rest.openapi import openapi_document
+
+    return jsonify(openapi_document())

@@ -1,0 +1,139 @@
+"""Pull from a local server replaying KoboToolbox API v2 response shapes."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from indexer.readers import pull_submissions, read_table
+from schema.errors import CGDError, InvalidInput, NotFound, PermissionDenied
+from schema.suggest import suggest_roles
+
+TOKEN = "s3cr3t-token"
+ASSET = "aBcD3fGh1jKlMnOp"
+
+
+def _submission(i: int) -> dict:
+    # Shape of /api/v2/assets/{uid}/data/ results: group paths as keys, metadata with underscores.
+    return {
+        "_id": 1000 + i,
+        "_uuid": f"5f2e-{i:04d}",
+        "formhub/uuid": "abc123",
+        "start": "2024-02-01T10:00:00.000+05:45",
+        "end": "2024-02-01T10:20:00.000+05:45",
+        "deviceid": f"collect:{i:08d}",
+        "_submission_time": "2024-02-01T04:40:11",
+        "_submitted_by": "enumerator1",
+        "_geolocation": [26.6, 86.7],
+        "_attachments": [],
+        "_status": "submitted_via_web",
+        "__version__": "vABC",
+        "meta/instanceID": f"uuid:5f2e-{i:04d}",
+        "respondent/sex": "female" if i % 2 else "male",
+        "respondent/age": str(20 + i % 50),
+        "place/district": "15",
+        "water/source": "tubewell pond",
+        "water/litres": str(10 + i),
+    }
+
+
+class KoboReplay(BaseHTTPRequestHandler):
+    total = 7
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+    def do_GET(self):
+        parts = urlsplit(self.path)
+        if self.headers.get("Authorization") != f"Token {TOKEN}":
+            return self._send(401, {"detail": "Invalid token."})
+        if parts.path != f"/api/v2/assets/{ASSET}/data/":
+            return self._send(404, {"detail": "Not found."})
+        q = parse_qs(parts.query)
+        limit, start = int(q.get("limit", ["3"])[0]), int(q.get("start", ["0"])[0])
+        results = [_submission(i) for i in range(start, min(start + limit, self.total))]
+        base = f"http://127.0.0.1:{self.server.server_port}{parts.path}?format=json&limit={limit}"
+        nxt = f"{base}&start={start + limit}" if start + limit < self.total else None
+        prev = f"{base}&start={max(start - limit, 0)}" if start else None
+        self._send(200, {"count": self.total, "next": nxt, "previous": prev, "results": results})
+
+    def _send(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture(scope="module")
+def kobo_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KoboReplay)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_pull_follows_next_pages_and_flattens_group_paths(kobo_server):
+    df = pull_submissions(kobo_server, ASSET, TOKEN, page_size=3)
+    assert df.height == 7
+    assert {"sex", "age", "district", "source", "litres", "_uuid", "instanceID"} <= set(df.columns)
+    assert df["litres"].to_list() == [str(10 + i) for i in range(7)]
+    assert df["_geolocation"][0] == "[26.6, 86.7]"
+
+
+def test_kobo_collection_metadata_is_suggested_as_identifiers(kobo_server):
+    roles = suggest_roles(pull_submissions(kobo_server, ASSET, TOKEN))
+    for name in ("_id", "_uuid", "start", "end", "deviceid", "_submission_time", "_submitted_by", "_geolocation", "instanceID"):
+        assert roles[name].role == "direct_identifier", (name, roles[name])
+    assert roles["sex"].dimension == "sex"
+    assert roles["litres"].role == "measure"
+
+
+def test_wrong_token_is_refused(kobo_server):
+    with pytest.raises(PermissionDenied):
+        pull_submissions(kobo_server, ASSET, "wrong")
+
+
+def test_unknown_form_is_not_found(kobo_server):
+    with pytest.raises(NotFound):
+        pull_submissions(kobo_server, "nosuchform", TOKEN)
+
+
+def test_row_limit_applies_to_pulls(kobo_server):
+    from indexer.readers import Limits
+
+    with pytest.raises(InvalidInput) as err:
+        pull_submissions(kobo_server, ASSET, TOKEN, page_size=3, limits=Limits(max_rows=4))
+    assert err.value.code == "too_many_rows"
+
+
+@pytest.mark.parametrize("server", ["http://kobo.example.org", "ftp://127.0.0.1", "file:///etc/passwd"])
+def test_token_is_never_sent_in_clear_or_elsewhere(server):
+    with pytest.raises(InvalidInput) as err:
+        pull_submissions(server, ASSET, TOKEN)
+    assert err.value.code == "invalid_server"
+
+
+def test_unreachable_server_is_a_clean_error():
+    with pytest.raises(CGDError) as err:
+        pull_submissions("http://127.0.0.1:9", ASSET, TOKEN, timeout=2)
+    assert err.value.code == "kobo_unreachable"
+
+
+def test_kobo_xlsx_export_is_read_with_flattened_names():
+    from .bad_corpus import _xlsx
+
+    data = _xlsx(
+        [
+            ["start", "end", "respondent/sex", "water/source", "water/source/tubewell", "water/source/pond", "_uuid", "_submission_time"],
+            ["2024-02-01", "2024-02-01", "female", "tubewell pond", 1, 1, "u-1", "2024-02-01T04:40:11"],
+        ]
+    )
+    df = read_table(data, filename="kobo_export.xlsx")
+    assert df.columns == ["start", "end", "sex", "source", "source_tubewell", "source_pond", "_uuid", "_submission_time"]
+    assert df.row(0) == ("2024-02-01", "2024-02-01", "female", "tubewell pond", "1", "1", "u-1", "2024-02-01T04:40:11")

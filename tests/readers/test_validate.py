@@ -1,0 +1,65 @@
+import datetime as dt
+
+import polars as pl
+
+from indexer.readers import read_table
+from indexer.validate import validate_table
+from schema.roles import ColumnRole, ColumnSpec
+from schema.suggest import suggest_roles
+
+from .bad_corpus import _xlsx
+
+
+def test_validate_maps_codes_and_casts_measures():
+    df = read_table(
+        "sex,age,district,litres,note\nमहिला,३४,काठमाडौं,\"1,250.5\",ok\n Male ,5,Saptari,२३,\nF,70+,15,,x\n".encode(),
+        filename="w.csv",
+    )
+    cols = {
+        "sex": ColumnSpec("sex", ColumnRole.QUASI_IDENTIFIER, "sex"),
+        "age": ColumnSpec("age", ColumnRole.QUASI_IDENTIFIER, "age"),
+        "district": ColumnSpec("district", ColumnRole.DIMENSION, "district"),
+        "litres": ColumnSpec("litres", ColumnRole.MEASURE),
+        "note": ColumnSpec("note", ColumnRole.FREE_TEXT),
+    }
+    table = validate_table(df, cols, filename="w.csv")
+    assert table.df["sex"].to_list() == ["female", "male", "female"]
+    assert table.df["age"].to_list() == ["34", "5", "70+"]
+    assert table.df["district"].to_list() == ["28", "15", "15"]
+    assert table.df.schema["litres"] == pl.Float64
+    assert table.df["litres"].to_list() == [1250.5, 23.0, None]
+    assert table.report["columns"]["district"]["codes"] == {"15": 2, "28": 1}
+    assert table.report["rows"] == 3 and table.problems == []
+
+
+def test_suggested_roles_validate_a_clean_upload():
+    df = read_table(b"gender,district,litres\nF,Saptari,1\nM,Siraha,2\n", filename="s.csv")
+    table = validate_table(df, suggest_roles(df), filename="s.csv")
+    assert table.df["district"].to_list() == ["15", "16"]
+
+
+def test_empty_column_is_a_warning_not_an_error():
+    df = pl.DataFrame({"sex": ["F"], "note": pl.Series([None], dtype=pl.String)})
+    cols = {"sex": ColumnSpec("sex", ColumnRole.DIMENSION, "sex"), "note": ColumnSpec("note", ColumnRole.FREE_TEXT)}
+    table = validate_table(df, cols, filename="e.csv")
+    assert [p.code for p in table.problems] == ["empty_column"]
+
+
+def test_xlsx_values_are_text_with_cached_numbers_and_iso_dates():
+    data = _xlsx([["sex", "when", "n", "ok"], ["F", dt.datetime(2024, 1, 15), 3, True], ["M", dt.date(2024, 2, 1), 2.5, None]])
+    df = read_table(data, filename="x.xlsx")
+    assert df.rows() == [("F", "2024-01-15", "3", "true"), ("M", "2024-02-01", "2.5", None)]
+
+
+def test_named_sheet_is_read():
+    from openpyxl import Workbook
+    import io
+
+    wb = Workbook()
+    wb.active.append(["ignored"])
+    ws = wb.create_sheet("answers")
+    ws.append(["sex"])
+    ws.append(["F"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    assert read_table(buf.getvalue(), filename="two.xlsx", sheet="answers").rows() == [("F",)]

@@ -1,0 +1,76 @@
+import random
+
+import polars as pl
+import pytest
+
+from schema.roles import ColumnRole
+from schema.suggest import suggest_roles
+
+
+def _frame(n: int = 60) -> pl.DataFrame:
+    rng = random.Random(4)
+    return pl.DataFrame(
+        {
+            "q7": [f"98{rng.randrange(10**7, 10**8)}" for _ in range(n)],
+            "contact_info": [f"person{i}@example.org" for i in range(n)],
+            "doc": [f"{rng.randint(1, 77):02d}-01-{rng.randint(60, 80)}-{rng.randint(1000, 99999)}" for _ in range(n)],
+            "respondent_name": [rng.choice(["Sita", "Ram", "Gita"]) + f" {i}" for i in range(n)],
+            "gender": [rng.choice(["F", "M", "महिला"]) for _ in range(n)],
+            "age": [str(rng.randint(5, 90)) for _ in range(n)],
+            "where": [rng.choice(["Saptari", "Siraha", "Kathmandu"]) for _ in range(n)],
+            "jat": [rng.choice(["Hill Dalit", "Tharu", "Newar"]) for _ in range(n)],
+            "household_size": [str(rng.randint(1, 9)) for _ in range(n)],
+            "litres": [f"{rng.uniform(0, 50):.1f}" for _ in range(n)],
+            "comment": [f"The tap in our tole has been dry for {i} days and we walk far" for i in range(n)],
+            "_submission_time": ["2024-01-01T10:00:00"] * n,
+            "deviceid": [f"collect:{i}" for i in range(n)],
+            "_gps_latitude": ["26.6"] * n,
+            "colour": [rng.choice(["red", "blue"]) for _ in range(n)],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def roles():
+    return suggest_roles(_frame())
+
+
+@pytest.mark.parametrize(
+    ("column", "reason"),
+    [("q7", "phone"), ("contact_info", "email"), ("doc", "ID"), ("respondent_name", "name"), ("deviceid", "Kobo")],
+)
+def test_identifiers_are_found_by_values_or_names(roles, column, reason):
+    assert roles[column].role == ColumnRole.DIRECT_IDENTIFIER
+    assert reason.lower() in roles[column].reason.lower()
+
+
+def test_phone_numbers_are_identifiers_whatever_the_column_is_called(roles):
+    assert roles["q7"].reason == "values are phone numbers"
+
+
+@pytest.mark.parametrize(("column", "dimension"), [("gender", "sex"), ("age", "age"), ("where", "district"), ("jat", "caste_ethnicity")])
+def test_dimensions_are_found_by_names_and_values(roles, column, dimension):
+    assert roles[column].dimension == dimension
+    assert roles[column].role in (ColumnRole.QUASI_IDENTIFIER, ColumnRole.DIMENSION)
+
+
+def test_numbers_are_measures_not_district_codes(roles):
+    assert roles["household_size"].role == ColumnRole.MEASURE
+    assert roles["litres"].role == ColumnRole.MEASURE
+
+
+def test_long_text_is_free_text_and_the_rest_is_other(roles):
+    assert roles["comment"].role == ColumnRole.FREE_TEXT
+    assert roles["colour"].role == ColumnRole.OTHER
+    assert roles["_submission_time"].role == ColumnRole.DIRECT_IDENTIFIER
+    assert roles["_gps_latitude"].role == ColumnRole.DIRECT_IDENTIFIER
+
+
+def test_suggestions_serialise_with_reasons(roles):
+    d = roles["gender"].to_dict()
+    assert d["name"] == "gender" and d["dimension"] == "sex" and d["reason"]
+
+
+def test_empty_columns_do_not_break_suggestion():
+    roles = suggest_roles(pl.DataFrame({"x": pl.Series([None, None], dtype=pl.String)}))
+    assert roles["x"].role == ColumnRole.OTHER
