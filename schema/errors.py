@@ -64,7 +64,9 @@ class CGDError(Exception):
 class InvalidInput(CGDError):
     """The input (file or metadata) breaks the standard."""
 
-    def __init__(self, message: str, problems: list[Problem] | None = None, code: str = "invalid_input"):
+    def __init__(
+        self, message: str, problems: list[Problem] | None = None, code: str = "invalid_input"
+    ):
         super().__init__(message=message, code=code, problems=list(problems or []), status=400)
 
 

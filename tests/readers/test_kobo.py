@@ -88,7 +88,17 @@ def test_pull_follows_next_pages_and_flattens_group_paths(kobo_server):
 
 def test_kobo_collection_metadata_is_suggested_as_identifiers(kobo_server):
     roles = suggest_roles(pull_submissions(kobo_server, ASSET, TOKEN))
-    for name in ("_id", "_uuid", "start", "end", "deviceid", "_submission_time", "_submitted_by", "_geolocation", "instanceID"):
+    for name in (
+        "_id",
+        "_uuid",
+        "start",
+        "end",
+        "deviceid",
+        "_submission_time",
+        "_submitted_by",
+        "_geolocation",
+        "instanceID",
+    ):
         assert roles[name].role == "direct_identifier", (name, roles[name])
     assert roles["sex"].dimension == "sex"
     assert roles["litres"].role == "measure"
@@ -112,7 +122,9 @@ def test_row_limit_applies_to_pulls(kobo_server):
     assert err.value.code == "too_many_rows"
 
 
-@pytest.mark.parametrize("server", ["http://kobo.example.org", "ftp://127.0.0.1", "file:///etc/passwd"])
+@pytest.mark.parametrize(
+    "server", ["http://kobo.example.org", "ftp://127.0.0.1", "file:///etc/passwd"]
+)
 def test_token_is_never_sent_in_clear_or_elsewhere(server):
     with pytest.raises(InvalidInput) as err:
         pull_submissions(server, ASSET, TOKEN)
@@ -130,10 +142,46 @@ def test_kobo_xlsx_export_is_read_with_flattened_names():
 
     data = _xlsx(
         [
-            ["start", "end", "respondent/sex", "water/source", "water/source/tubewell", "water/source/pond", "_uuid", "_submission_time"],
-            ["2024-02-01", "2024-02-01", "female", "tubewell pond", 1, 1, "u-1", "2024-02-01T04:40:11"],
+            [
+                "start",
+                "end",
+                "respondent/sex",
+                "water/source",
+                "water/source/tubewell",
+                "water/source/pond",
+                "_uuid",
+                "_submission_time",
+            ],
+            [
+                "2024-02-01",
+                "2024-02-01",
+                "female",
+                "tubewell pond",
+                1,
+                1,
+                "u-1",
+                "2024-02-01T04:40:11",
+            ],
         ]
     )
     df = read_table(data, filename="kobo_export.xlsx")
-    assert df.columns == ["start", "end", "sex", "source", "source_tubewell", "source_pond", "_uuid", "_submission_time"]
-    assert df.row(0) == ("2024-02-01", "2024-02-01", "female", "tubewell pond", "1", "1", "u-1", "2024-02-01T04:40:11")
+    assert df.columns == [
+        "start",
+        "end",
+        "sex",
+        "source",
+        "source_tubewell",
+        "source_pond",
+        "_uuid",
+        "_submission_time",
+    ]
+    assert df.row(0) == (
+        "2024-02-01",
+        "2024-02-01",
+        "female",
+        "tubewell pond",
+        "1",
+        "1",
+        "u-1",
+        "2024-02-01T04:40:11",
+    )

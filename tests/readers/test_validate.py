@@ -12,7 +12,7 @@ from .bad_corpus import _xlsx
 
 def test_validate_maps_codes_and_casts_measures():
     df = read_table(
-        "sex,age,district,litres,note\nमहिला,३४,काठमाडौं,\"1,250.5\",ok\n Male ,5,Saptari,२३,\nF,70+,15,,x\n".encode(),
+        'sex,age,district,litres,note\nमहिला,३४,काठमाडौं,"1,250.5",ok\n Male ,5,Saptari,२३,\nF,70+,15,,x\n'.encode(),
         filename="w.csv",
     )
     cols = {
@@ -40,20 +40,30 @@ def test_suggested_roles_validate_a_clean_upload():
 
 def test_empty_column_is_a_warning_not_an_error():
     df = pl.DataFrame({"sex": ["F"], "note": pl.Series([None], dtype=pl.String)})
-    cols = {"sex": ColumnSpec("sex", ColumnRole.DIMENSION, "sex"), "note": ColumnSpec("note", ColumnRole.FREE_TEXT)}
+    cols = {
+        "sex": ColumnSpec("sex", ColumnRole.DIMENSION, "sex"),
+        "note": ColumnSpec("note", ColumnRole.FREE_TEXT),
+    }
     table = validate_table(df, cols, filename="e.csv")
     assert [p.code for p in table.problems] == ["empty_column"]
 
 
 def test_xlsx_values_are_text_with_cached_numbers_and_iso_dates():
-    data = _xlsx([["sex", "when", "n", "ok"], ["F", dt.datetime(2024, 1, 15), 3, True], ["M", dt.date(2024, 2, 1), 2.5, None]])
+    data = _xlsx(
+        [
+            ["sex", "when", "n", "ok"],
+            ["F", dt.datetime(2024, 1, 15), 3, True],
+            ["M", dt.date(2024, 2, 1), 2.5, None],
+        ]
+    )
     df = read_table(data, filename="x.xlsx")
     assert df.rows() == [("F", "2024-01-15", "3", "true"), ("M", "2024-02-01", "2.5", None)]
 
 
 def test_named_sheet_is_read():
-    from openpyxl import Workbook
     import io
+
+    from openpyxl import Workbook
 
     wb = Workbook()
     wb.active.append(["ignored"])

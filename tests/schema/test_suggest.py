@@ -13,7 +13,10 @@ def _frame(n: int = 60) -> pl.DataFrame:
         {
             "q7": [f"98{rng.randrange(10**7, 10**8)}" for _ in range(n)],
             "contact_info": [f"person{i}@example.org" for i in range(n)],
-            "doc": [f"{rng.randint(1, 77):02d}-01-{rng.randint(60, 80)}-{rng.randint(1000, 99999)}" for _ in range(n)],
+            "doc": [
+                f"{rng.randint(1, 77):02d}-01-{rng.randint(60, 80)}-{rng.randint(1000, 99999)}"
+                for _ in range(n)
+            ],
             "respondent_name": [rng.choice(["Sita", "Ram", "Gita"]) + f" {i}" for i in range(n)],
             "gender": [rng.choice(["F", "M", "महिला"]) for _ in range(n)],
             "age": [str(rng.randint(5, 90)) for _ in range(n)],
@@ -21,7 +24,9 @@ def _frame(n: int = 60) -> pl.DataFrame:
             "jat": [rng.choice(["Hill Dalit", "Tharu", "Newar"]) for _ in range(n)],
             "household_size": [str(rng.randint(1, 9)) for _ in range(n)],
             "litres": [f"{rng.uniform(0, 50):.1f}" for _ in range(n)],
-            "comment": [f"The tap in our tole has been dry for {i} days and we walk far" for i in range(n)],
+            "comment": [
+                f"The tap in our tole has been dry for {i} days and we walk far" for i in range(n)
+            ],
             "_submission_time": ["2024-01-01T10:00:00"] * n,
             "deviceid": [f"collect:{i}" for i in range(n)],
             "_gps_latitude": ["26.6"] * n,
@@ -37,7 +42,13 @@ def roles():
 
 @pytest.mark.parametrize(
     ("column", "reason"),
-    [("q7", "phone"), ("contact_info", "email"), ("doc", "ID"), ("respondent_name", "name"), ("deviceid", "Kobo")],
+    [
+        ("q7", "phone"),
+        ("contact_info", "email"),
+        ("doc", "ID"),
+        ("respondent_name", "name"),
+        ("deviceid", "Kobo"),
+    ],
 )
 def test_identifiers_are_found_by_values_or_names(roles, column, reason):
     assert roles[column].role == ColumnRole.DIRECT_IDENTIFIER
@@ -48,7 +59,10 @@ def test_phone_numbers_are_identifiers_whatever_the_column_is_called(roles):
     assert roles["q7"].reason == "values are phone numbers"
 
 
-@pytest.mark.parametrize(("column", "dimension"), [("gender", "sex"), ("age", "age"), ("where", "district"), ("jat", "caste_ethnicity")])
+@pytest.mark.parametrize(
+    ("column", "dimension"),
+    [("gender", "sex"), ("age", "age"), ("where", "district"), ("jat", "caste_ethnicity")],
+)
 def test_dimensions_are_found_by_names_and_values(roles, column, dimension):
     assert roles[column].dimension == dimension
     assert roles[column].role in (ColumnRole.QUASI_IDENTIFIER, ColumnRole.DIMENSION)
