@@ -34,13 +34,15 @@ def _factorise(series: pl.Series) -> tuple[list[str], np.ndarray, np.ndarray]:
     return uniques, codes, counts
 
 
-def factorise_many(df: pl.DataFrame, names: list[str]) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
+def factorise_many(
+    df: pl.DataFrame, names: list[str]
+) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
     """:func:`_factorise` for several columns, with polars running the columns in parallel."""
     if not names:
         return {}
     strings = df.select(pl.col(c).cast(pl.String) for c in names)
     uniques = strings.select(pl.col(c).drop_nulls().unique().sort().implode() for c in names).row(0)
-    uniques = {c: u for c, u in zip(names, uniques, strict=True)}
+    uniques = dict(zip(names, uniques, strict=True))
     codes = strings.select(
         pl.col(c).cast(pl.Enum(uniques[c])).to_physical().cast(pl.Int64).fill_null(len(uniques[c]))
         if uniques[c]

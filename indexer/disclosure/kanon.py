@@ -96,7 +96,13 @@ def class_sizes(columns: list[QIColumn]) -> np.ndarray:
         key, keyspace = mixed
         if keyspace <= _dense_limit(n):
             return np.bincount(key, minlength=keyspace)[key]
-        return pl.DataFrame({"k": key}).select(pl.len().over("k")).to_series().to_numpy().astype(np.int64)
+        return (
+            pl.DataFrame({"k": key})
+            .select(pl.len().over("k"))
+            .to_series()
+            .to_numpy()
+            .astype(np.int64)
+        )
     frame = pl.DataFrame({f"q{i}": c.codes for i, c in enumerate(columns)})
     return frame.select(pl.len().over(frame.columns)).to_series().to_numpy().astype(np.int64)
 
@@ -122,13 +128,17 @@ def diversity(columns: list[QIColumn], sensitive: list[np.ndarray]) -> np.ndarra
         radix = int(values.max(initial=-1)) + 2  # -1 (missing) shifts to 0
         if mixed is not None and mixed[1] * radix <= _dense_limit(n):
             key, keyspace = mixed
-            present = np.bincount(key * radix + values + 1, minlength=keyspace * radix).reshape(keyspace, radix)
+            present = np.bincount(key * radix + values + 1, minlength=keyspace * radix).reshape(
+                keyspace, radix
+            )
             distinct = (present[:, 1:] > 0).sum(axis=1)[key]
         else:
             frame = pl.DataFrame({f"q{i}": c.codes for i, c in enumerate(columns)})
             keys = frame.columns
             frame = frame.with_columns(pl.Series("s", values).replace(-1, None))
-            distinct = frame.select(pl.col("s").drop_nulls().n_unique().over(keys)).to_series().to_numpy()
+            distinct = (
+                frame.select(pl.col("s").drop_nulls().n_unique().over(keys)).to_series().to_numpy()
+            )
         out = distinct if out is None else np.minimum(out, distinct)
     return out
 

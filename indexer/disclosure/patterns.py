@@ -37,6 +37,55 @@ _RUST_PATTERNS: list[tuple[str, str]] = [
 
 RUST_PATTERNS = _RUST_PATTERNS
 
+# Month names (English, and the Bikram Sambat months in Latin and Devanagari
+# spellings) for dates written in words.
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
+    r"baisa?k?h|baishakh|jest?h(?:a)?|asa?r|ashadh|shrawan|saun|bhadra|bhadau|asoj|ashwin|"
+    r"kartik|mangsir|poush|push|magh|fa?lgun|fagun|chaitra?|"
+    r"बैशाख|वैशाख|जेठ|असार|साउन|श्रावण|भदौ|असोज|कात्तिक|कार्तिक|मंसिर|पुस|पौष|माघ|फागुन|चैत)"
+)
+
+#: Patterns that need their context, as (placeholder, pattern, replacement):
+#: the replacement keeps the context (``${1}``) and types the personal part.
+CONTEXT_PATTERNS: list[tuple[str, str, str]] = [
+    # coordinates labelled "lat 27.7172 lon 85.3240", and degrees-minutes-seconds
+    (
+        "GPS",
+        rf"(?i)\b(?:lat|latitude|lon|lng|long|longitude)\b\s*[:=]?\s*[-+]?{D}{{1,3}}\.{D}{{2,}}",
+        "[GPS]",
+    ),
+    (
+        "GPS",
+        rf"{D}{{1,3}}\s*°\s*(?:{D}{{1,2}}\s*['′]\s*(?:{D}{{1,2}}(?:\.{D}+)?\s*[\"″]\s*)?)?[NSns]"
+        rf"[\s,;]*{D}{{1,3}}\s*°\s*(?:{D}{{1,2}}\s*['′]\s*(?:{D}{{1,2}}(?:\.{D}+)?\s*[\"″]\s*)?)?[EWew]",
+        "[GPS]",
+    ),
+    # dates in words: "12 March 1990", "12th of Magh 2047", "March 12, 1990"
+    (
+        "DATE",
+        rf"(?i)\b{D}{{1,2}}(?:st|nd|rd|th)?(?:\s+of)?\s+{_MONTHS}\.?,?\s+{D}{{4}}\b",
+        "[DATE]",
+    ),
+    ("DATE", rf"(?i)\b{_MONTHS}\.?\s+{D}{{1,2}}(?:st|nd|rd|th)?,?\s+{D}{{4}}\b", "[DATE]"),
+    # a year of birth: "born in 1990", "DOB: 1990", "जन्म २०४७ साल"
+    (
+        "DATE",
+        rf"(?i)(\b(?:born|date\s+of\s+birth|birth\s*date|dob|d\.o\.b)\b\.?\s*[:\-]?\s*(?:in|on)?\s*(?:{_MONTHS}\.?\s+)?){D}{{4}}\b",
+        "${1}[DATE]",
+    ),
+    ("DATE", rf"(जन्म\S*\s*(?:मिति|साल)?\s*[:\-]?\s*){D}{{4}}", "${1}[DATE]"),
+    # web addresses without a scheme: "example.org/p/12", "sita.com.np"
+    (
+        "URL",
+        r"(?i)\b(?:[a-z0-9\-]+\.)+(?:com|org|net|np|gov|edu|info|io|me|co|uk)\b(?:/[^\s<>\"']*[^\s<>\"'.,;:!?)])?",
+        "[URL]",
+    ),
+    # social media handles ("@sita_tamang"): a name by another spelling
+    ("NAME", r"(^|[\s(\[,;:])@[A-Za-z0-9_.]{3,30}[A-Za-z0-9_]", "${1}[NAME]"),
+]
+
 # Whole-value shapes used to recognise identifier *columns* (Python ``re``).
 PY_EMAIL = r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+$"
 PY_GPS = rf"^[-+]?{_PY_D}{{1,3}}\.{_PY_D}{{3,}}(?:\s*[,;]?\s*[-+]?{_PY_D}{{1,3}}\.{_PY_D}{{3,}})?(?:\s+[-+]?{_PY_D}+(?:\.{_PY_D}+)?){{0,2}}$"

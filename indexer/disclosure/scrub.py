@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 import phonenumbers
 import polars as pl
 
-from indexer.disclosure.patterns import RUST_PATTERNS, rust_escape
+from indexer.disclosure.patterns import CONTEXT_PATTERNS, RUST_PATTERNS, rust_escape
 
 _TOKEN_CHUNK = 1500
 _PLACEHOLDER = re.compile(r"\[(PHONE|EMAIL|URL|ID|DATE|GPS|NAME)\]")
@@ -127,6 +127,11 @@ def scrub_expr(column: str, identifier_values: dict[str, list[str]]) -> pl.Expr:
             expr = expr.str.replace_all(pattern, f"[{kind}]")
     for kind, pattern in RUST_PATTERNS:
         expr = expr.str.replace_all(pattern, f"[{kind}]")
+    # then shapes that need their context (labelled coordinates, dates in words,
+    # years of birth, addresses without a scheme): after the plain shapes, so
+    # that an email's domain or a full numeric date is already typed
+    for _kind, pattern, replacement in CONTEXT_PATTERNS:
+        expr = expr.str.replace_all(pattern, replacement)
     return expr.alias(column)
 
 

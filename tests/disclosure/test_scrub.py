@@ -78,3 +78,37 @@ def test_free_text_column_that_is_mostly_phone_numbers_is_dropped_not_scrubbed()
     assert "remarks" not in out.records.columns
     assert out.report.dropped[0].kind == "phone"
     assert out.report.dropped[0].evidence == "values"
+
+
+def test_dates_of_birth_in_words_and_years_of_birth_become_date_placeholders():
+    cases = {
+        "born on 12 March 1990 in the ward": "born on [DATE] in the ward",
+        "DOB: March 12, 1990": "DOB: [DATE]",
+        "born in 1990, she left": "born in [DATE], she left",
+        "जन्म मिति २०४७/०३/१२": "जन्म मिति [DATE]",
+        "जन्म २०४७ साल": "जन्म [DATE] साल",
+        "12th of Magh 2047 she was married": "[DATE] she was married",
+    }
+    for text, expected in cases.items():
+        assert scrub(text)[0] == expected, text
+
+
+def test_months_years_and_small_numbers_alone_are_left_as_they_are():
+    for text in (
+        "The tap in our tole has been dry since Magh.",
+        "In 2023 the ward built 3 taps for 1500 rupees.",
+        "Jan 2020 meeting; she is 34 years old.",
+    ):
+        assert scrub(text)[0] == text
+
+
+def test_labelled_and_degree_coordinates_become_gps():
+    assert scrub("lat 27.7172 lon 85.3240")[0] == "[GPS] [GPS]"
+    assert scrub("house at 27°42'N 85°19'E")[0] == "house at [GPS]"
+    assert scrub("Kobo 27.717245 85.323961 1350.0 5.0 end")[0] == "Kobo [GPS] end"
+
+
+def test_addresses_without_a_scheme_and_handles_are_scrubbed_but_emails_stay_emails():
+    assert scrub("visit example.org/p/12 or www.x.org")[0] == "visit [URL] or [URL]"
+    assert scrub("write sita@gmail.com")[0] == "write [EMAIL]"
+    assert scrub("follow @sita_tamang (@ramkc)")[0] == "follow [NAME] ([NAME])"
