@@ -17,7 +17,7 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from sqlalchemy import select, update
 
 from api.context import runtime
@@ -234,7 +234,7 @@ class Introspection(_TokenQuery, IntrospectionEndpoint):
             "sub": str(token.user_id) if token.user_id else None,
             "exp": int(token.expires_at.replace(tzinfo=token.expires_at.tzinfo or UTC).timestamp()),
             "iat": int(token.issued_at.replace(tzinfo=token.issued_at.tzinfo or UTC).timestamp()),
-            "iss": current_app.config.get("BASE_URL"),
+            "iss": request.url_root.rstrip("/"),
             "organisations": list(token.organisation_ids or []),
         }
 

@@ -1,0 +1,475 @@
+"""Accounts in the browser: sign-up, sign-in, sign-out, personal access tokens,
+applications (OAuth2 clients), organisation members and invitations, and the
+OAuth2 consent page.
+
+Also the per-request "who is acting" hook: a bearer token (any path), else the
+signed-in person (every path except the REST API, which takes tokens only so
+that it needs no CSRF token). Every rule is in the catalogue services; these
+views only turn forms into service calls and errors into messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
+
+from api.context import current_principal, runtime
+from api.limits import init_limiter, limit_blueprint, limit_view
+from api.oauth2.resource import bearer_principal
+from api.oauth2.server import GrantUser, authorization_server, init_oauth2
+from catalog.models import Organisation, Role, User
+from catalog.principal import ANONYMOUS, SCOPES, Principal
+from catalog.services import accounts, invitations, organisations
+from catalog.services import clients as client_service
+from catalog.services import tokens as token_service
+from schema.errors import CGDError, InvalidInput, PermissionDenied
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.sign_in"
+login_manager.login_message = "Sign in to continue."
+
+SCOPE_LABELS = {
+    "datasets:read-private": "Read your organisations' unpublished datasets, versions and reports",
+    "datasets:write": "Create datasets and upload new versions",
+    "datasets:publish": "Approve, publish and withdraw versions",
+    "endorsements:write": "Endorse datasets on behalf of your organisations",
+    "org:admin": "Administer your organisations (members, invitations, applications)",
+}
+
+
+@dataclass
+class AccountUser(UserMixin):
+    """The signed-in person as Flask-Login sees them (a detached copy, not an ORM row)."""
+
+    id: int
+    email: str
+    name: str
+    is_admin: bool
+
+    @classmethod
+    def of(cls, user: User) -> AccountUser:
+        return cls(id=user.id, email=user.email, name=user.name, is_admin=user.is_admin)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> AccountUser | None:
+    try:
+        uid = int(user_id)
+    except (TypeError, ValueError):
+        return None
+    with runtime().db.session() as s:
+        user = s.get(User, uid)
+        if user is None or not user.active:
+            return None
+        return AccountUser.of(user)
+
+
+def _set_principal() -> None:
+    """Set flask.g.cgd_principal for this request (read by api.context.current_principal)."""
+    g.cgd_principal = ANONYMOUS
+    if request.path.startswith("/static/"):
+        return
+    token = bearer_principal()  # InvalidToken (401) for an unknown, expired or revoked token
+    if token is not None:
+        g.cgd_principal = token
+        return
+    if request.path.startswith("/api/v1"):
+        return
+    if current_user.is_authenticated:
+        g.cgd_principal = Principal(
+            kind="user",
+            user_id=current_user.id,
+            is_admin=current_user.is_admin,
+            label=current_user.email,
+        )
+
+
+def init_access(app: Flask) -> None:
+    """Sessions (Flask-Login), the principal hook, the OAuth2 server and rate limits."""
+    login_manager.init_app(app)
+    app.before_request(_set_principal)
+    init_oauth2(app)
+    init_limiter(app)
+    limit_blueprint(app, "rest", "RATELIMIT_API")
+    limit_blueprint(app, "oauth2", "RATELIMIT_TOKEN_ENDPOINT")
+    for endpoint in ("auth.sign_in", "auth.sign_up"):
+        limit_view(app, endpoint, "RATELIMIT_SIGN_IN", methods=["POST"])
+
+
+# --- helpers ---------------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site (no scheme, no host, no '//'), else the account page."""
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
+            return target
+    return url_for("auth.account")
+
+
+def _problems_by_field(err: CGDError) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for p in err.problems:
+        out.setdefault(p.field or "_", []).append(p.message)
+    if not err.problems:
+        out["_"] = [err.message]
+    return out
+
+
+def _user_principal() -> Principal:
+    principal = current_principal()
+    if principal.kind != "user":
+        raise PermissionDenied("Sign in to the portal to do this.", code="session_required")
+    return principal
+
+
+def _form_list(name: str) -> list[str]:
+    return [v for v in request.form.getlist(name) if v]
+
+
+def _form_ints(name: str) -> list[int]:
+    out = []
+    for v in _form_list(name):
+        try:
+            out.append(int(v))
+        except ValueError:
+            raise InvalidInput(
+                "Choose organisations from the list.", code="invalid_choice"
+            ) from None
+    return out
+
+
+# --- sign-up, sign-in, sign-out ---------------------------------------------
+
+
+@bp.route("/account/sign-up", methods=["GET", "POST"])
+def sign_up():
+    """Open an account (it belongs to no organisation until an invitation is accepted)."""
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            with runtime().db.session() as s:
+                user = accounts.sign_up(
+                    s,
+                    email=request.form.get("email", ""),
+                    password=request.form.get("password", ""),
+                    name=request.form.get("name", ""),
+                )
+                account = AccountUser.of(user)
+        except CGDError as err:
+            errors = _problems_by_field(err)
+        else:
+            session.clear()
+            login_user(account)
+            return redirect(_safe_next(request.args.get("next")))
+    status = 400 if errors else 200
+    return render_template("account/sign_up.html", errors=errors, form=request.form), status
+
+
+@bp.route("/account/sign-in", methods=["GET", "POST"])
+def sign_in():
+    """Sign in with e-mail and password; repeated failures lock the account for a while."""
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        account = None
+        with runtime().db.session() as s:
+            # Caught inside the unit of work so that the failure count is committed.
+            try:
+                account = AccountUser.of(
+                    accounts.authenticate(
+                        s, request.form.get("email", ""), request.form.get("password", "")
+                    )
+                )
+            except accounts.SignInFailed as err:
+                errors, status = {"_": [err.message]}, err.status
+        if account is not None:
+            session.clear()  # a fresh session at every sign-in (no fixation)
+            login_user(account, remember=False)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("account/sign_in.html", errors=errors, form=request.form), status
+
+
+@bp.post("/account/sign-out")
+def sign_out():
+    """Sign out (POST with the CSRF token, so another site cannot sign you out)."""
+    logout_user()
+    session.clear()
+    return redirect(url_for("public.home"))
+
+
+@bp.get("/account")
+@login_required
+def account():
+    """The signed-in person's organisations and links to tokens and applications."""
+    with runtime().db.session() as s:
+        orgs = accounts.memberships(s, _user_principal())
+    return render_template("account/account.html", memberships=orgs)
+
+
+# --- personal access tokens -------------------------------------------------
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    """List, create (value shown once) personal access tokens with expiry, scopes and organisations."""
+    principal = _user_principal()
+    errors: dict[str, list[str]] = {}
+    created = None
+    status = 200
+    if request.method == "POST":
+        try:
+            with runtime().db.session() as s:
+                row, raw = token_service.create_personal_token(
+                    s,
+                    principal,
+                    name=request.form.get("name", ""),
+                    scopes=_form_list("scopes"),
+                    organisation_ids=_form_ints("organisations"),
+                    expires_in_days=int(request.form.get("expires_in_days") or 0),
+                )
+                created = {"name": row.name, "value": raw, "expires_at": row.expires_at}
+            status = 201
+        except ValueError:
+            errors, status = {"expires_in_days": ["Enter a number of days."]}, 400
+        except CGDError as err:
+            errors, status = _problems_by_field(err), err.status
+    with runtime().db.session() as s:
+        rows = token_service.list_personal_tokens(s, principal)
+        orgs = accounts.memberships(s, principal)
+        names = {o.id: o.name for o, _ in orgs}
+        listed = [
+            {
+                "id": t.id,
+                "name": t.name,
+                "scopes": t.scopes,
+                "organisations": [names.get(int(o), str(o)) for o in t.organisation_ids or []],
+                "expires_at": t.expires_at,
+                "active": t.active,
+                "last_used_at": t.last_used_at,
+            }
+            for t in rows
+        ]
+    return (
+        render_template(
+            "account/tokens.html",
+            tokens=listed,
+            memberships=orgs,
+            scopes=SCOPES,
+            scope_labels=SCOPE_LABELS,
+            created=created,
+            errors=errors,
+            form=request.form,
+        ),
+        status,
+    )
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    with runtime().db.session() as s:
+        token_service.revoke_personal_token(s, _user_principal(), token_id)
+    return redirect(url_for("auth.tokens"))
+
+
+# --- organisation admin: applications, members, invitations ------------------
+
+
+def _organisation(s, slug: str) -> Organisation:
+    return organisations.get_organisation(s, slug)
+
+
+@bp.route("/orgs/<slug>/clients", methods=["GET", "POST"])
+@login_required
+def clients(slug: str):
+    """An organisation's registered applications; admins register new ones (secret shown once)."""
+    principal = _user_principal()
+    errors: dict[str, list[str]] = {}
+    created = None
+    status = 200
+    if request.method == "POST":
+        try:
+            with runtime().db.session() as s:
+                org = _organisation(s, slug)
+                client, secret = client_service.register_client(
+                    s,
+                    principal,
+                    org,
+                    name=request.form.get("name", ""),
+                    redirect_uris=request.form.get("redirect_uris", "").split(),
+                    scopes=_form_list("scopes"),
+                    confidential=request.form.get("kind", "confidential") == "confidential",
+                )
+                created = {"name": client.name, "client_id": client.client_id, "secret": secret}
+            status = 201
+        except PermissionDenied:
+            raise
+        except CGDError as err:
+            errors, status = _problems_by_field(err), err.status
+    with runtime().db.session() as s:
+        org = _organisation(s, slug)
+        rows = client_service.list_clients(s, principal, org)
+        listed = [
+            {
+                "client_id": c.client_id,
+                "name": c.name,
+                "confidential": c.is_confidential,
+                "scopes": c.scope.split(),
+                "redirect_uris": c.redirect_uris,
+                "revoked": c.revoked,
+            }
+            for c in rows
+        ]
+        org_view = {"slug": org.slug, "name": org.name}
+    return (
+        render_template(
+            "account/clients.html",
+            org=org_view,
+            clients=listed,
+            created=created,
+            scopes=SCOPES,
+            scope_labels=SCOPE_LABELS,
+            errors=errors,
+            form=request.form,
+        ),
+        status,
+    )
+
+
+@bp.post("/orgs/<slug>/clients/<client_id>/revoke")
+@login_required
+def revoke_client(slug: str, client_id: str):
+    with runtime().db.session() as s:
+        client_service.revoke_client(s, _user_principal(), client_id)
+    return redirect(url_for("auth.clients", slug=slug))
+
+
+@bp.route("/orgs/<slug>/members", methods=["GET", "POST"])
+@login_required
+def members(slug: str):
+    """Members and open invitations; an admin invites by e-mail (the link is shown once)."""
+    principal = _user_principal()
+    errors: dict[str, list[str]] = {}
+    invited = None
+    status = 200
+    if request.method == "POST":
+        try:
+            with runtime().db.session() as s:
+                org = _organisation(s, slug)
+                invitation, raw = invitations.invite(
+                    s,
+                    principal,
+                    org,
+                    email=request.form.get("email", ""),
+                    role=request.form.get("role", ""),
+                )
+                invited = {
+                    "email": invitation.email,
+                    "role": invitation.role,
+                    "link": url_for("auth.accept_invitation", token=raw, _external=True),
+                }
+            status = 201
+        except PermissionDenied:
+            raise
+        except CGDError as err:
+            errors, status = _problems_by_field(err), err.status
+    with runtime().db.session() as s:
+        org = _organisation(s, slug)
+        people = [
+            {"email": u.email, "name": u.name, "role": r}
+            for u, r in invitations.list_members(s, principal, org)
+        ]
+        pending = [
+            {"email": i.email, "role": i.role, "expires_at": i.expires_at}
+            for i in invitations.list_invitations(s, principal, org)
+        ]
+        org_view = {"slug": org.slug, "name": org.name}
+    return (
+        render_template(
+            "account/members.html",
+            org=org_view,
+            members=people,
+            invitations=pending,
+            invited=invited,
+            roles=[r.value for r in Role],
+            errors=errors,
+            form=request.form,
+        ),
+        status,
+    )
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+@login_required
+def accept_invitation(token: str):
+    """The invited person, signed in with the invited e-mail, joins the organisation."""
+    principal = _user_principal()
+    with runtime().db.session() as s:
+        invitation = invitations.get_invitation(s, token)
+        org = s.get(Organisation, invitation.organisation_id)
+        view = {
+            "organisation": org.name,
+            "slug": org.slug,
+            "role": invitation.role,
+            "email": invitation.email,
+        }
+        if request.method == "POST":
+            invitations.accept(s, principal, token)
+            return redirect(url_for("auth.account"))
+    return render_template("account/invitation.html", invitation=view)
+
+
+# --- OAuth2 authorisation endpoint with its consent page ---------------------
+
+
+@bp.route("/oauth/authorize", methods=["GET", "POST"])
+def authorize():
+    """Ask the signed-in person to grant an application scopes for chosen organisations."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.sign_in", next=request.full_path))
+    server = authorization_server()
+    principal = _user_principal()
+    end_user = GrantUser(principal.user_id, ())
+    if request.method == "GET":
+        try:
+            grant = server.get_consent_grant(end_user=end_user)
+        except Exception as err:  # noqa: BLE001 - authlib's OAuth2Error, shown on the page
+            error = getattr(err, "description", None) or getattr(err, "error", None) or str(err)
+            return render_template("account/consent_error.html", error=error), 400
+        with runtime().db.session() as s:
+            orgs = accounts.memberships(s, principal)
+            choices = [{"id": o.id, "name": o.name, "role": r} for o, r in orgs]
+        wanted = (grant.request.payload.scope or "").split()
+        return render_template(
+            "account/consent.html",
+            client={"name": grant.client.name, "client_id": grant.client.client_id},
+            scopes=[(s_, SCOPE_LABELS.get(s_, s_)) for s_ in wanted],
+            organisations=choices,
+        )
+    if request.form.get("decision") != "allow":
+        return server.create_authorization_response(grant_user=None)
+    with runtime().db.session() as s:
+        own = {o.id for o, _ in accounts.memberships(s, principal)}
+    chosen = tuple(sorted({o for o in _form_ints("organisations") if o in own}))
+    if len(chosen) != len(set(_form_ints("organisations"))):
+        abort(400)
+    return server.create_authorization_response(grant_user=GrantUser(principal.user_id, chosen))
