@@ -23,6 +23,7 @@ CSP = (
 def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True) -> Flask:
     """Build the portal: configuration, services, extensions, blueprints."""
     from indexer.runtime import build_runtime
+    from portal.views.auth import init_access
 
     cfg = load_config(config)
     app = Flask(
@@ -43,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True)
 
     csrf.init_app(app)
     _register_blueprints(app)
+    init_access(app)
     _register_errors(app)
     app.after_request(_security_headers)
     return app
@@ -50,11 +52,20 @@ def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True)
 
 def _register_blueprints(app: Flask) -> None:
     from api.graphql.view import bp as graphql_bp
+    from api.oauth2.views import bp as oauth2_bp
+    from api.rest.views import bp as rest_bp
+    from portal.views.auth import bp as auth_bp
     from portal.views.public import bp as public_bp
 
     csrf.exempt(graphql_bp)
     app.register_blueprint(graphql_bp)
     app.register_blueprint(public_bp)
+    # Token endpoints authenticate the client, the REST API takes bearer tokens only: no cookies, no CSRF.
+    csrf.exempt(oauth2_bp)
+    csrf.exempt(rest_bp)
+    app.register_blueprint(oauth2_bp)
+    app.register_blueprint(rest_bp)
+    app.register_blueprint(auth_bp)
 
 
 def _register_errors(app: Flask) -> None:
