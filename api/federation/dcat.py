@@ -18,6 +18,8 @@ from schema.topics import TOPICS
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+# DCAT 3 terms rdflib's closed DCAT namespace does not know yet (dcat:version).
+DCAT_NS = Namespace(str(DCAT))
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 LOCN = Namespace("http://www.w3.org/ns/locn#")
 PROV = Namespace("http://www.w3.org/ns/prov#")
@@ -29,25 +31,76 @@ COUNTRY = Namespace(EU + "country/")
 IANA = "http://www.iana.org/assignments/media-types/"
 
 PREFIXES = {
-    "dcat": DCAT, "dct": DCTERMS, "foaf": FOAF, "vcard": VCARD, "hydra": HYDRA, "adms": ADMS,
-    "locn": LOCN, "skos": SKOS, "prov": PROV, "rdfs": RDFS, "xsd": XSD,
+    "dcat": DCAT,
+    "dct": DCTERMS,
+    "foaf": FOAF,
+    "vcard": VCARD,
+    "hydra": HYDRA,
+    "adms": ADMS,
+    "locn": LOCN,
+    "skos": SKOS,
+    "prov": PROV,
+    "rdfs": RDFS,
+    "xsd": XSD,
 }
 
 #: Our topics on the EU data-theme vocabulary that DCAT-AP requires for dcat:theme.
 TOPIC_THEMES = {
-    "water": "ENVI", "sanitation": "HEAL", "health": "HEAL", "nutrition": "AGRI",
-    "education": "EDUC", "disability": "SOCI", "gender": "SOCI", "gbv": "JUST", "lgbtiq": "SOCI",
-    "caste-discrimination": "SOCI", "indigenous-peoples": "SOCI", "livelihoods": "ECON",
-    "migration": "SOCI", "social-protection": "SOCI", "governance": "GOVE", "justice": "JUST",
-    "land": "REGI", "climate": "ENVI", "disaster": "ENVI", "children": "SOCI", "older-people": "SOCI",
+    "water": "ENVI",
+    "sanitation": "HEAL",
+    "health": "HEAL",
+    "nutrition": "AGRI",
+    "education": "EDUC",
+    "disability": "SOCI",
+    "gender": "SOCI",
+    "gbv": "JUST",
+    "lgbtiq": "SOCI",
+    "caste-discrimination": "SOCI",
+    "indigenous-peoples": "SOCI",
+    "livelihoods": "ECON",
+    "migration": "SOCI",
+    "social-protection": "SOCI",
+    "governance": "GOVE",
+    "justice": "JUST",
+    "land": "REGI",
+    "climate": "ENVI",
+    "disaster": "ENVI",
+    "children": "SOCI",
+    "older-people": "SOCI",
     "hiv": "HEAL",
 }
 #: ISO 639-1 (and -3) codes to the EU language authority.
-LANGUAGES = {"en": "ENG", "ne": "NEP", "hi": "HIN", "mai": "MAI", "bho": "BHO", "new": "NEW",
-             "tha": "THA", "taj": "TAJ", "bn": "BEN", "ur": "URD", "fr": "FRA", "es": "SPA"}
-COUNTRIES = {"NP": "NPL", "IN": "IND", "BD": "BGD", "PK": "PAK", "LK": "LKA", "BT": "BTN",
-             "AF": "AFG", "MM": "MMR", "KE": "KEN", "UG": "UGA", "TZ": "TZA", "GH": "GHA",
-             "NG": "NGA", "PH": "PHL", "ID": "IDN"}
+LANGUAGES = {
+    "en": "ENG",
+    "ne": "NEP",
+    "hi": "HIN",
+    "mai": "MAI",
+    "bho": "BHO",
+    "new": "NEW",
+    "tha": "THA",
+    "taj": "TAJ",
+    "bn": "BEN",
+    "ur": "URD",
+    "fr": "FRA",
+    "es": "SPA",
+}
+COUNTRIES = {
+    "NP": "NPL",
+    "IN": "IND",
+    "BD": "BGD",
+    "PK": "PAK",
+    "LK": "LKA",
+    "BT": "BTN",
+    "AF": "AFG",
+    "MM": "MMR",
+    "KE": "KEN",
+    "UG": "UGA",
+    "TZ": "TZA",
+    "GH": "GHA",
+    "NG": "NGA",
+    "PH": "PHL",
+    "ID": "IDN",
+}
 FORMATS = {"CSV": "CSV", "JSON": "JSON", "XLSX": "XLSX", "HTML": "HTML", "XML": "XML", "PDF": "PDF"}
 
 
@@ -70,10 +123,14 @@ def add_dataset(g: Graph, item: PublishedDataset) -> URIRef:
     g.add((ds, DCTERMS.identifier, Literal(item.dataset.id)))
     g.add((ds, DCAT.landingPage, URIRef(item.landing_page)))
     if item.issued:
-        g.add((ds, DCTERMS.issued, Literal(item.issued.replace(microsecond=0), datatype=XSD.dateTime)))
-    g.add((ds, DCTERMS.modified, Literal(item.modified.replace(microsecond=0), datatype=XSD.dateTime)))
+        g.add(
+            (ds, DCTERMS.issued, Literal(item.issued.replace(microsecond=0), datatype=XSD.dateTime))
+        )
+    g.add(
+        (ds, DCTERMS.modified, Literal(item.modified.replace(microsecond=0), datatype=XSD.dateTime))
+    )
     if item.version_number is not None:
-        g.add((ds, DCAT.version, Literal(str(item.version_number))))
+        g.add((ds, DCAT_NS["version"], Literal(str(item.version_number))))
 
     publisher = _agent(g, item)
     g.add((ds, DCTERMS.publisher, publisher))
@@ -152,7 +209,13 @@ def add_dataset(g: Graph, item: PublishedDataset) -> URIRef:
             g.add((node, DCAT.mediaType, URIRef(IANA + dist.media_type)))
         if licence is not None:
             g.add((node, DCTERMS.license, licence))
-        g.add((node, DCTERMS.modified, Literal(item.modified.replace(microsecond=0), datatype=XSD.dateTime)))
+        g.add(
+            (
+                node,
+                DCTERMS.modified,
+                Literal(item.modified.replace(microsecond=0), datatype=XSD.dateTime),
+            )
+        )
         g.add((ds, DCAT.distribution, node))
     return ds
 
@@ -172,7 +235,13 @@ def _identifier(g: Graph, provenance: dict) -> BNode:
     node = BNode()
     g.add((node, RDF.type, ADMS.Identifier))
     g.add((node, SKOS.notation, Literal(provenance.get("original_id") or "")))
-    g.add((node, DCTERMS.creator, Literal(provenance.get("source_title") or provenance.get("source") or "")))
+    g.add(
+        (
+            node,
+            DCTERMS.creator,
+            Literal(provenance.get("source_title") or provenance.get("source") or ""),
+        )
+    )
     return node
 
 
@@ -202,7 +271,9 @@ def catalog_graph(
     g.add((portal, FOAF.name, Literal(title)))
     g.add((cat, DCTERMS.publisher, portal))
     if modified is not None:
-        g.add((cat, DCTERMS.modified, Literal(modified.replace(microsecond=0), datatype=XSD.dateTime)))
+        g.add(
+            (cat, DCTERMS.modified, Literal(modified.replace(microsecond=0), datatype=XSD.dateTime))
+        )
     for item in items:
         g.add((cat, DCAT.dataset, add_dataset(g, item)))
 

@@ -54,7 +54,9 @@ def hxl_tags(columns: list[str], specs: dict[str, ColumnSpec]) -> list[str]:
             tags.append(f"#indicator+num{attr}")
         elif spec is not None and spec.role == ColumnRole.FREE_TEXT:
             tags.append("#description")
-        elif dim is not None or (spec is not None and spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER)):
+        elif dim is not None or (
+            spec is not None and spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER)
+        ):
             tags.append(f"#group{attr}")
         else:
             tags.append("")
@@ -124,7 +126,9 @@ def datapackage(item: PublishedDataset, df: pl.DataFrame, *, csv_path: str) -> d
         "version": f"{version.number}.0.0" if version is not None else "1.0.0",
         "created": item.issued.isoformat() if item.issued else item.created.isoformat(),
         "keywords": item.keywords,
-        "contributors": [{"title": item.publisher["name"], "path": item.publisher["uri"], "role": "publisher"}],
+        "contributors": [
+            {"title": item.publisher["name"], "path": item.publisher["uri"], "role": "publisher"}
+        ],
         "sources": [{"title": item.publisher["name"], "path": item.landing_page}],
         "resources": [
             {

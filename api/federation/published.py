@@ -92,7 +92,9 @@ class PublishedDataset:
     @property
     def licence_title(self) -> str | None:
         lic = self.licence_id
-        return LICENCES[lic]["title"] if lic in LICENCES else (self.meta.get("licence_title") or lic)
+        return (
+            LICENCES[lic]["title"] if lic in LICENCES else (self.meta.get("licence_title") or lic)
+        )
 
     @property
     def topics(self) -> list[str]:
@@ -181,19 +183,41 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def local_distributions(dataset: Dataset, version: DatasetVersion | None, base_url: str) -> list[Distribution]:
+def local_distributions(
+    dataset: Dataset, version: DatasetVersion | None, base_url: str
+) -> list[Distribution]:
     """The downloads this portal serves for a local dataset's public version."""
     if version is None or not version.records_path:
         return []
     page = f"{base_url}/datasets/{dataset.slug}"
     return [
-        Distribution("csv", "Anonymised records (CSV)", "CSV", "text/csv", page, f"{page}/download.csv",
-                     "Anonymised records of the published version; add ?hxl=1 for an HXL hashtag row."),
-        Distribution("json", "Anonymised records (JSON)", "JSON", "application/json", page,
-                     f"{page}/download.json", "Anonymised records of the published version as JSON."),
-        Distribution("datapackage", "Frictionless Data Package", "JSON",
-                     "application/vnd.datapackage+json", page, f"{page}/datapackage.json",
-                     "Data Package descriptor with the CSV and its Table Schema."),
+        Distribution(
+            "csv",
+            "Anonymised records (CSV)",
+            "CSV",
+            "text/csv",
+            page,
+            f"{page}/download.csv",
+            "Anonymised records of the published version; add ?hxl=1 for an HXL hashtag row.",
+        ),
+        Distribution(
+            "json",
+            "Anonymised records (JSON)",
+            "JSON",
+            "application/json",
+            page,
+            f"{page}/download.json",
+            "Anonymised records of the published version as JSON.",
+        ),
+        Distribution(
+            "datapackage",
+            "Frictionless Data Package",
+            "JSON",
+            "application/vnd.datapackage+json",
+            page,
+            f"{page}/datapackage.json",
+            "Data Package descriptor with the CSV and its Table Schema.",
+        ),
     ]
 
 
@@ -216,11 +240,17 @@ def remote_distributions(dataset: Dataset, provenance: dict[str, Any] | None) ->
             )
         )
     if not out and provenance and provenance.get("original_url"):
-        out.append(Distribution("remote-page", "Source page", "HTML", "text/html", provenance["original_url"]))
+        out.append(
+            Distribution(
+                "remote-page", "Source page", "HTML", "text/html", provenance["original_url"]
+            )
+        )
     return out
 
 
-def build(session: Session, dataset: Dataset, base_url: str, provenance: dict | None = None) -> PublishedDataset:
+def build(
+    session: Session, dataset: Dataset, base_url: str, provenance: dict | None = None
+) -> PublishedDataset:
     version = dataset.published_version
     if dataset.source == "local":
         dists = local_distributions(dataset, version, base_url)
@@ -229,7 +259,9 @@ def build(session: Session, dataset: Dataset, base_url: str, provenance: dict | 
     return PublishedDataset(dataset, version, base_url, provenance, dists)
 
 
-def published_page(session: Session, base_url: str, *, limit: int, offset: int) -> tuple[int, list[PublishedDataset]]:
+def published_page(
+    session: Session, base_url: str, *, limit: int, offset: int
+) -> tuple[int, list[PublishedDataset]]:
     """One page of public datasets (newest first) and the total count."""
     total = dataset_service.count_published(session)
     datasets = dataset_service.list_published(session, limit=limit, offset=offset)

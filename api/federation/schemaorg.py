@@ -9,7 +9,9 @@ from catalog.models import Dataset, DatasetVersion
 from schema.topics import TOPICS
 
 
-def dataset_jsonld(dataset: Dataset, version: DatasetVersion | None, base_url: str) -> dict[str, Any]:
+def dataset_jsonld(
+    dataset: Dataset, version: DatasetVersion | None, base_url: str
+) -> dict[str, Any]:
     """The schema.org ``Dataset`` description of a public dataset, ready for ``json.dumps``.
 
     Embed it in the page as ``<script type="application/ld+json">`` (escape ``</``).
@@ -61,7 +63,11 @@ def dataset_jsonld(dataset: Dataset, version: DatasetVersion | None, base_url: s
         out["measurementTechnique"] = item.methodology_summary
     if version is not None and version.columns:
         out["variableMeasured"] = [
-            {"@type": "PropertyValue", "name": name, "description": (spec or {}).get("label") or (spec or {}).get("role", "")}
+            {
+                "@type": "PropertyValue",
+                "name": name,
+                "description": (spec or {}).get("label") or (spec or {}).get("role", ""),
+            }
             for name, spec in version.columns.items()
             if (spec or {}).get("role") != "direct_identifier"
         ]

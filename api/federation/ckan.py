@@ -1,0 +1,652 @@
+"""A read subset of the CKAN action API (``/api/3/action/``), in CKAN's response envelope.
+
+Enough for ``ckanapi`` and ckanext-harvest's CKAN harvester to read this
+catalogue unmodified: ``package_search`` (``q``, ``fq`` on organization, tags
+and a few more fields, ``rows``, ``start``, ``sort``, ``facet.field``),
+``package_show``, ``package_list``, ``organization_list``,
+``organization_show`` and ``status_show``.  Only public datasets exist here;
+a withdrawn dataset is a ``Not Found Error`` and drops out of every list.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, request
+from sqlalchemy import select
+
+from api.context import runtime
+from api.federation.published import PublishedDataset, base_url_of, published_by_ids, published_one
+from catalog.models import Dataset, Organisation
+from catalog.services import datasets as dataset_service
+from catalog.services import organisations as organisation_service
+from indexer.search.base import MAX_LIMIT, SearchQuery
+from schema.errors import CGDError, NotFound
+from schema.topics import TOPICS
+
+bp = Blueprint("ckan", __name__)
+
+CKAN_VERSION = "2.10.4"  # the API behaviour we follow (what harvesters look at)
+MAX_ROWS = 1000
+DEFAULT_ROWS = 10
+
+#: CKAN facet/filter field -> our search field (where the search backend can do it).
+BACKEND_FIELDS = {"organization": "organisation", "license_id": "licence", "source": "source"}
+#: Error types ckanapi turns back into exceptions.
+ERROR_TYPES = {404: "Not Found Error", 403: "Authorization Error", 409: "Validation Error"}
+
+
+class ActionError(CGDError):
+    """A CKAN-style error: ``__type`` and a message (validation errors name their fields)."""
+
+    def __init__(self, message: str, status: int, fields: dict[str, list[str]] | None = None):
+        super().__init__(message=message, code="ckan_action_error", status=status)
+        self.fields = fields or {}
+
+
+def _help_url(name: str) -> str:
+    return f"{base_url_of(runtime().config)}/api/3/action/help_show?name={name}"
+
+
+def _envelope(name: str, body: dict[str, Any], status: int = 200) -> Response:
+    return Response(
+        json.dumps({"help": _help_url(name), **body}, ensure_ascii=False, default=str),
+        status=status,
+        mimetype="application/json",
+        headers={"Access-Control-Allow-Origin": "*"},
+    )
+
+
+def _error(name: str, err: CGDError) -> Response:
+    status = err.status if err.status in ERROR_TYPES else 409
+    error: dict[str, Any] = {"__type": ERROR_TYPES[status], "message": err.message}
+    if isinstance(err, ActionError):
+        error.update(err.fields)
+    elif err.problems:
+        for p in err.problems:
+            error.setdefault(p.field or "input", []).append(p.message)
+    return _envelope(name, {"success": False, "error": error}, status)
+
+
+# -- the request's parameters ------------------------------------------------------
+
+
+def _params() -> dict[str, Any]:
+    """Action parameters from the JSON body (ckanapi POSTs JSON), a form, or the query string."""
+    out: dict[str, Any] = {}
+    for key in request.args:
+        values = request.args.getlist(key)
+        out[key] = values if len(values) > 1 else values[0]
+    if request.method == "POST":
+        body = request.get_json(silent=True)
+        if isinstance(body, dict):
+            out.update(body)
+        elif request.form:
+            out.update(request.form.to_dict())
+    return out
+
+
+def _int(params: dict, name: str, default: int, high: int) -> int:
+    raw = params.get(name, default)
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        value = -1
+    if not 0 <= value <= high:
+        raise ActionError(
+            f"{name}: must be a whole number from 0 to {high}", 409, {name: [f"Must be 0..{high}"]}
+        )
+    return value
+
+
+def _bool(params: dict, name: str, default: bool = False) -> bool:
+    raw = params.get(name, default)
+    if isinstance(raw, bool):
+        return raw
+    return str(raw).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: Any) -> list[str]:
+    """A list from a JSON array, a JSON string holding one, or a single value."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    text = str(value).strip()
+    if text.startswith("["):
+        try:
+            parsed = json.loads(text)
+        except ValueError as exc:
+            raise ActionError(
+                "facet.field: not a JSON list", 409, {"facet.field": ["Not a JSON list"]}
+            ) from exc
+        return [str(v) for v in parsed]
+    return [text]
+
+
+# -- fq: the Solr filter queries harvesters send ----------------------------------
+
+_FQ_TERM = re.compile(r'([+-]?)([A-Za-z_][\w.]*):("(?:[^"\\]|\\.)*"|\[[^\]]*\]|\S+)')
+_KNOWN_FQ = {
+    "organization",
+    "owner_org",
+    "tags",
+    "license_id",
+    "res_format",
+    "name",
+    "id",
+    "source",
+    "metadata_modified",
+    "metadata_created",
+    "groups",
+    "dataset_type",
+    "type",
+    "state",
+    "capacity",
+}
+
+
+@dataclass
+class FilterQuery:
+    """``fq`` split into what the search backend answers and what is checked per dataset."""
+
+    backend: dict[str, list[str]] = field(default_factory=dict)
+    checks: list[Callable[[PublishedDataset], bool]] = field(default_factory=list)
+    nothing: bool = False  # a clause nothing here can match (e.g. groups:x, type:harvest)
+
+
+def _date(text: str) -> datetime | None:
+    text = text.strip()
+    if text in {"*", ""}:
+        return None
+    text = text.replace("NOW", "").rstrip("Z")
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ActionError(f"fq: bad date {text!r}", 409, {"fq": [f"Bad date {text!r}"]}) from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _range_check(attr: str, spec: str) -> Callable[[PublishedDataset], bool]:
+    inner = spec[1:-1].strip()
+    parts = re.split(r"\s+TO\s+", inner)
+    if len(parts) != 2:
+        raise ActionError(f"fq: bad range {spec!r}", 409, {"fq": [f"Bad range {spec!r}"]})
+    low, high = _date(parts[0]), _date(parts[1])
+
+    def check(item: PublishedDataset) -> bool:
+        value = getattr(item, attr)
+        return (low is None or value >= low) and (high is None or value <= high)
+
+    return check
+
+
+def _value_check(name: str, value: str) -> Callable[[PublishedDataset], bool]:
+    if name == "tags":
+        return lambda item: value in item.keywords
+    if name == "res_format":
+        return lambda item: value.upper() in {d.format.upper() for d in item.distributions}
+    if name == "name":
+        return lambda item: item.dataset.slug == value
+    if name == "id":
+        return lambda item: item.dataset.id == value
+    if name == "organization":
+        return lambda item: item.publisher["slug"] == value
+    if name == "owner_org":
+        return lambda item: (
+            str(item.dataset.organisation_id) == value or item.publisher["slug"] == value
+        )
+    if name == "license_id":
+        return lambda item: item.licence_id == value
+    if name == "source":
+        return lambda item: item.dataset.source == value
+    return lambda item: False
+
+
+def parse_fq(text: str) -> FilterQuery:
+    """Parse ``field:value`` clauses (ANDed; ``-`` negates; ranges on the date fields)."""
+    fq = FilterQuery()
+    text = (text or "").strip()
+    rest = _FQ_TERM.sub("", text).replace("AND", "").strip()
+    if rest:
+        raise ActionError(
+            f"fq: cannot read {rest!r}", 409, {"fq": [f"Use field:value clauses, not {rest!r}"]}
+        )
+    for sign, name, raw in _FQ_TERM.findall(text):
+        if name not in _KNOWN_FQ:
+            raise ActionError(
+                f"fq: unknown field {name!r}", 409, {"fq": [f"Unknown field {name!r}"]}
+            )
+        value = raw[1:-1].replace('\\"', '"') if raw.startswith('"') else raw
+        negate = sign == "-"
+        if name in {"metadata_modified", "metadata_created"}:
+            if not raw.startswith("["):
+                raise ActionError(
+                    f"fq: {name} takes a [from TO to] range", 409, {"fq": [f"{name} needs a range"]}
+                )
+            check = _range_check("modified" if name == "metadata_modified" else "created", raw)
+            fq.checks.append((lambda c: lambda i: not c(i))(check) if negate else check)
+            continue
+        if name in {"dataset_type", "type"}:
+            if (value == "dataset") == negate:
+                fq.nothing = True
+            continue
+        if name in {"state", "capacity"}:
+            if (value in {"active", "public"}) == negate:
+                fq.nothing = True
+            continue
+        if name == "groups":
+            fq.nothing = fq.nothing or not negate  # there are no CKAN groups here
+            continue
+        if not negate and name in BACKEND_FIELDS:
+            fq.backend.setdefault(BACKEND_FIELDS[name], []).append(value)
+            continue
+        if not negate and name == "tags" and value in TOPICS:
+            fq.backend.setdefault("topic", []).append(value)
+            continue
+        check = _value_check(name, value)
+        fq.checks.append((lambda c: lambda i: not c(i))(check) if negate else check)
+    # Values of one field given twice are ANDed in Solr; the backend ORs them, so check each.
+    for name, values in list(fq.backend.items()):
+        if len(values) > 1:
+            ckan = next((k for k, v in BACKEND_FIELDS.items() if v == name), "tags")
+            fq.checks.extend(_value_check(ckan, v) for v in values)
+    return fq
+
+
+_SORTS = {
+    "score desc": "relevance",
+    "rank desc": "relevance",
+    "metadata_modified desc": "recent",
+    "metadata_created desc": "recent",
+    "title_string asc": "title",
+    "name asc": "title",
+}
+
+
+def _sort(params: dict) -> tuple[str, str | None]:
+    """The backend sort, and a sort done here when the backend has no such order."""
+    raw = (
+        re.sub(r"\s+", " ", str(params.get("sort") or "score desc, metadata_modified desc"))
+        .strip()
+        .lower()
+    )
+    first = raw.split(",")[0].strip()
+    if first in _SORTS:
+        return _SORTS[first], None
+    if first in {"id asc", "id desc", "name desc", "metadata_modified asc", "metadata_created asc"}:
+        return "recent", first
+    raise ActionError(f"sort: cannot sort by {raw!r}", 409, {"sort": [f"Unknown sort {raw!r}"]})
+
+
+# -- package and organisation dictionaries -----------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat() if value else None
+
+
+def organization_dict(
+    org: Organisation, base: str, package_count: int | None = None
+) -> dict[str, Any]:
+    out = {
+        "id": str(org.id),
+        "name": org.slug,
+        "title": org.name,
+        "display_name": org.name,
+        "description": org.description or "",
+        "type": "organization",
+        "is_organization": True,
+        "state": "active",
+        "approval_status": "approved",
+        "image_url": "",
+        "created": _iso(org.created_at),
+        "extras": [{"key": "kind", "value": org.kind}],
+        "url": f"{base}/organisations/{org.slug}",
+    }
+    if package_count is not None:
+        out["package_count"] = package_count
+    return out
+
+
+def package_dict(item: PublishedDataset) -> dict[str, Any]:
+    """A CKAN package dictionary for a public dataset."""
+    ds = item.dataset
+    tags = [
+        {"name": k, "display_name": (TOPICS.get(k) or {}).get("en", k), "state": "active"}
+        for k in item.keywords
+    ]
+    resources = [
+        {
+            "id": f"{ds.id}-{d.key}",
+            "package_id": ds.id,
+            "name": d.title,
+            "description": d.description,
+            "format": d.format,
+            "mimetype": d.media_type or None,
+            "url": d.download_url or d.access_url,
+            "state": "active",
+            "position": i,
+            "created": _iso(item.issued),
+            "last_modified": _iso(item.modified),
+            "url_type": None,
+        }
+        for i, d in enumerate(item.distributions)
+    ]
+    extras = [{"key": "source", "value": ds.source}, {"key": "uri", "value": item.uri}]
+    if item.country:
+        extras.append({"key": "country", "value": item.country})
+    if item.places:
+        extras.append({"key": "places", "value": ", ".join(item.places)})
+    start, end = item.period
+    if start:
+        extras.append({"key": "temporal_start", "value": start})
+    if end:
+        extras.append({"key": "temporal_end", "value": end})
+    if item.languages:
+        extras.append({"key": "language", "value": ", ".join(item.languages)})
+    if item.provenance:
+        extras.extend(
+            [
+                {"key": "harvest_source_title", "value": item.provenance.get("source_title") or ""},
+                {"key": "harvest_url", "value": item.provenance.get("original_url") or ""},
+                {"key": "harvest_original_id", "value": item.provenance.get("original_id") or ""},
+            ]
+        )
+    org = ds.organisation
+    return {
+        "id": ds.id,
+        "name": ds.slug,
+        "title": item.title("en"),
+        "notes": item.description("en"),
+        "url": item.landing_page,
+        "version": str(item.version_number) if item.version_number is not None else None,
+        "author": org.name,
+        "author_email": None,
+        "maintainer": item.contact.get("name") or org.name,
+        "maintainer_email": item.contact.get("email"),
+        "license_id": item.licence_id,
+        "license_title": item.licence_title,
+        "license_url": item.licence_url,
+        "isopen": bool(item.licence_url),
+        "owner_org": str(org.id),
+        "organization": organization_dict(org, item.base_url),
+        "private": False,
+        "state": "active",
+        "type": "dataset",
+        "metadata_created": _iso(item.created),
+        "metadata_modified": _iso(item.modified),
+        "tags": tags,
+        "num_tags": len(tags),
+        "groups": [],
+        "resources": resources,
+        "num_resources": len(resources),
+        "extras": extras,
+        "relationships_as_object": [],
+        "relationships_as_subject": [],
+    }
+
+
+def _facet_counts(items: list[PublishedDataset], name: str) -> Counter:
+    counts: Counter = Counter()
+    for item in items:
+        if name == "organization":
+            counts[item.publisher["slug"]] += 1
+        elif name == "tags":
+            counts.update(item.keywords)
+        elif name == "res_format":
+            counts.update({d.format for d in item.distributions if d.format})
+        elif name == "license_id" and item.licence_id:
+            counts[item.licence_id] += 1
+        elif name == "source":
+            counts[item.dataset.source] += 1
+    return counts
+
+
+def _facet_display(name: str, value: str, orgs: dict[str, str]) -> str:
+    if name == "organization":
+        return orgs.get(value, value)
+    if name == "tags":
+        return (TOPICS.get(value) or {}).get("en", value)
+    return value
+
+
+# -- actions ---------------------------------------------------------------------
+
+
+def package_search(params: dict[str, Any]) -> dict[str, Any]:
+    rt = runtime()
+    base = base_url_of(rt.config)
+    q = str(params.get("q") or "").strip()
+    if q in {"*:*", "*"}:
+        q = ""
+    fq = parse_fq(" ".join([str(params.get("fq") or ""), *_list(params.get("fq_list"))]))
+    rows = _int(params, "rows", DEFAULT_ROWS, MAX_ROWS)
+    start = _int(params, "start", 0, 10**7)
+    facet_fields = _list(params.get("facet.field"))
+    facet_limit = (
+        _int(params, "facet.limit", 50, 1000)
+        if params.get("facet.limit") not in (None, "-1", -1)
+        else 1000
+    )
+    backend_sort, local_sort = _sort(params)
+    result: dict[str, Any] = {
+        "count": 0,
+        "results": [],
+        "sort": params.get("sort") or "score desc, metadata_modified desc",
+    }
+    if fq.nothing:
+        result.update(
+            facets={f: {} for f in facet_fields},
+            search_facets={f: {"title": f, "items": []} for f in facet_fields},
+        )
+        return result
+    needs_all = (
+        bool(fq.checks)
+        or local_sort is not None
+        or any(f not in BACKEND_FIELDS for f in facet_fields)
+    )
+
+    with rt.db.session() as session:
+        if not needs_all:
+            hits = rt.search.search(
+                SearchQuery(
+                    text=q[:500],
+                    filters=fq.backend,
+                    lang="en",
+                    limit=rows,
+                    offset=start,
+                    sort=backend_sort,
+                    facets=tuple(BACKEND_FIELDS[f] for f in facet_fields),
+                    facet_limit=facet_limit,
+                ).validated()
+            )
+            items = published_by_ids(session, [h.id for h in hits.hits], base)
+            total = hits.total
+            counts = {
+                f: Counter(dict(hits.facets.get(BACKEND_FIELDS[f], []))) for f in facet_fields
+            }
+        else:
+            ids = _all_hit_ids(rt.search, q, fq.backend, backend_sort)
+            matched = [
+                i for i in published_by_ids(session, ids, base) if all(c(i) for c in fq.checks)
+            ]
+            if local_sort is not None:
+                matched.sort(key=_local_sort_key(local_sort), reverse=local_sort.endswith("desc"))
+            total = len(matched)
+            counts = {f: _facet_counts(matched, f) for f in facet_fields}
+            items = matched[start : start + rows]
+        orgs = {o.slug: o.name for o in organisation_service.list_organisations(session)}
+        result["count"] = total
+        result["results"] = [package_dict(i) for i in items]
+        result["facets"] = {f: dict(counts[f].most_common(facet_limit)) for f in facet_fields}
+        result["search_facets"] = {
+            f: {
+                "title": f,
+                "items": [
+                    {"name": v, "display_name": _facet_display(f, v, orgs), "count": c}
+                    for v, c in counts[f].most_common(facet_limit)
+                ],
+            }
+            for f in facet_fields
+        }
+    return result
+
+
+def _all_hit_ids(search, q: str, filters: dict[str, list[str]], sort: str) -> list[str]:
+    ids: list[str] = []
+    offset = 0
+    while True:
+        page = search.search(
+            SearchQuery(
+                text=q[:500],
+                filters=filters,
+                lang="en",
+                limit=MAX_LIMIT,
+                offset=offset,
+                sort=sort,
+                facets=(),
+            ).validated()
+        )
+        ids.extend(h.id for h in page.hits)
+        offset += MAX_LIMIT
+        if offset >= page.total or not page.hits:
+            return ids
+
+
+def _local_sort_key(spec: str) -> Callable[[PublishedDataset], Any]:
+    name = spec.split()[0]
+    if name == "id":
+        return lambda i: i.dataset.id
+    if name == "name":
+        return lambda i: i.dataset.slug
+    if name == "metadata_created":
+        return lambda i: i.created
+    return lambda i: i.modified
+
+
+def package_show(params: dict[str, Any]) -> dict[str, Any]:
+    ref = str(params.get("id") or params.get("name_or_id") or "").strip()
+    if not ref:
+        raise ActionError("Missing value: id", 409, {"id": ["Missing value"]})
+    rt = runtime()
+    with rt.db.session() as session:
+        try:
+            item = published_one(session, ref, base_url_of(rt.config))
+        except NotFound as exc:
+            raise ActionError("Not found", 404) from exc
+        return package_dict(item)
+
+
+def package_list(params: dict[str, Any]) -> list[str]:
+    limit = _int(params, "limit", MAX_ROWS, 10**6) if "limit" in params else None
+    offset = _int(params, "offset", 0, 10**7)
+    with runtime().db.session() as session:
+        stmt = (
+            select(Dataset.slug)
+            .where(Dataset.published_version_id.is_not(None), Dataset.withdrawn.is_(False))
+            .order_by(Dataset.slug)
+            .offset(offset)
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return list(session.scalars(stmt))
+
+
+def _package_counts(session) -> Counter:
+    counts: Counter = Counter()
+    for ds in dataset_service.list_published(session, limit=10**6):
+        counts[ds.organisation_id] += 1
+    return counts
+
+
+def organization_list(params: dict[str, Any]) -> list[Any]:
+    rt = runtime()
+    base = base_url_of(rt.config)
+    all_fields = _bool(params, "all_fields")
+    limit = _int(params, "limit", MAX_ROWS, MAX_ROWS)
+    offset = _int(params, "offset", 0, 10**7)
+    with rt.db.session() as session:
+        orgs = organisation_service.list_organisations(session)
+        counts = _package_counts(session)
+        wanted = set(_list(params.get("organizations")))
+        if wanted:
+            orgs = [o for o in orgs if o.slug in wanted]
+        orgs = sorted(orgs, key=lambda o: o.slug)[offset : offset + limit]
+        if not all_fields:
+            return [o.slug for o in orgs]
+        return [organization_dict(o, base, counts.get(o.id, 0)) for o in orgs]
+
+
+def organization_show(params: dict[str, Any]) -> dict[str, Any]:
+    ref = str(params.get("id") or "").strip()
+    if not ref:
+        raise ActionError("Missing value: id", 409, {"id": ["Missing value"]})
+    rt = runtime()
+    base = base_url_of(rt.config)
+    with rt.db.session() as session:
+        stmt = select(Organisation).where(Organisation.slug == ref)
+        if ref.isdigit():
+            stmt = select(Organisation).where(
+                (Organisation.slug == ref) | (Organisation.id == int(ref))
+            )
+        org = session.scalar(stmt)
+        if org is None:
+            raise ActionError("Not found", 404)
+        out = organization_dict(org, base, _package_counts(session).get(org.id, 0))
+        if _bool(params, "include_datasets"):
+            ids = [
+                d.id
+                for d in dataset_service.list_published(session, limit=10**6)
+                if d.organisation_id == org.id
+            ][:MAX_ROWS]
+            out["packages"] = [package_dict(i) for i in published_by_ids(session, ids, base)]
+        return out
+
+
+def status_show(params: dict[str, Any]) -> dict[str, Any]:
+    cfg = runtime().config
+    return {
+        "site_title": cfg.get("SITE_TITLE") or "cgd-portal",
+        "site_description": "Citizen-generated data, anonymised and open.",
+        "site_url": base_url_of(cfg),
+        "ckan_version": CKAN_VERSION,
+        "error_emails_to": None,
+        "locale_default": "en",
+        "extensions": ["cgd-portal", "dcat"],
+    }
+
+
+ACTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "package_search": package_search,
+    "package_show": package_show,
+    "package_list": package_list,
+    "organization_list": organization_list,
+    "organization_show": organization_show,
+    "status_show": status_show,
+}
+
+
+@bp.route("/api/3/action/<name>", methods=["GET", "POST"])
+@bp.route("/api/action/<name>", methods=["GET", "POST"])
+def action(name: str) -> Response:
+    """Run one read action and answer in CKAN's envelope (``success``, ``result``/``error``)."""
+    fn = ACTIONS.get(name)
+    if fn is None:
+        return _error(name, ActionError(f"Action name not known: {name}", 404))
+    try:
+        return _envelope(name, {"success": True, "result": fn(_params())})
+    except CGDError as err:
+        return _error(name, err)
+
+
+@bp.route("/api/3")
+@bp.route("/api/3/")
+def api_version() -> Response:
+    return Response(json.dumps({"version": 3}), mimetype="application/json")

@@ -1,0 +1,156 @@
+"""Open formats over HTTP: the DCAT-AP catalogue, per-dataset DCAT, downloads, Data Packages.
+
+Everything here reads only public datasets (published, not withdrawn) through
+:mod:`api.federation.published`; downloads read only the anonymised records of
+the public version.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+from flask import Blueprint, Response, request
+
+from api.context import runtime
+from api.federation import dcat
+from api.federation.downloads import (
+    column_specs,
+    csv_text,
+    datapackage,
+    hxl_tags,
+    json_text,
+    public_records,
+)
+from api.federation.published import base_url_of, published_one, published_page
+from schema.errors import InvalidInput, Problem
+
+bp = Blueprint("federation", __name__)
+
+#: Serialisation formats of the DCAT documents: URL extension -> (rdflib format, media type).
+RDF_FORMATS = {
+    "jsonld": ("json-ld", "application/ld+json"),
+    "ttl": ("turtle", "text/turtle"),
+    "rdf": ("xml", "application/rdf+xml"),
+}
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise InvalidInput(
+            f"{name} must be a whole number from {low} to {high}.",
+            [Problem("invalid_integer", f"{name} must be {low}..{high}", field=name)],
+            code="invalid_parameter",
+        )
+    return value
+
+
+def _rdf_response(graph, ext: str) -> Response:
+    fmt, media_type = RDF_FORMATS[ext]
+    body = dcat.serialise(graph, fmt)
+    return Response(body, mimetype=media_type, headers={"Access-Control-Allow-Origin": "*"})
+
+
+@bp.route("/catalog.<any(jsonld, ttl, rdf):ext>")
+def catalog(ext: str) -> Response:
+    """The DCAT-AP catalogue, one hydra page at a time (``?page=``, ``?per_page=``)."""
+    rt = runtime()
+    page = _int_arg("page", 1, 1, 10**6)
+    per_page = _int_arg("per_page", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    base = base_url_of(rt.config)
+    with rt.db.session() as session:
+        total, items = published_page(session, base, limit=per_page, offset=(page - 1) * per_page)
+        modified = max((i.modified for i in items), default=None)
+        graph = dcat.catalog_graph(
+            items,
+            base_url=base,
+            title=rt.config.get("SITE_TITLE") or "cgd-portal",
+            description=rt.config.get("SITE_DESCRIPTION")
+            or "Citizen-generated data, anonymised and open, from civil-society organisations.",
+            page_url=f"{base}/catalog.{ext}",
+            page=page,
+            per_page=per_page,
+            total=total,
+            modified=modified,
+        )
+    return _rdf_response(graph, ext)
+
+
+@bp.route("/datasets/<slug>/dcat.<any(jsonld, ttl, rdf):ext>")
+def dataset_dcat(slug: str, ext: str) -> Response:
+    """One public dataset as a DCAT-AP document."""
+    rt = runtime()
+    with rt.db.session() as session:
+        item = published_one(session, slug, base_url_of(rt.config))
+        graph = dcat.dataset_graph(item)
+    return _rdf_response(graph, ext)
+
+
+def _hxl_wanted() -> bool:
+    return request.args.get("hxl", "").lower() in {"1", "true", "yes"}
+
+
+def _attachment(body: str | bytes, mimetype: str, filename: str) -> Response:
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Access-Control-Allow-Origin": "*",
+        },
+    )
+
+
+@bp.route("/datasets/<slug>/download.<any(csv, json):ext>")
+def download(slug: str, ext: str) -> Response:
+    """The public version's anonymised records as CSV or JSON (``?hxl=1`` adds HXL hashtags)."""
+    rt = runtime()
+    with rt.db.session() as session:
+        item = published_one(session, slug, base_url_of(rt.config))
+        df = public_records(rt.files, item.version)
+        hxl = hxl_tags(df.columns, column_specs(item.version)) if _hxl_wanted() else None
+        name = f"{item.dataset.slug}-v{item.version.number}"
+    if ext == "csv":
+        return _attachment(csv_text(df, hxl), "text/csv", f"{name}.csv")
+    return _attachment(json_text(df, hxl), "application/json", f"{name}.json")
+
+
+@bp.route("/datasets/<slug>/datapackage.json")
+def datapackage_descriptor(slug: str) -> Response:
+    """The Data Package descriptor; its resource points at the CSV download."""
+    rt = runtime()
+    with rt.db.session() as session:
+        item = published_one(session, slug, base_url_of(rt.config))
+        df = public_records(rt.files, item.version)
+        descriptor = datapackage(item, df, csv_path=f"{item.uri}/download.csv")
+    return Response(
+        json.dumps(descriptor, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={"Access-Control-Allow-Origin": "*"},
+    )
+
+
+@bp.route("/datasets/<slug>/datapackage.zip")
+def datapackage_zip(slug: str) -> Response:
+    """The Data Package as one zip: ``datapackage.json`` beside ``records.csv``."""
+    rt = runtime()
+    with rt.db.session() as session:
+        item = published_one(session, slug, base_url_of(rt.config))
+        df = public_records(rt.files, item.version)
+        descriptor = datapackage(item, df, csv_path="records.csv")
+        name = f"{item.dataset.slug}-v{item.version.number}"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("datapackage.json", json.dumps(descriptor, ensure_ascii=False, indent=2))
+        zf.writestr("records.csv", csv_text(df))
+    return _attachment(buf.getvalue(), "application/zip", f"{name}-datapackage.zip")
