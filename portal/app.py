@@ -59,6 +59,12 @@ def _register_blueprints(app: Flask) -> None:
 
     csrf.exempt(graphql_bp)
     app.register_blueprint(graphql_bp)
+    from api.federation.ckan import bp as ckan_bp
+    from api.federation.views import bp as federation_bp
+
+    csrf.exempt(ckan_bp)  # read-only actions; ckanapi POSTs JSON
+    app.register_blueprint(ckan_bp)
+    app.register_blueprint(federation_bp)
     app.register_blueprint(public_bp)
     # Token endpoints authenticate the client, the REST API takes bearer tokens only: no cookies, no CSRF.
     csrf.exempt(oauth2_bp)
