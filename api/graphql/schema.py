@@ -33,7 +33,9 @@ class Query(
 ):
     node = graphene.relay.Node.Field(description="Any object by its global ID.")
     rate_limit = graphene.Field(
-        RateLimit, required=True, description="This client's points: cost of this query, remaining, reset."
+        RateLimit,
+        required=True,
+        description="This client's points: cost of this query, remaining, reset.",
     )
 
     @staticmethod

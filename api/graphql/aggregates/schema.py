@@ -51,7 +51,9 @@ def resolve_request(
     for name in by:
         col = _column_for(name, columns)
         if col is None:
-            problems.append(Problem("unknown_dimension", f"no dimension {name!r} in this dataset", field="by"))
+            problems.append(
+                Problem("unknown_dimension", f"no dimension {name!r} in this dataset", field="by")
+            )
         elif col in by_cols:
             problems.append(Problem("duplicate_dimension", f"{name!r} is given twice", field="by"))
         else:
@@ -61,11 +63,17 @@ def resolve_request(
         col = _column_for(item["dimension"], columns)
         if col is None:
             problems.append(
-                Problem("unknown_dimension", f"no dimension {item['dimension']!r} in this dataset", field="filter")
+                Problem(
+                    "unknown_dimension",
+                    f"no dimension {item['dimension']!r} in this dataset",
+                    field="filter",
+                )
             )
         elif col in by_cols or col in filter_codes:
             problems.append(
-                Problem("duplicate_dimension", f"{item['dimension']!r} is used twice", field="filter")
+                Problem(
+                    "duplicate_dimension", f"{item['dimension']!r} is used twice", field="filter"
+                )
             )
         else:
             filter_codes[col] = _code_for(item["code"], columns[col])
@@ -78,8 +86,16 @@ def resolve_request(
             )
         )
     if problems:
-        code = "too_many_dimensions" if any(p.code == "too_many_dimensions" for p in problems) else "invalid_aggregate"
-        raise InvalidInput("The aggregate cannot be answered: " + "; ".join(p.message for p in problems), problems, code=code)
+        code = (
+            "too_many_dimensions"
+            if any(p.code == "too_many_dimensions" for p in problems)
+            else "invalid_aggregate"
+        )
+        raise InvalidInput(
+            "The aggregate cannot be answered: " + "; ".join(p.message for p in problems),
+            problems,
+            code=code,
+        )
     return tuple(by_cols), filter_codes
 
 
@@ -103,7 +119,11 @@ class AggregateQueries(graphene.ObjectType):
         doc = ctx.runtime.search.get_dataset(dataset_id)
         from catalog.models import DatasetVersion
 
-        version = ctx.session.get(DatasetVersion, doc["version_id"]) if doc and doc.get("version_id") else None
+        version = (
+            ctx.session.get(DatasetVersion, doc["version_id"])
+            if doc and doc.get("version_id")
+            else None
+        )
         columns = dimension_columns(version.columns if version else {})
         by_cols, filter_codes = resolve_request(columns, list(by), list(filter or []))
         raw_cells = ctx.runtime.search.cube(dataset_id, by_cols, filter_codes or None)
@@ -120,7 +140,9 @@ class AggregateQueries(graphene.ObjectType):
                     ],
                     count=raw["count"],
                     suppressed=bool(raw["suppressed"]),
-                    means=[MeasureMean(measure=k, value=v) for k, v in (raw.get("means") or {}).items()],
+                    means=[
+                        MeasureMean(measure=k, value=v) for k, v in (raw.get("means") or {}).items()
+                    ],
                 )
             )
         return Aggregate(dataset=DatasetSource(doc=doc), by=list(by_cols), cells=cells)

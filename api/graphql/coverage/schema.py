@@ -19,8 +19,12 @@ class CoverageQueries(graphene.ObjectType):
     coverage = graphene.Field(
         Coverage,
         required=True,
-        dimension=graphene.String(required=True, description="A dimension code, e.g. caste_ethnicity"),
-        place=graphene.String(description="Only this place (code or name) and the places inside it."),
+        dimension=graphene.String(
+            required=True, description="A dimension code, e.g. caste_ethnicity"
+        ),
+        place=graphene.String(
+            description="Only this place (code or name) and the places inside it."
+        ),
         description="Which groups of a dimension, in which places, any published dataset has data on.",
     )
 
@@ -44,12 +48,16 @@ class CoverageQueries(graphene.ObjectType):
         )
         docs = [h.doc for h in result.hits]
         version_ids = [d["version_id"] for d in docs if d.get("version_id")]
-        versions = {
-            v.id: v
-            for v in ctx.session.scalars(
-                select(DatasetVersion).where(DatasetVersion.id.in_(version_ids))
-            ).all()
-        } if version_ids else {}
+        versions = (
+            {
+                v.id: v
+                for v in ctx.session.scalars(
+                    select(DatasetVersion).where(DatasetVersion.id.in_(version_ids))
+                ).all()
+            }
+            if version_ids
+            else {}
+        )
 
         by_code: dict[str, set[str]] = defaultdict(set)
         by_cell: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -82,7 +90,9 @@ class CoverageQueries(graphene.ObjectType):
             return g
 
         def cell(key: tuple[str, str], slugs: set[str]) -> CoverageCell:
-            c = CoverageCell(place=key[0], code=key[1], dataset_count=len(slugs), datasets=sorted(slugs))
+            c = CoverageCell(
+                place=key[0], code=key[1], dataset_count=len(slugs), datasets=sorted(slugs)
+            )
             c.dimension = dimension
             return c
 

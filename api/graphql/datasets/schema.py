@@ -7,11 +7,12 @@ import graphene
 from api.graphql.core.connection import check_first, offset_after, offset_connection
 from api.graphql.core.context import GraphQLContext, normalise_language, pick_language
 from api.graphql.core.places import place_label, with_sub_places
+from api.graphql.core.refs import database_id
 from api.graphql.core.selection import requested_fields
 from api.graphql.datasets.types import (
+    Dataset,
     DatasetConnection,
     DatasetSource,
-    Dataset,
     Facet,
     FacetValue,
 )
@@ -34,7 +35,9 @@ class DatasetOrder(graphene.Enum):
 class DatasetFilter(graphene.InputObjectType):
     """Values of one field are ORed; fields are ANDed."""
 
-    organization = graphene.List(graphene.NonNull(graphene.String), description="Organisation slugs")
+    organization = graphene.List(
+        graphene.NonNull(graphene.String), description="Organisation slugs"
+    )
     topic = graphene.List(graphene.NonNull(graphene.String))
     dimension = graphene.List(
         graphene.NonNull(graphene.String), description="Dimension codes the data disaggregates by"
@@ -119,7 +122,9 @@ class DatasetQueries(graphene.ObjectType):
                 sort=sort,
             ).validated()
         )
-        nodes = [DatasetSource(doc=h.doc, highlights=h.highlights, lang=language) for h in result.hits]
+        nodes = [
+            DatasetSource(doc=h.doc, highlights=h.highlights, lang=language) for h in result.hits
+        ]
         facets = [
             Facet(
                 field="organization" if name == "organisation" else name,
@@ -145,7 +150,7 @@ class DatasetQueries(graphene.ObjectType):
                 [Problem("id_or_slug", "give exactly one of id and slug", field="id")],
             )
         if id:
-            ref = _database_id(id)
+            ref = database_id(id, "Dataset")
         try:
             ds = dataset_service.get_dataset(ctx.session, ref, ctx.principal)
         except NotFound:
@@ -155,15 +160,3 @@ class DatasetQueries(graphene.ObjectType):
             # Not in the public index: a draft or withdrawn dataset its members may see.
             doc = dataset_document(ds, ds.published_version)
         return DatasetSource(doc=doc, lang=normalise_language(lang))
-
-
-def _database_id(value: str) -> str:
-    from graphql_relay import from_global_id
-
-    try:
-        kind, raw = from_global_id(value)
-        if kind == "Dataset" and raw:
-            return raw
-    except Exception:  # noqa: BLE001 - not a global id: a database id
-        pass
-    return value

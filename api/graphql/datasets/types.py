@@ -8,12 +8,12 @@ from typing import Any
 import graphene
 
 from api.graphql.core.connection import CountableConnection
+from api.graphql.core.context import pick_language
 from api.graphql.core.futures import then
 from api.graphql.core.places import Place
 from api.graphql.core.scalars import JSON
 from api.graphql.datasets import dataloaders as loaders
 from api.graphql.vocabulary.types import Dimension, DimensionCode, LocalizedText, localized
-from api.graphql.core.context import pick_language
 from schema.topics import TOPICS
 from schema.vocabularies import DIMENSIONS
 
@@ -104,11 +104,13 @@ def _text(value: Any, lang: str) -> str | None:
 def _sub(kind, values: dict | None, lang: str):
     if not values:
         return None
-    names = [n for n in kind._meta.fields]
+    names = list(kind._meta.fields)
     out = {}
     for name in names:
         value = values.get(name)
-        out[name] = value if isinstance(value, int) and not isinstance(value, bool) else _text(value, lang)
+        out[name] = (
+            value if isinstance(value, int) and not isinstance(value, bool) else _text(value, lang)
+        )
     return kind(**out)
 
 
@@ -128,7 +130,9 @@ class Methodology(graphene.ObjectType):
     def build(values: dict, lang: str) -> Methodology:
         return Methodology(
             purpose=_text(values.get("purpose"), lang),
-            participant_selection=_sub(ParticipantSelection, values.get("participant_selection"), lang),
+            participant_selection=_sub(
+                ParticipantSelection, values.get("participant_selection"), lang
+            ),
             collection=_sub(Collection, values.get("collection"), lang),
             consent=_sub(Consent, values.get("consent"), lang),
             facilitation=_sub(Facilitation, values.get("facilitation"), lang),
@@ -399,7 +403,9 @@ class Dataset(graphene.ObjectType):
     @staticmethod
     def resolve_anonymisation(root: DatasetSource, info):
         return Dataset._published(
-            root, info, lambda v: AnonymisationSummary.from_report(v.disclosure_report if v else None)
+            root,
+            info,
+            lambda v: AnonymisationSummary.from_report(v.disclosure_report if v else None),
         )
 
     @staticmethod

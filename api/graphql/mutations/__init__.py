@@ -1,9 +1,5 @@
 """Mutations for contributors; each calls a catalogue service with the acting principal."""
 
-from __future__ import annotations
+from api.graphql.mutations.schema import Mutations
 
-import graphene
-
-
-class Mutations(graphene.ObjectType):
-    pass
+__all__ = ["Mutations"]

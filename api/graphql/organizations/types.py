@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import graphene
 
-from api.graphql.core.connection import CountableConnection, check_first, offset_after, offset_connection
+from api.graphql.core.connection import (
+    CountableConnection,
+    check_first,
+    offset_after,
+    offset_connection,
+)
 from api.graphql.datasets import dataloaders as dataset_loaders
 from api.graphql.organizations.dataloaders import dataset_count_loader
 from indexer.search.base import SearchQuery

@@ -43,7 +43,9 @@ class RecordConnection(graphene.ObjectType):
 
     @staticmethod
     def resolve_page_info(root, info):
-        return RecordPageInfo(has_next_page=root.next_cursor is not None, end_cursor=root.next_cursor)
+        return RecordPageInfo(
+            has_next_page=root.next_cursor is not None, end_cursor=root.next_cursor
+        )
 
     @staticmethod
     def resolve_nodes(root, info):
