@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -82,6 +83,12 @@ DOCUMENT_KEYS = (
 
 MAX_LIMIT = 1000
 
+#: Deepest hit a search may reach with offset + limit (Elasticsearch's default
+#: ``index.max_result_window``); the same on every backend so none differs silently.
+MAX_WINDOW = 10_000
+
+_LANG = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+
 
 class SearchBackendError(CGDError):
     """The search backend cannot start or cannot do what was asked."""
@@ -135,6 +142,22 @@ class SearchQuery:
             problems.append(Problem("bad_limit", f"limit must be 0..{MAX_LIMIT}", field="limit"))
         if self.offset < 0:
             problems.append(Problem("bad_offset", "offset must be >= 0", field="offset"))
+        elif self.offset + max(self.limit, 0) > MAX_WINDOW:
+            problems.append(
+                Problem(
+                    "bad_offset",
+                    f"offset + limit must be at most {MAX_WINDOW}; narrow the search",
+                    field="offset",
+                )
+            )
+        if self.facet_limit < 1 or self.facet_limit > MAX_LIMIT:
+            problems.append(
+                Problem("bad_limit", f"facet_limit must be 1..{MAX_LIMIT}", field="facet_limit")
+            )
+        if not isinstance(self.lang, str) or not _LANG.fullmatch(self.lang):
+            problems.append(
+                Problem("bad_language", "lang must be a language code such as 'ne'", field="lang")
+            )
         if problems:
             raise InvalidInput("invalid search query", problems)
         return self

@@ -21,6 +21,7 @@ serialised by a process lock and SQLite's own write lock across processes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -53,6 +54,7 @@ from indexer.search.base import (
     normalise_document,
     sort_cells,
 )
+from schema.errors import InvalidInput, Problem
 
 # bm25 weights of the FTS columns: title, description, keywords.
 _BM25 = "10.0, 2.0, 4.0"
@@ -169,6 +171,13 @@ class EmbeddedBackend(SearchBackend):
             if c.execute("SELECT 1 FROM meta WHERE key = 'generation'").fetchone() is None:
                 self._create_generation(c, 1)
                 c.execute("INSERT INTO meta (key, value) VALUES ('generation', '1')")
+            g = self._generation(c)
+            if not c.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (f"facets_{g}",)
+            ).fetchone():
+                # A file written before facet counts were kept: count once now.
+                self._create_facet_counts(c, g)
+                self._count_facets(c, g)
 
     def capabilities(self) -> frozenset[str]:
         """Everything in the contract."""
@@ -199,15 +208,46 @@ class EmbeddedBackend(SearchBackend):
             f"CREATE TABLE terms_{g} (field TEXT NOT NULL, value TEXT NOT NULL, ds INTEGER NOT NULL,"
             " PRIMARY KEY (field, value, ds)) WITHOUT ROWID"
         )
-        c.execute(f"CREATE INDEX terms_{g}_ds ON terms_{g} (ds)")
+        # Facets of a set of matches are read from here: ds -> (field, value), covering.
+        c.execute(f"CREATE INDEX terms_{g}_ds ON terms_{g} (ds, field, value)")
         c.execute(
             f"CREATE TABLE active_{g} (dataset_id TEXT PRIMARY KEY, version_id TEXT NOT NULL, vkey INTEGER NOT NULL)"
+        )
+        EmbeddedBackend._create_facet_counts(c, g)
+
+    @staticmethod
+    def _create_facet_counts(c: sqlite3.Connection, g: int) -> None:
+        # Facet counts over all documents, kept up to date on every write, so that
+        # an unfiltered search (the home and search pages) reads facet_limit rows
+        # of an index instead of counting every document's terms.
+        c.execute(
+            f"CREATE TABLE facets_{g} (field TEXT NOT NULL, value TEXT NOT NULL, n INTEGER NOT NULL,"
+            " PRIMARY KEY (field, value)) WITHOUT ROWID"
+        )
+        c.execute(f"CREATE INDEX facets_{g}_top ON facets_{g} (field, n DESC, value)")
+
+    @staticmethod
+    def _count_facets(c: sqlite3.Connection, g: int) -> None:
+        c.execute(f"DELETE FROM facets_{g}")
+        c.execute(
+            f"INSERT INTO facets_{g} (field, value, n)"
+            f" SELECT field, value, count(*) FROM terms_{g} GROUP BY field, value"
         )
 
     @staticmethod
     def _drop_generation(c: sqlite3.Connection, g: int) -> None:
-        for table in (f"fts_{g}", f"terms_{g}", f"ds_{g}", f"active_{g}"):
+        for table in (f"fts_{g}", f"terms_{g}", f"facets_{g}", f"ds_{g}", f"active_{g}"):
             c.execute(f"DROP TABLE IF EXISTS {table}")
+
+    @staticmethod
+    def _uncount(c: sqlite3.Connection, g: int, rowid: int) -> None:
+        """Take a document's terms out of the facet counts (before its terms are deleted)."""
+        c.execute(
+            f"UPDATE facets_{g} SET n = n - 1 WHERE (field, value) IN"
+            f" (SELECT field, value FROM terms_{g} WHERE ds = ?)",
+            (rowid,),
+        )
+        c.execute(f"DELETE FROM facets_{g} WHERE n <= 0")
 
     # -- dataset documents ----------------------------------------------------------
 
@@ -226,7 +266,12 @@ class EmbeddedBackend(SearchBackend):
 
     @staticmethod
     def _put_dataset(
-        c: sqlite3.Connection, g: int, doc: dict[str, Any], *, fresh: bool = False
+        c: sqlite3.Connection,
+        g: int,
+        doc: dict[str, Any],
+        *,
+        fresh: bool = False,
+        count: bool = True,
     ) -> None:
         existing = (
             None
@@ -248,6 +293,8 @@ class EmbeddedBackend(SearchBackend):
                 (*row, rowid),
             )
             c.execute(f"DELETE FROM fts_{g} WHERE rowid = ?", (rowid,))
+            if count:
+                EmbeddedBackend._uncount(c, g, rowid)
             c.execute(f"DELETE FROM terms_{g} WHERE ds = ?", (rowid,))
         else:
             rowid = c.execute(
@@ -274,14 +321,19 @@ class EmbeddedBackend(SearchBackend):
                 fts.clean(keywords),
             ),
         )
+        terms = [
+            (name, value) for name, values in facet_values(doc).items() for value in values
+        ]
         c.executemany(
             f"INSERT OR IGNORE INTO terms_{g} (field, value, ds) VALUES (?, ?, ?)",
-            [
-                (name, value, rowid)
-                for name, values in facet_values(doc).items()
-                for value in values
-            ],
+            [(name, value, rowid) for name, value in terms],
         )
+        if count:
+            c.executemany(
+                f"INSERT INTO facets_{g} (field, value, n) VALUES (?, ?, 1)"
+                " ON CONFLICT (field, value) DO UPDATE SET n = n + 1",
+                terms,
+            )
 
     def delete_dataset(self, dataset_id: str) -> None:
         """Remove a dataset's document and every version of it."""
@@ -290,6 +342,7 @@ class EmbeddedBackend(SearchBackend):
             row = c.execute(f"SELECT rowid FROM ds_{g} WHERE id = ?", (dataset_id,)).fetchone()
             if row:
                 c.execute(f"DELETE FROM fts_{g} WHERE rowid = ?", (row[0],))
+                self._uncount(c, g, row[0])
                 c.execute(f"DELETE FROM terms_{g} WHERE ds = ?", (row[0],))
                 c.execute(f"DELETE FROM ds_{g} WHERE rowid = ?", (row[0],))
             c.execute(f"DELETE FROM active_{g} WHERE dataset_id = ?", (dataset_id,))
@@ -384,19 +437,37 @@ class EmbeddedBackend(SearchBackend):
         *,
         filtered: bool,
     ) -> dict[str, list[tuple[str, int]]]:
-        facets: dict[str, list[tuple[str, int]]] = {}
-        for name in query.facets:
-            if filtered or where_sql:
-                sql = (
-                    f"SELECT value, count(*) AS n FROM terms_{g} WHERE field = ? AND ds IN"
-                    f" (SELECT d.rowid FROM {source}{where_sql}) GROUP BY value ORDER BY n DESC, value ASC LIMIT ?"
-                )
-                rows = c.execute(sql, [name, *params, query.facet_limit]).fetchall()
-            else:
-                sql = f"SELECT value, count(*) AS n FROM terms_{g} WHERE field = ? GROUP BY value ORDER BY n DESC, value ASC LIMIT ?"
-                rows = c.execute(sql, [name, query.facet_limit]).fetchall()
-            facets[name] = [(v, n) for v, n in rows]
-        return facets
+        """Facet counts over all matches: from the kept counts, or driven from the matches."""
+        if not query.facets:
+            return {}
+        if not (filtered or where_sql):
+            return {
+                name: [
+                    (v, n)
+                    for v, n in c.execute(
+                        f"SELECT value, n FROM facets_{g} WHERE field = ?"
+                        " ORDER BY n DESC, value ASC LIMIT ?",
+                        (name, query.facet_limit),
+                    )
+                ]
+                for name in query.facets
+            }
+        # One pass over the matching documents for every facet: CROSS JOIN keeps
+        # the matches as the outer loop, each looking up its terms by (ds, field).
+        marks = ",".join("?" * len(query.facets))
+        rows = c.execute(
+            f"SELECT t.field, t.value, count(*) FROM (SELECT d.rowid AS ds FROM {source}{where_sql}) m"
+            f" CROSS JOIN terms_{g} t ON t.ds = m.ds AND t.field IN ({marks})"
+            " GROUP BY t.field, t.value",
+            [*params, *query.facets],
+        ).fetchall()
+        grouped: dict[str, list[tuple[str, int]]] = {name: [] for name in query.facets}
+        for name, value, n in rows:
+            grouped[name].append((value, n))
+        return {
+            name: sorted(values, key=lambda vn: (-vn[1], vn[0]))[: query.facet_limit]
+            for name, values in grouped.items()
+        }
 
     @staticmethod
     def _highlights(
@@ -590,26 +661,18 @@ class EmbeddedBackend(SearchBackend):
                 return RecordPage(rows=[], next_cursor=None, total=0)
             version_id, vkey, filterable, dtypes, row_count, columns = active
             dtypes, columns = json.loads(dtypes), json.loads(columns)
-            wanted = check_record_filters(filters, json.loads(filterable))
-            position = int(decode_cursor(after, version_id)) if after else 0
-            where, params = [], []
-            for column, values in wanted.items():
-                where.append(f"{_q(column)} IN ({','.join('?' * len(values))})")
-                params += [_sql_value(v, dtypes[column]) for v in values]
+            filterable = json.loads(filterable)
+            wanted = check_record_filters(filters, filterable)
+            signature = _filter_signature(wanted)
+            position, total = 0, None
+            if after:
+                position, total = _record_position(decode_cursor(after, version_id), signature)
             table = f"rec_{int(vkey)}"
-            filter_sql = " AND ".join(where)
-            if where:
-                total = c.execute(
-                    f"SELECT count(*) FROM {table} WHERE {filter_sql}", params
-                ).fetchone()[0]
-            else:
-                total = row_count
-            page_where = " AND ".join([*where, "_row > ?"])
-            select = ", ".join(["_row", *(_q(n) for n in columns)])
-            rows = c.execute(
-                f"SELECT {select} FROM {table} WHERE {page_where} ORDER BY _row LIMIT ?",
-                [*params, position, limit + 1],
-            ).fetchall()
+            if total is None:
+                total = _count_records(c, table, wanted, dtypes, row_count)
+            rows = _record_page(
+                c, table, columns, dtypes, filterable, wanted, position, limit + 1
+            )
         more = len(rows) > limit
         rows = rows[:limit]
         out = [
@@ -619,7 +682,10 @@ class EmbeddedBackend(SearchBackend):
             }
             for row in rows
         ]
-        cursor = encode_cursor(version_id, rows[-1][0]) if more and rows else None
+        # The cursor carries the total of its filters, so later pages cost O(limit).
+        cursor = (
+            encode_cursor(version_id, [rows[-1][0], total, signature]) if more and rows else None
+        )
         return RecordPage(rows=out, next_cursor=cursor, total=total)
 
     def cube(
@@ -681,7 +747,7 @@ class EmbeddedBackend(SearchBackend):
             seen: set[str] = set()
             for doc, records, cells, columns in datasets:
                 doc = normalise_document(doc)
-                self._put_dataset(c, new, doc, fresh=doc["id"] not in seen)
+                self._put_dataset(c, new, doc, fresh=doc["id"] not in seen, count=False)
                 seen.add(doc["id"])
                 if records is not None:
                     version_id = doc.get("version_id") or "rebuild"
@@ -703,6 +769,7 @@ class EmbeddedBackend(SearchBackend):
                         (doc["id"],),
                     )
                 count += 1
+            self._count_facets(c, new)
             c.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(new),))
             c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('built', ?)", (str(new),))
         # The switch is committed; what only the old generation used goes now.
@@ -771,6 +838,105 @@ def _from_sql(value: Any, kind: str) -> Any:
     if kind == "json":
         return json.loads(value)
     return value
+
+
+# -- records: queries -----------------------------------------------------------
+
+#: Up to this many values of one filter are paged as one index range per value.
+_UNION_VALUES = 64
+
+
+def _filter_signature(wanted: Mapping[str, list[str]]) -> str:
+    raw = json.dumps(sorted((k, sorted(v)) for k, v in wanted.items()), ensure_ascii=False)
+    return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:12]
+
+
+def _record_position(position: Any, signature: str) -> tuple[int, int | None]:
+    """(last row seen, total or None) from a cursor's position; InvalidInput when malformed."""
+    try:
+        if isinstance(position, list):
+            row, total, sig = position
+            return int(row), (int(total) if sig == signature else None)
+        return int(position), None
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            "malformed cursor", [Problem("bad_cursor", "cursor cannot be read", field="after")]
+        ) from exc
+
+
+def _where(wanted: Mapping[str, list[str]], dtypes: Mapping[str, str]) -> tuple[list[str], list[Any]]:
+    where, params = [], []
+    for column, values in wanted.items():
+        where.append(f"{_q(column)} IN ({','.join('?' * len(values))})")
+        params += [_sql_value(v, dtypes[column]) for v in values]
+    return where, params
+
+
+def _count_records(
+    c: sqlite3.Connection,
+    table: str,
+    wanted: Mapping[str, list[str]],
+    dtypes: Mapping[str, str],
+    row_count: int,
+) -> int:
+    if not wanted:
+        return int(row_count)
+    where, params = _where(wanted, dtypes)
+    return int(
+        c.execute(f"SELECT count(*) FROM {table} WHERE {' AND '.join(where)}", params).fetchone()[0]
+    )
+
+
+def _record_page(
+    c: sqlite3.Connection,
+    table: str,
+    columns: list[str],
+    dtypes: Mapping[str, str],
+    filterable: list[str],
+    wanted: Mapping[str, list[str]],
+    position: int,
+    n: int,
+) -> list[tuple[Any, ...]]:
+    """Up to ``n`` rows after ``position`` in row order, each read through an index.
+
+    With no filter: the integer primary key.  With a single-valued filter:
+    that column's index, whose entries for one value are in row order.  When
+    every filter has several values, an index range per value of the filter
+    with the fewest, merged: a plain ``IN`` would sort every match per page.
+    """
+    select = ", ".join(["_row", *(_q(name) for name in columns)])
+    if any(not values for values in wanted.values()):
+        return []
+    where, params = _where(wanted, dtypes)
+    multi = {col: vals for col, vals in wanted.items() if len(vals) > 1}
+    if len(multi) < len(wanted) or not multi:
+        page_where = " AND ".join([*where, "_row > ?"])
+        return c.execute(
+            f"SELECT {select} FROM {table} WHERE {page_where} ORDER BY _row LIMIT ?",
+            [*params, position, n],
+        ).fetchall()
+    driver = min(multi, key=lambda col: len(multi[col]))
+    if len(multi[driver]) > _UNION_VALUES:
+        page_where = " AND ".join([*where, "_row > ?"])
+        return c.execute(
+            f"SELECT {select} FROM {table} WHERE {page_where} ORDER BY _row LIMIT ?",
+            [*params, position, n],
+        ).fetchall()
+    rest_where, rest_params = _where({k: v for k, v in wanted.items() if k != driver}, dtypes)
+    index = f"{table}_f{filterable.index(driver)}"
+    branch = (
+        f"SELECT * FROM (SELECT {select} FROM {table} INDEXED BY {index}"
+        f" WHERE {' AND '.join([f'{_q(driver)} = ?', *rest_where, '_row > ?'])}"
+        " ORDER BY _row LIMIT ?)"
+    )
+    branches, branch_params = [], []
+    for value in dict.fromkeys(_sql_value(v, dtypes[driver]) for v in wanted[driver]):
+        branches.append(branch)
+        branch_params += [value, *rest_params, position, n]
+    return c.execute(
+        f"SELECT * FROM ({' UNION ALL '.join(branches)}) ORDER BY _row LIMIT ?",
+        [*branch_params, n],
+    ).fetchall()
 
 
 def _language_part(marked: str, langs: list[str], lang: str) -> str | None:
