@@ -1,0 +1,192 @@
+"""Every REST action x every scope x own / other organisation x anonymous (and x role).
+
+Exactly the allowed cells succeed; every refused cell answers with its stable
+error code. The rules live in catalog.permissions; this checks that the REST
+interface goes through them for every action.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from catalog.principal import SCOPES
+from tests.accounts.world import World, bearer, metadata, survey_csv
+
+OWN, OTHER = "samata", "dalit-voice"
+
+# action -> (scope needed, least role). Reads of unpublished things need read-private.
+RULES = {
+    "create_dataset": ("datasets:write", "editor"),
+    "read_private_dataset": ("datasets:read-private", "member"),
+    "upload_multipart": ("datasets:write", "editor"),
+    "start_resumable_upload": ("datasets:write", "editor"),
+    "job_status": ("datasets:read-private", "member"),
+    "version_state": ("datasets:read-private", "member"),
+    "validation_report": ("datasets:read-private", "member"),
+    "anonymisation_report": ("datasets:read-private", "member"),
+    "publish": ("datasets:publish", "publisher"),
+    "withdraw": ("datasets:publish", "publisher"),
+}
+ROLES = ["member", "editor", "publisher", "admin"]
+
+
+def _do(client, action: str, headers: dict, target: dict):
+    csv = survey_csv(30, seed=9)
+    if action == "create_dataset":
+        return client.post(
+            "/api/v1/datasets",
+            headers=headers,
+            json={"organisation": target["org"], "metadata": metadata("Matrix created")},
+        )
+    if action == "read_private_dataset":
+        return client.get(f"/api/v1/datasets/{target['read']['slug']}", headers=headers)
+    if action == "upload_multipart":
+        return client.post(
+            f"/api/v1/datasets/{target['read']['dataset']}/versions",
+            headers=headers,
+            data={
+                "file": (io.BytesIO(csv), "survey.csv"),
+                "columns": json.dumps(metadata("x")["columns"]),
+            },
+            content_type="multipart/form-data",
+        )
+    if action == "start_resumable_upload":
+        return client.post(
+            f"/api/v1/datasets/{target['read']['dataset']}/uploads",
+            headers=headers,
+            json={"filename": "survey.csv", "size": len(csv)},
+        )
+    if action == "job_status":
+        return client.get(f"/api/v1/jobs/{target['read']['job']}", headers=headers)
+    if action == "version_state":
+        return client.get(f"/api/v1/versions/{target['read']['version']}", headers=headers)
+    if action == "validation_report":
+        return client.get(
+            f"/api/v1/versions/{target['read']['version']}/validation-report", headers=headers
+        )
+    if action == "anonymisation_report":
+        return client.get(
+            f"/api/v1/versions/{target['read']['version']}/anonymisation-report", headers=headers
+        )
+    if action == "publish":
+        return client.post(
+            f"/api/v1/versions/{target['publish']['version']}/publish",
+            headers=headers,
+            json={"approve_free_text": True},
+        )
+    if action == "withdraw":
+        return client.post(
+            f"/api/v1/versions/{target['withdraw']['version']}/withdraw", headers=headers
+        )
+    raise AssertionError(action)
+
+
+def _targets(world: World, org: str) -> dict:
+    return {
+        "org": org,
+        "read": world.dataset(org, f"{org} private survey"),
+        "publish": world.dataset(org, f"{org} to publish"),
+        "withdraw": world.dataset(org, f"{org} to withdraw"),
+    }
+
+
+def _expected_refusal(action: str, headers: dict, scope_ok: bool, org_ok: bool) -> set[str]:
+    if not headers:
+        # Anonymous: reads of unpublished things are simply not found, writes need sign-in.
+        return {"dataset_not_found"} if action == "read_private_dataset" else {"unauthenticated"}
+    if action == "read_private_dataset":
+        return {"dataset_not_found"}
+    if not scope_ok:
+        return {"insufficient_scope"}
+    if not org_ok:
+        return {"organisation_not_granted"}
+    return {"role_required"}
+
+
+@pytest.fixture
+def world(make_app):
+    app = make_app()
+    world = World(app.extensions["cgd"])
+    world.app = app
+    world.add_org(OWN)
+    world.add_org(OTHER)
+    return world
+
+
+def test_exactly_the_allowed_scope_and_organisation_cells_succeed(world):
+    world.add_user("own-admin", org=OWN, role="admin")
+    targets = {OWN: _targets(world, OWN), OTHER: _targets(world, OTHER)}
+    principals = {"anonymous": None}
+    for scope in SCOPES:
+        principals[scope] = world.token("own-admin", [scope], [OWN])
+    client = world.app.test_client()
+    wrong = []
+    cells = 0
+    for action, (needed, _role) in RULES.items():
+        for label, token in principals.items():
+            for org in (OWN, OTHER):
+                cells += 1
+                headers = bearer(token)
+                allowed = token is not None and label == needed and org == OWN
+                resp = _do(client, action, headers, targets[org])
+                ok = resp.status_code < 300
+                if ok != allowed:
+                    wrong.append(
+                        (action, label, org, resp.status_code, resp.get_data(as_text=True)[:200])
+                    )
+                elif not ok:
+                    code = resp.get_json()["error"]["code"]
+                    want = _expected_refusal(action, headers, label == needed, org == OWN)
+                    if code not in want:
+                        wrong.append(
+                            (action, label, org, resp.status_code, f"code {code}, want {want}")
+                        )
+    assert cells == len(RULES) * (len(SCOPES) + 1) * 2
+    assert not wrong, "\n".join(map(str, wrong))
+
+
+def test_exactly_the_roles_high_enough_succeed_with_every_scope(world):
+    targets = {}
+    tokens = {}
+    for role in ROLES:
+        world.add_user(role, org=OWN, role=role)
+        tokens[role] = world.token(role, list(SCOPES), [OWN])
+    client = world.app.test_client()
+    wrong = []
+    for role in ROLES:
+        # Each role gets its own objects: a successful publish or withdraw changes state.
+        targets = _targets(world, OWN)
+        for action, (_scope, least) in RULES.items():
+            allowed = ROLES.index(role) >= ROLES.index(least)
+            resp = _do(client, action, bearer(tokens[role]), targets)
+            if (resp.status_code < 300) != allowed:
+                wrong.append((action, role, resp.status_code, resp.get_data(as_text=True)[:200]))
+            elif not allowed:
+                code = resp.get_json()["error"]["code"]
+                if code != (
+                    "dataset_not_found" if action == "read_private_dataset" else "role_required"
+                ):
+                    wrong.append((action, role, code))
+    assert not wrong, "\n".join(map(str, wrong))
+
+
+def test_a_token_of_another_organisation_member_cannot_act_for_ours(world):
+    world.add_user("outsider", org=OTHER, role="admin")
+    outsider = world.token("outsider", list(SCOPES), [OTHER])
+    targets = _targets(world, OWN)
+    client = world.app.test_client()
+    for action in RULES:
+        resp = _do(client, action, bearer(outsider), targets)
+        assert resp.status_code in (403, 404), (action, resp.status_code)
+
+
+def test_a_token_cannot_be_bound_to_an_organisation_its_owner_does_not_belong_to(world):
+    from schema.errors import InvalidInput
+
+    world.add_user("member", org=OWN, role="admin")
+    with pytest.raises(InvalidInput) as err:
+        world.token("member", ["datasets:write"], [OTHER])
+    assert err.value.code == "organisation_not_member"
