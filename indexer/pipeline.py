@@ -104,9 +104,18 @@ def publish_version(ctx: PipelineContext, version_id: str) -> dict[str, Any]:
     with ctx.db.session() as session:
         version = dataset_service.get_version(session, version_id)
         if version.status not in (
-            VersionStatus.AWAITING_APPROVAL.value, VersionStatus.PUBLISHED.value
+            VersionStatus.AWAITING_APPROVAL.value,
+            VersionStatus.PUBLISHED.value,
         ):
-            raise CGDError(f"Version is {version.status}, not ready to publish.", code="invalid_state")
+            raise CGDError(
+                f"Version is {version.status}, not ready to publish.", code="invalid_state"
+            )
+        if needs_free_text_approval(version):
+            raise CGDError(
+                "This version has free text the publisher has not approved; "
+                "approve the scrubbed preview first.",
+                code="free_text_not_approved",
+            )
         dataset_id = version.dataset_id
         records_path = version.records_path
         columns = {n: ColumnSpec.from_dict(n, c) for n, c in (version.columns or {}).items()}
@@ -160,10 +169,14 @@ def reindex_all(ctx: PipelineContext) -> int:
                 if version is None or not version.records_path:
                     yield dataset_document(dataset, version), None, None, {}
                     continue
-                columns = {n: ColumnSpec.from_dict(n, c) for n, c in (version.columns or {}).items()}
+                columns = {
+                    n: ColumnSpec.from_dict(n, c) for n, c in (version.columns or {}).items()
+                }
                 records = pl.read_parquet(ctx.files.path(version.records_path))
                 threshold = int((version.metadata_ or {}).get("cube_threshold") or 10)
-                cube = build_cube(records, columns, threshold=threshold, key_seed=ctx.cube_key(dataset.id))
+                cube = build_cube(
+                    records, columns, threshold=threshold, key_seed=ctx.cube_key(dataset.id)
+                )
                 yield (
                     dataset_document(dataset, version),
                     records,
@@ -183,50 +196,60 @@ def reindex_all(ctx: PipelineContext) -> int:
     return count
 
 
+def reindex_dataset(ctx: PipelineContext, dataset_id: str) -> dict[str, Any]:
+    """Refresh one dataset's search document from the catalogue (e.g. after an endorsement)."""
+    from catalog.models import Dataset
+
+    with ctx.db.session() as session:
+        dataset = session.get(Dataset, dataset_id)
+        if dataset is None or dataset.published_version is None or dataset.withdrawn:
+            return {"indexed": False}
+        ctx.search.index_dataset(dataset_document(dataset, dataset.published_version))
+    return {"indexed": True}
+
+
 JOB_FUNCTIONS = {
     "ingest": lambda ctx, p: _ingest_then_maybe_publish(ctx, p),
     "publish": lambda ctx, p: publish_version(ctx, p["version_id"]),
     "withdraw": lambda ctx, p: withdraw_version(ctx, p["version_id"]),
     "reindex": lambda ctx, p: {"datasets": reindex_all(ctx)},
+    "reindex_dataset": lambda ctx, p: reindex_dataset(ctx, p["dataset_id"]),
 }
+
+
+def needs_free_text_approval(version: DatasetVersion) -> bool:
+    """Whether the version publishes free text its publisher has not yet approved.
+
+    Free text is scrubbed by patterns, which can miss what a person would see
+    (a nickname, a house described), so it is public only after the publisher
+    has read the scrubbed preview and approved it.
+    """
+    has_free_text = any(
+        (spec or {}).get("role") == "free_text" for spec in (version.columns or {}).values()
+    )
+    return has_free_text and not version.free_text_approved
 
 
 def _ingest_then_maybe_publish(ctx: PipelineContext, payload: dict[str, Any]) -> dict[str, Any]:
     result = ingest_version(ctx, payload["version_id"])
     if payload.get("auto_publish"):
-        result.update(publish_version(ctx, payload["version_id"]))
+        with ctx.db.session() as session:
+            waiting = needs_free_text_approval(
+                dataset_service.get_version(session, payload["version_id"])
+            )
+        if waiting:
+            # auto-publish never skips the publisher's look at scrubbed free text
+            result["awaiting_approval"] = "free_text"
+        else:
+            result.update(publish_version(ctx, payload["version_id"]))
     return result
 
 
 def run_job(ctx: PipelineContext, job_id: str, *, claimed: bool = False) -> Job:
-    """Run one job to the end, recording success or a failure with its problems."""
-    with ctx.db.session() as session:
-        job = job_service.get_job(session, job_id)
-        if not claimed:
-            if job.status != "queued":
-                return job
-            job_service.start(job)
-        kind, payload = job.kind, dict(job.payload)
-    try:
-        fn = JOB_FUNCTIONS[kind]
-        result = fn(ctx, payload)
-    except Exception as exc:  # a job never takes the worker down
-        error = _error_dict(exc)
-        if not isinstance(exc, CGDError):
-            log.exception("job %s (%s) crashed", job_id, kind)
-        with ctx.db.session() as session:
-            job = job_service.get_job(session, job_id)
-            job_service.fail(job, error)
-            version_id = payload.get("version_id")
-            if version_id and kind == "ingest":
-                version = session.get(DatasetVersion, version_id)
-                if version is not None:
-                    dataset_service.mark_failed(session, version, error)
-        with ctx.db.session() as session:
-            return job_service.get_job(session, job_id)
-    with ctx.db.session() as session:
-        job = job_service.get_job(session, job_id)
-        job_service.finish(job, result)
+    """Run one job to the end (see ``indexer.jobs.execute``: retries, heartbeat, fencing)."""
+    from indexer.jobs import execute
+
+    execute(ctx, job_id, claimed=claimed)
     with ctx.db.session() as session:
         return job_service.get_job(session, job_id)
 

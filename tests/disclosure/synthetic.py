@@ -176,3 +176,44 @@ def large_roles() -> dict[str, ColumnSpec]:
         "gbv_experienced": ColumnSpec("gbv_experienced", ColumnRole.OTHER, sensitive=True),
         "income": ColumnSpec("income", ColumnRole.MEASURE),
     }
+
+
+_STANDARD = {
+    "district": {
+        "NP-KTM": "Kathmandu",
+        "NP-LAL": "Lalitpur",
+        "NP-BKT": "Bhaktapur",
+        "NP-KAV": "Kavre",
+        "NP-MKP": "Makwanpur",
+        "NP-SIN": "Sindhupalchok",
+        "NP-DHA": "Dhading",
+        "NP-CHT": "Chitwan",
+        "NP-MUS": "Mustang",
+    },
+    "caste_ethnicity": {
+        "dalit": "hill_dalit",
+        "janajati": "mountain_hill_janajati",
+        "brahmin_chhetri": "hill_brahmin",
+        "madhesi": "madhesi_other_caste",
+    },
+    "disability": {
+        "no_difficulty": "without_disability",
+        "some_difficulty": "without_disability",
+        "a_lot_of_difficulty": "with_disability",
+        "cannot_do_at_all": "with_disability",
+    },
+}
+
+
+def kobo_survey(n: int = 400, seed: int = 7) -> tuple[pl.DataFrame, dict[str, dict], Seeded]:
+    """:func:`survey` with the standard's codes, as an upload (all strings) with its
+    declared column roles in the metadata's ``columns`` shape."""
+    df, roles, seeded = survey(n, seed)
+    df = df.with_columns(
+        pl.col(name).replace(mapping) for name, mapping in _STANDARD.items()
+    ).with_columns(pl.all().cast(pl.String))
+    declared = {
+        name: {k: v for k, v in spec.to_dict().items() if k != "name"}
+        for name, spec in roles.items()
+    }
+    return df, declared, seeded
