@@ -35,7 +35,9 @@ def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True)
     app.config.update(cfg)
     app.config.setdefault("SEND_FILE_MAX_AGE_DEFAULT", 31536000)
     app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_UPLOAD_BYTES"]
-    logging.basicConfig(level=cfg["LOG_LEVEL"])
+    from portal.logs import configure_logging
+
+    configure_logging(cfg)
 
     runtime = build_runtime(cfg, runner=cfg.get("JOB_RUNNER_OVERRIDE"))
     app.extensions["cgd"] = runtime
@@ -43,6 +45,9 @@ def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True)
         runtime.jobs.start()
 
     csrf.init_app(app)
+    from portal import i18n
+
+    i18n.init_app(app)
     _register_blueprints(app)
     init_access(app)
     _register_errors(app)
@@ -51,7 +56,12 @@ def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True)
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.views import ops
+
+    ops.init_app(app)  # first: times and logs every request
     from api.graphql.view import bp as graphql_bp
+    from portal.views.factsheets import bp as factsheets_bp
+    from portal.views.guide import bp as guide_bp
     from api.oauth2.views import bp as oauth2_bp
     from api.rest.views import bp as rest_bp
     from portal.views.auth import bp as auth_bp
@@ -72,6 +82,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(oauth2_bp)
     app.register_blueprint(rest_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(factsheets_bp)
+    app.register_blueprint(guide_bp)
 
 
 def _register_errors(app: Flask) -> None:
