@@ -10,8 +10,9 @@ second dimension so colour is never the only cue, suppressed cells written as
 The SVG is inlined in pages under a strict Content-Security-Policy, so the
 ``style`` attributes matplotlib writes are turned into presentation
 attributes (which CSP does not govern) and its ``<style>`` block is dropped.
-Text is drawn as paths with the bundled Noto Sans Devanagari, so Nepali
-looks the same in every browser and in the PDF fact sheets.
+Pages keep the text as text (the CSS serves the bundled Noto Sans
+Devanagari for Devanagari code points); the PDF fact sheets draw it as paths
+with the same font.
 """
 
 from __future__ import annotations
@@ -282,7 +283,14 @@ def _csp_safe(svg: str, prefix: str) -> str:
     svg = _STYLE_ATTR.sub(_style_to_attributes, svg)
     svg = svg.replace(' transform="rotate(-0 ', ' data-r="').replace("\n", " ")
     svg = re.sub(r' data-r="[^"]*"', "", svg)
-    svg = _FLOAT.sub(lambda m: f"{float(m.group(0)):.1f}".rstrip("0").rstrip("."), svg)
+    # Round coordinates to 0.1 (a third of the SVG's size), but never a scale(): glyph
+    # paths drawn as text are scaled by 1/64 and would vanish.
+    pieces = re.split(r"(scale\([^)]*\))", svg)
+    svg = "".join(
+        piece if piece.startswith("scale(")
+        else _FLOAT.sub(lambda m: f"{float(m.group(0)):.1f}".rstrip("0").rstrip("."), piece)
+        for piece in pieces
+    )
     svg = re.sub(r">\s+<", "><", svg)
     svg = re.sub(r"\s{2,}", " ", svg)
     referenced = set(re.findall(r"#([\w.-]+)", svg))
@@ -302,8 +310,14 @@ def render_svg(
     gettext: Callable[[str], str],
     chart_id: str = "chart",
     width: float = 7.0,
+    text_as_paths: bool = False,
 ) -> str:
-    """Draw the chart as an accessible inline SVG string (role=img, <title>, <desc>)."""
+    """Draw the chart as an accessible inline SVG string (role=img, <title>, <desc>).
+
+    Text stays text (small, selectable, drawn with the page's fonts) unless
+    ``text_as_paths``: PDF fact sheets draw glyphs as paths so Devanagari is
+    shaped by matplotlib with the bundled font whatever the PDF renderer does.
+    """
     _load_fonts()
     n_cat = max(1, len(chart.categories))
     n_ser = max(1, len(chart.series))
@@ -315,7 +329,7 @@ def render_svg(
             {
                 "font.family": FONT_FAMILY,
                 "font.size": 10,
-                "svg.fonttype": "none",
+                "svg.fonttype": "path" if text_as_paths else "none",
                 "svg.hashsalt": "cgd-portal",
                 "hatch.linewidth": 0.8,
             }

@@ -77,3 +77,53 @@ def facet_value_label(field: str, value: str, lang: str, org_names: dict[str, st
     if field == "source":
         return _("This portal") if value == "local" else value
     return value
+
+
+def selection_method_label(code: str | None) -> str:
+    return {
+        "census": _("Census of everyone in the group"),
+        "random": _("Random sample"),
+        "stratified_random": _("Stratified random sample"),
+        "cluster": _("Cluster sample"),
+        "systematic": _("Systematic sample"),
+        "purposive": _("Purposive selection"),
+        "snowball": _("Snowball sampling"),
+        "respondent_driven": _("Respondent-driven sampling"),
+        "quota": _("Quota sample"),
+        "convenience": _("Convenience sample"),
+        "other": _("Other method"),
+    }.get(code or "", code or "")
+
+
+def collection_method_label(code: str | None) -> str:
+    return {
+        "face_to_face": _("Face-to-face interviews"),
+        "phone": _("Phone interviews"),
+        "online": _("Online form"),
+        "sms": _("SMS"),
+        "focus_group": _("Focus groups"),
+        "key_informant_interview": _("Key informant interviews"),
+        "observation": _("Observation"),
+        "self_administered_paper": _("Self-administered paper form"),
+        "community_scorecard": _("Community scorecard"),
+        "social_audit": _("Social audit"),
+        "administrative_records": _("Administrative records"),
+        "mixed": _("Mixed methods"),
+    }.get(code or "", code or "")
+
+
+def organisation_kind_label(kind: str | None) -> str:
+    return {
+        "cso": _("Civil-society organisation"),
+        "government": _("Government body"),
+        "academic": _("Academic institution"),
+        "network": _("Network of organisations"),
+    }.get(kind or "", kind or "")
+
+
+def version_status_label(status: str) -> str:
+    return {
+        "published": _("Current version"),
+        "superseded": _("Replaced by a newer version"),
+        "withdrawn": _("Withdrawn"),
+    }.get(status, status)

@@ -1,61 +1,270 @@
-"""Public pages: home, search, dataset."""
+"""Public pages: home, search, dataset, organisations, coverage grid."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+import json
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
 
 from api.context import current_principal, runtime
+from api.federation.published import local_distributions, remote_distributions
+from api.federation.schemaorg import dataset_jsonld
 from catalog.services import datasets as dataset_service
-from indexer.search.base import SearchQuery
+from catalog.services import organisations as organisation_service
+from catalog.services import reviews as review_service
+from indexer.search.base import MAX_LIMIT, SearchQuery
+from portal import charts
+from portal.i18n import current_language, number
+from portal.views import labels
+from portal.views.coverage import coverage_grid
 from schema.errors import NotFound
+from schema.topics import TOPICS
 
 bp = Blueprint("public", __name__)
-PAGE_SIZE = 20
+PAGE_SIZE = 10
 FACETS = ("organisation", "topic", "dimension", "place", "licence", "language", "endorsed")
+PUBLIC_VERSION_STATES = ("published", "superseded", "withdrawn")
 
 
-def _lang() -> str:
-    return request.args.get("lang") or request.accept_languages.best_match(["en", "ne"]) or "en"
+def _page_number() -> int:
+    try:
+        return max(1, min(10_000, int(request.args.get("page", 1))))
+    except ValueError:
+        return 1
+
+
+def search_url(q: str, filters: dict[str, list[str]], page: int = 1, **extra) -> str:
+    """A bookmarkable search URL (the language stays in the cookie or in ``lang``)."""
+    args: list[tuple[str, str]] = [("q", q)] if q else []
+    for field in FACETS:
+        args += [(field, v) for v in filters.get(field, [])]
+    if page > 1:
+        args.append(("page", str(page)))
+    if request.args.get("lang"):
+        args.append(("lang", request.args["lang"]))
+    args += [(k, v) for k, v in extra.items()]
+    return url_for("public.search") + ("?" + urlencode(args) if args else "")
+
+
+def _org_names() -> dict[str, str]:
+    with runtime().db.session() as session:
+        return {o.slug: o.name for o in organisation_service.list_organisations(session)}
 
 
 @bp.route("/")
 def home():
     rt = runtime()
-    recent = rt.search.search(SearchQuery(text="", limit=6, sort="recent", facets=("topic",)))
-    return render_template("home.html", recent=recent, lang=_lang())
+    lang = current_language()
+    recent = rt.search.search(SearchQuery(limit=5, sort="recent", facets=("topic", "organisation"), lang=lang))
+    endorsed = rt.search.search(
+        SearchQuery(filters={"endorsed": ["true"]}, limit=5, sort="recent", facets=(), lang=lang)
+    )
+    topics = [
+        (code, labels.topic_label(code, lang), count) for code, count in recent.facets.get("topic", [])
+    ]
+    grid = coverage_grid(rt, lang)
+    return render_template(
+        "home.html",
+        recent=recent,
+        endorsed=endorsed,
+        topics=topics,
+        organisation_count=len(recent.facets.get("organisation", [])),
+        grid=grid,
+    )
 
 
 @bp.route("/search")
 def search():
     rt = runtime()
+    lang = current_language()
     q = request.args.get("q", "").strip()[:500]
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
-    filters = {f: request.args.getlist(f) for f in FACETS if request.args.getlist(f)}
+    page = _page_number()
+    filters = {f: request.args.getlist(f)[:20] for f in FACETS if request.args.getlist(f)}
     result = rt.search.search(
         SearchQuery(
-            text=q, filters=filters, facets=FACETS, lang=_lang(),
+            text=q, filters=filters, facets=FACETS, lang=lang,
             limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+            sort="relevance" if q else "recent",
         )
     )
     pages = max(1, -(-result.total // PAGE_SIZE))
+    org_names = _org_names()
+    facets = []
+    for field in FACETS:
+        buckets = result.facets.get(field) or []
+        chosen = set(filters.get(field, []))
+        values = [
+            {
+                "value": value,
+                "label": labels.facet_value_label(field, value, lang, org_names),
+                "count": count,
+                "selected": value in chosen,
+            }
+            for value, count in buckets
+        ]
+        # A chosen value with no matches left still shows, so it can be unticked.
+        values += [
+            {"value": v, "label": labels.facet_value_label(field, v, lang, org_names), "count": 0, "selected": True}
+            for v in chosen - {b[0] for b in buckets}
+        ]
+        if values:
+            facets.append({"field": field, "title": labels.facet_title(field), "values": values})
+    active = [
+        {
+            "field": field,
+            "label": labels.facet_value_label(field, value, lang, org_names),
+            "title": labels.facet_title(field),
+            "remove": search_url(q, {**filters, field: [v for v in values if v != value]}),
+        }
+        for field, values in filters.items()
+        for value in values
+    ]
     return render_template(
-        "search.html", q=q, result=result, filters=filters, page=page, pages=pages, lang=_lang()
+        "search.html",
+        q=q, result=result, filters=filters, facets=facets, active=active,
+        page=page, pages=pages, search_url=search_url,
     )
+
+
+def _chart_request(columns: dict) -> tuple[str | None, tuple[str, ...], list[str]]:
+    """The measure and dimensions the reader chose (defaults: count by the first group dimension)."""
+    dims = charts.chartable_dimensions(columns)
+    measures = charts.measures(columns)
+    measure = request.args.get("measure") or None
+    if measure not in measures:
+        measure = None
+    chosen = [d for d in (request.args.get("by"), request.args.get("by2")) if d in dims]
+    chosen = list(dict.fromkeys(chosen))[:2]
+    if not chosen and dims:
+        preferred = [d for d in dims if charts.dimension_of(d, columns) in labels.GROUP_DIMENSIONS]
+        chosen = [(preferred or dims)[0]]
+    problems = []
+    if request.args.get("measure") and measure is None:
+        problems.append(_("That measure is not in this dataset; showing the number of people."))
+    if (request.args.get("by") and request.args.get("by") not in dims) or (
+        request.args.get("by2") and request.args.get("by2") not in dims
+    ):
+        problems.append(_("That breakdown is not in this dataset."))
+    return measure, tuple(chosen), problems
+
+
+def build_chart(rt, dataset_id: str, columns: dict, by: tuple[str, ...], measure: str | None,
+                chart_id: str, *, text_as_paths: bool = False, width: float = 7.0):
+    """The chart of a dataset's protected cube: (ChartData, SVG markup), or (None, None)."""
+    if not by:
+        return None, None
+    lang = current_language()
+    cells = rt.search.cube(dataset_id, by)
+    data = charts.chart_data(cells, columns, by, measure, lang=lang, gettext=_)
+    if not data.categories:
+        return data, None
+    svg = charts.render_svg(
+        data, number=lambda v, decimals=None: number(v, lang, decimals=decimals), gettext=_,
+        chart_id=chart_id, text_as_paths=text_as_paths, width=width,
+    )
+    return data, Markup(svg)
+
+
+def citation(dataset, version, url: str, lang: str) -> str:
+    year = (version.published_at.year if version and version.published_at else dataset.created_at.year)
+    parts = [f"{dataset.organisation.name} ({year}).", f"{dataset.title(lang)}."]
+    if version:
+        parts.append(_("Version %(n)s.") % {"n": version.number})
+    parts.append(f"cgd-portal. {url}")
+    return " ".join(parts)
 
 
 @bp.route("/datasets/<slug>")
 def dataset(slug: str):
     rt = runtime()
+    lang = current_language()
+    base_url = current_app.config["BASE_URL"].rstrip("/")
     with rt.db.session() as session:
         try:
             ds = dataset_service.get_dataset(session, slug, current_principal())
         except NotFound:
             abort(404)
         version = ds.published_version
-        doc = rt.search.get_dataset(ds.id)
-        return render_template(
-            "dataset.html", dataset=ds, version=version, doc=doc, meta=ds.metadata_, lang=_lang()
+        columns = (version.columns if version else None) or {}
+        measure, by, problems = _chart_request(columns)
+        chart, svg = build_chart(rt, ds.id, columns, by, measure, "cube-chart") if version else (None, None)
+        endorsements = review_service.endorsements_for(session, ds)
+        versions = [v for v in reversed(ds.versions) if v.status in PUBLIC_VERSION_STATES]
+        downloads = (
+            local_distributions(ds, version, "") if ds.source == "local" else remote_distributions(ds, None)
         )
+        jsonld = json.dumps(dataset_jsonld(ds, version, base_url), ensure_ascii=False)
+        page_url = f"{base_url}/datasets/{ds.slug}"
+        return render_template(
+            "dataset.html",
+            dataset=ds, version=version, meta=ds.metadata_ or {}, report=(version.disclosure_report if version else {}) or {},
+            chart=chart, svg=svg, measure=measure, by=by, problems=problems,
+            dims=[(d, charts.column_label(d, columns, lang)) for d in charts.chartable_dimensions(columns)],
+            measures=[(m, charts.column_label(m, columns, lang)) for m in charts.measures(columns)],
+            endorsements=endorsements, versions=versions, downloads=downloads,
+            jsonld=Markup(jsonld.replace("</", "<\\/")),
+            cite=citation(ds, version, page_url, lang), page_url=page_url,
+            topics=[(t, labels.topic_label(t, lang)) for t in (ds.metadata_ or {}).get("topics") or []],
+            places=[labels.place_label(p, lang) for p in ((ds.metadata_ or {}).get("coverage") or {}).get("places") or []],
+        )
+
+
+@bp.route("/organisations")
+def organisations():
+    rt = runtime()
+    counts = dict(rt.search.search(SearchQuery(facets=("organisation",), limit=0)).facets.get("organisation", []))
+    with rt.db.session() as session:
+        orgs = [
+            {"slug": o.slug, "name": o.name, "kind": labels.organisation_kind_label(o.kind), "count": counts.get(o.slug, 0)}
+            for o in organisation_service.list_organisations(session)
+        ]
+    orgs.sort(key=lambda o: (-o["count"], o["name"].lower()))
+    return render_template("organisations.html", orgs=orgs)
+
+
+@bp.route("/organisations/<slug>")
+def organisation(slug: str):
+    rt = runtime()
+    lang = current_language()
+    with rt.db.session() as session:
+        try:
+            org = organisation_service.get_organisation(session, slug)
+        except NotFound:
+            abort(404)
+        info = {
+            "slug": org.slug, "name": org.name, "kind": labels.organisation_kind_label(org.kind),
+            "description": org.description, "website": org.website, "verified": org.verified,
+        }
+    result = rt.search.search(
+        SearchQuery(filters={"organisation": [slug]}, facets=("topic",), limit=MAX_LIMIT, sort="recent", lang=lang)
+    )
+    topics = [(c, labels.topic_label(c, lang), n) for c, n in result.facets.get("topic", [])]
+    return render_template("organisation.html", org=info, result=result, topics=topics)
+
+
+@bp.route("/coverage")
+def coverage():
+    rt = runtime()
+    grid = coverage_grid(rt, current_language())
+    return render_template("coverage.html", grid=grid)
+
+
+@bp.route("/topics/<code>")
+def topic(code: str):
+    if code not in TOPICS:
+        abort(404)
+    return search_redirect({"topic": [code]})
+
+
+def search_redirect(filters: dict[str, list[str]]):
+    from flask import redirect
+
+    return redirect(search_url("", filters))
+
+
+@bp.app_context_processor
+def _page_context() -> dict:
+    return {"lang": current_language(), "labels": labels}
