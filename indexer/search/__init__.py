@@ -85,9 +85,7 @@ def _backend_class(name: str) -> type[SearchBackend]:
             f"cannot load search backend {name!r}: {exc}", code="search_backend_unknown"
         ) from exc
     if not (isinstance(cls, type) and issubclass(cls, SearchBackend)):
-        raise SearchBackendError(
-            f"{name!r} is not a SearchBackend", code="search_backend_unknown"
-        )
+        raise SearchBackendError(f"{name!r} is not a SearchBackend", code="search_backend_unknown")
     return cls
 
 

@@ -18,6 +18,7 @@ A backend stores three things per dataset:
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from abc import ABC, abstractmethod
@@ -475,6 +476,25 @@ def decode_cursor(cursor: str, active_version: str | None) -> Any:
             code="stale_cursor",
         )
     return position
+
+
+def filter_signature(wanted: Mapping[str, list[str]]) -> str:
+    """A short fingerprint of record filters, kept in cursors beside the total they counted."""
+    raw = json.dumps(sorted((k, sorted(v)) for k, v in wanted.items()), ensure_ascii=False)
+    return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:12]
+
+
+def record_position(position: Any, signature: str) -> tuple[int, int | None]:
+    """(last row seen, total or None) from a cursor's position; InvalidInput when malformed."""
+    try:
+        if isinstance(position, list):
+            row, total, sig = position
+            return int(row), (int(total) if sig == signature else None)
+        return int(position), None
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(
+            "malformed cursor", [Problem("bad_cursor", "cursor cannot be read", field="after")]
+        ) from exc
 
 
 def check_limit(limit: int) -> int:

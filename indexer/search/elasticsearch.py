@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -49,8 +50,10 @@ from indexer.search.base import (
     decode_cursor,
     dims_key,
     encode_cursor,
+    filter_signature,
     filterable_columns,
     normalise_document,
+    record_position,
     sort_cells,
 )
 
@@ -192,6 +195,10 @@ def records_template(prefix: str, replicas: int = 1) -> dict[str, Any]:
             },
             "mappings": {
                 "dynamic": "strict",
+                # Record columns are mapped explicitly per version (version_mappings); a
+                # string that looks like a date must never turn a column into a date.
+                "date_detection": False,
+                "numeric_detection": False,
                 "dynamic_templates": [
                     {
                         "record_strings": {
@@ -218,6 +225,45 @@ def records_template(prefix: str, replicas: int = 1) -> dict[str, Any]:
             },
         },
     }
+
+
+def column_kind(dtype: pl.DataType) -> str:
+    """How a polars column is stored: int, float, bool, text or json (nested, kept as a string)."""
+    if dtype == pl.Boolean:
+        return "bool"
+    if dtype.is_integer():
+        return "int"
+    if dtype.is_float() or dtype.is_decimal():
+        return "float"
+    if isinstance(dtype, pl.List | pl.Array | pl.Struct):
+        return "json"
+    return "text"
+
+
+_KIND_MAPPINGS: dict[str, dict[str, Any]] = {
+    "int": {"type": "long"},
+    "float": {"type": "double"},
+    "bool": {"type": "boolean"},
+    "text": {"type": "keyword", "ignore_above": 2048},
+    "json": {"type": "keyword", "index": False, "doc_values": False},
+}
+
+
+def version_mappings(records: pl.DataFrame, columns: Mapping[str, Any]) -> dict[str, Any]:
+    """Explicit mappings of one version index's record columns (``r.<column>``), from their types.
+
+    Filterable columns are indexed; measures and free text are only kept
+    (``index: false``), since records are never searched or filtered on them.
+    """
+    filterable = set(filterable_columns(records, columns))
+    properties: dict[str, Any] = {}
+    for name, dtype in records.schema.items():
+        mapping = dict(_KIND_MAPPINGS[column_kind(dtype)])
+        if name not in filterable and mapping.get("index", True):
+            mapping["index"] = False
+            mapping.pop("ignore_above", None)
+        properties[name] = mapping
+    return {"properties": {"r": {"type": "object", "properties": properties}}}
 
 
 # -- documents ------------------------------------------------------------------------
@@ -265,6 +311,7 @@ def version_actions(
             "version_id": version_id,
             "meta": {
                 "columns": records.columns,
+                "kinds": {name: column_kind(dtype) for name, dtype in records.schema.items()},
                 "filterable": filterable,
                 "row_count": records.height,
             },
@@ -302,15 +349,39 @@ def version_actions(
 
 
 def _jsonable(df: pl.DataFrame) -> pl.DataFrame:
+    """Records as JSON values: temporals as ISO text, decimals as floats, nested values as JSON text."""
     exprs = []
     for name, dtype in df.schema.items():
-        if dtype.is_temporal():
-            exprs.append(pl.col(name).cast(pl.String))
+        kind = column_kind(dtype)
+        col = pl.col(name)
+        if kind == "json":
+            exprs.append(
+                col.map_elements(
+                    lambda v: json.dumps(v, default=str, ensure_ascii=False),
+                    return_dtype=pl.String,
+                )
+            )
         elif dtype.is_decimal():
-            exprs.append(pl.col(name).cast(pl.Float64))
+            exprs.append(col.cast(pl.Float64))
+        elif kind == "text" and dtype != pl.String:
+            exprs.append(col.cast(pl.String))
         else:
-            exprs.append(pl.col(name))
+            exprs.append(col)
     return df.select(exprs)
+
+
+def record_from_source(
+    source: Mapping[str, Any], columns: list[str], kinds: Mapping[str, str]
+) -> dict[str, Any]:
+    """One record back from its ``_source``, in column order, nested values decoded."""
+    r = source.get("r") or {}
+    out = {}
+    for name in columns:
+        value = r.get(name)
+        if value is not None and kinds.get(name) == "json":
+            value = json.loads(value)
+        out[name] = value
+    return out
 
 
 # -- request bodies ---------------------------------------------------------------------
@@ -344,7 +415,9 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
         "track_total_hits": True,
         "track_scores": True,
         "sort": _search_sort(query, bool(terms)),
-        "aggs": {
+    }
+    if query.facets and query.facet_limit > 0:
+        body["aggs"] = {
             name: {
                 "terms": {
                     "field": FIELD_PATHS[name],
@@ -353,8 +426,7 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
                 }
             }
             for name in query.facets
-        },
-    }
+        }
     if terms:
         langs = list(dict.fromkeys([query.lang, "en"]))
         fields: dict[str, Any] = {}
@@ -414,20 +486,37 @@ def parse_search_response(response: Mapping[str, Any], query: SearchQuery) -> Se
     return SearchResult(total=int(response["hits"]["total"]["value"]), hits=hits, facets=facets)
 
 
-def records_body(filters: Mapping[str, list[str]], limit: int, after: int | None) -> dict[str, Any]:
-    """Keyword arguments of ``Elasticsearch.search`` for one page of records (search_after on row)."""
+def records_body(
+    filters: Mapping[str, list[str]], limit: int, after: int | None, *, count: bool = True
+) -> dict[str, Any]:
+    """Keyword arguments of ``Elasticsearch.search`` for one page of records (search_after on row).
+
+    ``row`` is unique within a version index, so it is a complete sort (no
+    tiebreaker needed), and the search runs on the version's concrete index,
+    so pages never mix versions.  ``count`` asks for the exact total (first page).
+    """
     clauses: list[dict[str, Any]] = [{"term": {"kind": "record"}}]
     clauses += [{"terms": {f"r.{column}": values}} for column, values in filters.items()]
     body: dict[str, Any] = {
         "query": {"bool": {"filter": clauses}},
         "sort": [{"row": "asc"}],
         "size": limit + 1,
-        "track_total_hits": True,
+        "track_total_hits": count,
         "source_includes": ["row", "r", "version_id"],
     }
     if after is not None:
         body["search_after"] = [after]
     return body
+
+
+def cell_from_source(source: Mapping[str, Any]) -> dict[str, Any]:
+    """A cube cell back from its ``_source``."""
+    return {
+        "dims": dict(source["dims"]),
+        "count": source.get("count"),
+        "suppressed": bool(source["suppressed"]),
+        "means": source.get("means") or {},
+    }
 
 
 def cube_body(key: str, filters: Mapping[str, str], after: int | None) -> dict[str, Any]:
@@ -483,13 +572,13 @@ class ElasticsearchBackend(SearchBackend):
             raise SearchBackendError(
                 "the elasticsearch backend needs a url", code="search_backend_config"
             )
-        if index_prefix != index_prefix.lower() or not re.fullmatch(
-            r"[a-z0-9][a-z0-9_.-]*", index_prefix or "x"
-        ):
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", index_prefix or ""):
             raise SearchBackendError(
-                f"bad index prefix {index_prefix!r}", code="search_backend_config"
+                f"bad index prefix {index_prefix!r}: lowercase letters, digits, '_', '.', '-'",
+                code="search_backend_config",
             )
-        self.prefix = index_prefix
+        # "cgd" and "cgd-" name the same indices: cgd-datasets, cgd-records-...
+        self.prefix = index_prefix if index_prefix[-1] in "-_." else index_prefix + "-"
         self.refresh = refresh
         self.replicas = number_of_replicas
         self.chunk_size = bulk_chunk_size
@@ -500,7 +589,14 @@ class ElasticsearchBackend(SearchBackend):
     # -- life cycle -------------------------------------------------------------------
 
     def setup(self) -> None:
-        """Put both index templates and create the first datasets index behind its alias."""
+        """Check the server is Elasticsearch 8, put both index templates, create the first datasets index."""
+        info = self.client.info()
+        number = str((info.get("version") or {}).get("number", ""))
+        if not number.startswith("8."):
+            raise SearchBackendError(
+                f"Elasticsearch 8.x is required (client elasticsearch>=8.18,<9); the server is {number or 'unknown'}",
+                code="search_backend_version",
+            )
         self.client.indices.put_index_template(**datasets_template(self.prefix, self.replicas))
         self.client.indices.put_index_template(**records_template(self.prefix, self.replicas))
         alias = datasets_alias(self.prefix)
@@ -595,12 +691,20 @@ class ElasticsearchBackend(SearchBackend):
         columns: Mapping[str, Any],
     ) -> str:
         index = version_index(self.prefix, dataset_id, version_id)
-        self.client.indices.create(index=index)
+        self.client.indices.create(index=index, mappings=version_mappings(records, columns))
         actions = version_actions(index, dataset_id, version_id, records, cells, columns)
-        for ok, item in helpers.streaming_bulk(self.client, actions, chunk_size=self.chunk_size):
-            if not ok:  # pragma: no cover - raise_on_error raises first
-                raise SearchBackendError(f"bulk indexing failed: {item}")
-        self.client.indices.refresh(index=index)
+        try:
+            for ok, item in helpers.streaming_bulk(
+                self.client, actions, chunk_size=self.chunk_size
+            ):
+                if not ok:  # pragma: no cover - raise_on_error raises first
+                    raise SearchBackendError(f"bulk indexing failed: {item}")
+            self.client.indices.refresh(index=index)
+        except BaseException:
+            # Never leave half a version behind; it has no alias, so nobody saw it.
+            with contextlib.suppress(Exception):
+                self.client.indices.delete(index=index, ignore_unavailable=True)
+            raise
         return index
 
     def activate_version(self, dataset_id: str, version_id: str) -> None:
@@ -628,12 +732,30 @@ class ElasticsearchBackend(SearchBackend):
             self.client.indices.delete(index=sorted(indices), ignore_unavailable=True)
 
     def _meta(self, dataset_id: str) -> dict[str, Any] | None:
+        """The active version's meta document and its concrete ``index``, or None.
+
+        Reads after this go to the concrete index, not the alias, so that one
+        call (or a cursor's pages) never mixes two versions.
+        """
         try:
             found = self.client.get(index=records_alias(self.prefix, dataset_id), id="meta")
         except NotFoundError:
             return None
         source = found["_source"]
-        return {"version_id": source["version_id"], **source["meta"]}
+        return {"index": found["_index"], "version_id": source["version_id"], **source["meta"]}
+
+    def _on_active(self, dataset_id: str, read: Any) -> Any:
+        """``read(meta)`` on the active version; once more if a switch deleted its index meanwhile."""
+        for attempt in (1, 2):
+            meta = self._meta(dataset_id)
+            if meta is None:
+                return read(None)
+            try:
+                return read(meta)
+            except NotFoundError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def active_version(self, dataset_id: str) -> str | None:
         """The version the dataset's records alias points at, or None."""
@@ -650,27 +772,38 @@ class ElasticsearchBackend(SearchBackend):
     ) -> RecordPage:
         """search_after paging on the ``row`` field of the active version's records."""
         limit = check_limit(limit)
-        meta = self._meta(dataset_id)
-        if meta is None:
+
+        def read(meta: dict[str, Any] | None) -> RecordPage:
+            if meta is None:
+                if after:
+                    decode_cursor(after, None)
+                return RecordPage(rows=[], next_cursor=None, total=0)
+            wanted = check_record_filters(filters, meta["filterable"])
+            signature = filter_signature(wanted)
+            position, total = None, None
             if after:
-                decode_cursor(after, None)
-            return RecordPage(rows=[], next_cursor=None, total=0)
-        wanted = check_record_filters(filters, meta["filterable"])
-        position = int(decode_cursor(after, meta["version_id"])) if after else None
-        response = self.client.search(
-            index=records_alias(self.prefix, dataset_id), **records_body(wanted, limit, position)
-        )
-        hits = response["hits"]["hits"]
-        more = len(hits) > limit
-        hits = hits[:limit]
-        columns = meta["columns"]
-        rows = [{name: hit["_source"]["r"].get(name) for name in columns} for hit in hits]
-        cursor = (
-            encode_cursor(meta["version_id"], hits[-1]["_source"]["row"]) if more and hits else None
-        )
-        return RecordPage(
-            rows=rows, next_cursor=cursor, total=int(response["hits"]["total"]["value"])
-        )
+                position, total = record_position(
+                    decode_cursor(after, meta["version_id"]), signature
+                )
+            response = self.client.search(
+                index=meta["index"],
+                **records_body(wanted, limit, position, count=total is None),
+            )
+            hits = response["hits"]["hits"]
+            if total is None:
+                total = int(response["hits"]["total"]["value"])
+            more = len(hits) > limit
+            hits = hits[:limit]
+            kinds = meta.get("kinds") or {}
+            rows = [record_from_source(hit["_source"], meta["columns"], kinds) for hit in hits]
+            cursor = (
+                encode_cursor(meta["version_id"], [hits[-1]["_source"]["row"], total, signature])
+                if more and hits
+                else None
+            )
+            return RecordPage(rows=rows, next_cursor=cursor, total=total)
+
+        return self._on_active(dataset_id, read)
 
     def cube(
         self,
@@ -681,29 +814,21 @@ class ElasticsearchBackend(SearchBackend):
         """Cells with exactly ``by`` + filter keys as dims, matching the filter values."""
         filters = {str(k): str(v) for k, v in (filters or {}).items()}
         key = dims_key([*by, *filters])
-        cells: list[dict[str, Any]] = []
-        after = None
-        while True:
-            try:
-                response = self.client.search(
-                    index=records_alias(self.prefix, dataset_id), **cube_body(key, filters, after)
-                )
-            except NotFoundError:
+
+        def read(meta: dict[str, Any] | None) -> list[dict[str, Any]]:
+            if meta is None:
                 return []
-            hits = response["hits"]["hits"]
-            for hit in hits:
-                s = hit["_source"]
-                cells.append(
-                    {
-                        "dims": s["dims"],
-                        "count": s.get("count"),
-                        "suppressed": bool(s["suppressed"]),
-                        "means": s.get("means") or {},
-                    }
-                )
-            if len(hits) < _MAX_CELLS_PAGE:
-                return sort_cells(cells)
-            after = hits[-1]["_source"]["row"]
+            cells: list[dict[str, Any]] = []
+            after = None
+            while True:
+                response = self.client.search(index=meta["index"], **cube_body(key, filters, after))
+                hits = response["hits"]["hits"]
+                cells.extend(cell_from_source(hit["_source"]) for hit in hits)
+                if len(hits) < _MAX_CELLS_PAGE:
+                    return sort_cells(cells)
+                after = hits[-1]["_source"]["row"]
+
+        return self._on_active(dataset_id, read)
 
     # -- rebuild ------------------------------------------------------------------------
 

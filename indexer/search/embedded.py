@@ -21,7 +21,6 @@ serialised by a process lock and SQLite's own write lock across processes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -50,11 +49,12 @@ from indexer.search.base import (
     dims_key,
     encode_cursor,
     facet_values,
+    filter_signature,
     filterable_columns,
     normalise_document,
+    record_position,
     sort_cells,
 )
-from schema.errors import InvalidInput, Problem
 
 # bm25 weights of the FTS columns: title, description, keywords.
 _BM25 = "10.0, 2.0, 4.0"
@@ -321,9 +321,7 @@ class EmbeddedBackend(SearchBackend):
                 fts.clean(keywords),
             ),
         )
-        terms = [
-            (name, value) for name, values in facet_values(doc).items() for value in values
-        ]
+        terms = [(name, value) for name, values in facet_values(doc).items() for value in values]
         c.executemany(
             f"INSERT OR IGNORE INTO terms_{g} (field, value, ds) VALUES (?, ?, ?)",
             [(name, value, rowid) for name, value in terms],
@@ -663,16 +661,14 @@ class EmbeddedBackend(SearchBackend):
             dtypes, columns = json.loads(dtypes), json.loads(columns)
             filterable = json.loads(filterable)
             wanted = check_record_filters(filters, filterable)
-            signature = _filter_signature(wanted)
+            signature = filter_signature(wanted)
             position, total = 0, None
             if after:
-                position, total = _record_position(decode_cursor(after, version_id), signature)
+                position, total = record_position(decode_cursor(after, version_id), signature)
             table = f"rec_{int(vkey)}"
             if total is None:
                 total = _count_records(c, table, wanted, dtypes, row_count)
-            rows = _record_page(
-                c, table, columns, dtypes, filterable, wanted, position, limit + 1
-            )
+            rows = _record_page(c, table, columns, dtypes, filterable, wanted, position, limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
         out = [
@@ -846,25 +842,9 @@ def _from_sql(value: Any, kind: str) -> Any:
 _UNION_VALUES = 64
 
 
-def _filter_signature(wanted: Mapping[str, list[str]]) -> str:
-    raw = json.dumps(sorted((k, sorted(v)) for k, v in wanted.items()), ensure_ascii=False)
-    return hashlib.sha1(raw.encode(), usedforsecurity=False).hexdigest()[:12]
-
-
-def _record_position(position: Any, signature: str) -> tuple[int, int | None]:
-    """(last row seen, total or None) from a cursor's position; InvalidInput when malformed."""
-    try:
-        if isinstance(position, list):
-            row, total, sig = position
-            return int(row), (int(total) if sig == signature else None)
-        return int(position), None
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(
-            "malformed cursor", [Problem("bad_cursor", "cursor cannot be read", field="after")]
-        ) from exc
-
-
-def _where(wanted: Mapping[str, list[str]], dtypes: Mapping[str, str]) -> tuple[list[str], list[Any]]:
+def _where(
+    wanted: Mapping[str, list[str]], dtypes: Mapping[str, str]
+) -> tuple[list[str], list[Any]]:
     where, params = [], []
     for column, values in wanted.items():
         where.append(f"{_q(column)} IN ({','.join('?' * len(values))})")
