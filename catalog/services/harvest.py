@@ -25,7 +25,14 @@ from catalog.harvest_models import (
     HarvestRunStatus,
     HarvestSource,
 )
-from catalog.models import Dataset, DatasetVersion, Job, Organisation, OrganisationKind, VersionStatus
+from catalog.models import (
+    Dataset,
+    DatasetVersion,
+    Job,
+    Organisation,
+    OrganisationKind,
+    VersionStatus,
+)
 from catalog.principal import Principal
 from catalog.services import audit, jobs
 from catalog.services import datasets as dataset_service
@@ -60,9 +67,21 @@ def create_source(
     _require_admin(principal)
     problems = []
     if not NAME_RE.match(name or "") or name == "local":
-        problems.append(Problem("invalid_name", "Use 2-100 lower-case letters, digits and hyphens (not 'local').", field="name"))
+        problems.append(
+            Problem(
+                "invalid_name",
+                "Use 2-100 lower-case letters, digits and hyphens (not 'local').",
+                field="name",
+            )
+        )
     if kind not in {k.value for k in HarvestKind}:
-        problems.append(Problem("invalid_choice", f"kind must be one of {[k.value for k in HarvestKind]}.", field="kind"))
+        problems.append(
+            Problem(
+                "invalid_choice",
+                f"kind must be one of {[k.value for k in HarvestKind]}.",
+                field="kind",
+            )
+        )
     if not re.match(r"^https?://[^\s/]+", url or ""):
         problems.append(Problem("invalid_url", "Give an http(s) URL.", field="url"))
     if problems:
@@ -70,12 +89,24 @@ def create_source(
     if session.scalar(select(HarvestSource.id).where(HarvestSource.name == name)):
         raise Conflict(f"A harvest source named {name!r} exists.", code="name_taken")
     source = HarvestSource(
-        name=name, url=url.strip(), kind=kind, title=title or name, config=dict(config or {}),
+        name=name,
+        url=url.strip(),
+        kind=kind,
+        title=title or name,
+        config=dict(config or {}),
         frequency_hours=frequency_hours,
     )
     session.add(source)
     session.flush()
-    audit.record(session, principal, "harvest_source.create", "harvest_source", str(source.id), url=url, kind=kind)
+    audit.record(
+        session,
+        principal,
+        "harvest_source.create",
+        "harvest_source",
+        str(source.id),
+        url=url,
+        kind=kind,
+    )
     return source
 
 
@@ -99,7 +130,11 @@ def due_sources(session: Session, now: datetime | None = None) -> list[HarvestSo
     """Active sources with a frequency whose last run is older than it."""
     now = now or datetime.now(UTC)
     out = []
-    for s in session.scalars(select(HarvestSource).where(HarvestSource.active.is_(True), HarvestSource.frequency_hours.is_not(None))):
+    for s in session.scalars(
+        select(HarvestSource).where(
+            HarvestSource.active.is_(True), HarvestSource.frequency_hours.is_not(None)
+        )
+    ):
         last = s.last_run_at
         if last is not None and last.tzinfo is None:
             last = last.replace(tzinfo=UTC)
@@ -108,7 +143,9 @@ def due_sources(session: Session, now: datetime | None = None) -> list[HarvestSo
     return out
 
 
-def request_harvest(session: Session, principal: Principal, source: HarvestSource) -> tuple[HarvestRun, Job]:
+def request_harvest(
+    session: Session, principal: Principal, source: HarvestSource
+) -> tuple[HarvestRun, Job]:
     """Queue a harvest of ``source`` as a background job (site administrators only)."""
     _require_admin(principal)
     run = HarvestRun(source=source, status=HarvestRunStatus.QUEUED.value, report={})
@@ -116,7 +153,15 @@ def request_harvest(session: Session, principal: Principal, source: HarvestSourc
     session.flush()
     job = jobs.enqueue(session, principal, "harvest", {"source_id": source.id, "run_id": run.id})
     run.job_id = job.id
-    audit.record(session, principal, "harvest.request", "harvest_source", str(source.id), run_id=run.id, job_id=job.id)
+    audit.record(
+        session,
+        principal,
+        "harvest.request",
+        "harvest_source",
+        str(source.id),
+        run_id=run.id,
+        job_id=job.id,
+    )
     return run, job
 
 
@@ -185,7 +230,9 @@ class HarvestedItem:
             "topics": [t for t in self.topics if t in TOPICS],
             "keywords": [_clip(k, 100) for k in self.keywords if k][:50],
             "licence": normalise_licence(self.licence),
-            "coverage": {"places": [_clip(p, 200) for p in self.places][:100]} if self.places else None,
+            "coverage": {"places": [_clip(p, 200) for p in self.places][:100]}
+            if self.places
+            else None,
             "period": self.period or None,
             "languages": [_clip(x, 10) for x in self.languages][:20],
             "distributions": [_clean_distribution(d) for d in self.distributions][:50],
@@ -201,8 +248,29 @@ class HarvestedItem:
         }
         return meta
 
+    def columns(self) -> dict[str, Any]:
+        """Column roles of a peer's protected cube (dimensions only; there are no records here)."""
+        cols = (self.cube or {}).get("columns") or {}
+        return {
+            _clip(name, 200): (
+                {"role": "dimension", "dimension": dim} if dim else {"role": "dimension"}
+            )
+            for name, dim in cols.items()
+        }
+
     def content_hash(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()
+        return hashlib.sha256(
+            json.dumps(asdict(self), sort_keys=True, default=str).encode()
+        ).hexdigest()
+
+
+@dataclass
+class Offer:
+    """One dataset a source lists: parsed into an item, or why it could not be."""
+
+    original_id: str
+    item: HarvestedItem | None = None
+    error: str | None = None
 
 
 def _clip(value: Any, n: int) -> str:
@@ -234,10 +302,21 @@ def _clean_distribution(d: dict[str, Any]) -> dict[str, str]:
 
 
 _LICENCE_ALIASES = {
-    "cc-by": "CC-BY-4.0", "cc-by-4.0": "CC-BY-4.0", "cc-by-sa": "CC-BY-SA-4.0",
-    "cc-by-sa-4.0": "CC-BY-SA-4.0", "cc-zero": "CC0-1.0", "cc0": "CC0-1.0", "cc0-1.0": "CC0-1.0",
-    "odc-odbl": "ODbL-1.0", "odbl": "ODbL-1.0", "odbl-1.0": "ODbL-1.0", "odc-by": "ODC-BY-1.0",
-    "odc-by-1.0": "ODC-BY-1.0", "odc-pddl": "PDDL-1.0", "pddl": "PDDL-1.0", "pddl-1.0": "PDDL-1.0",
+    "cc-by": "CC-BY-4.0",
+    "cc-by-4.0": "CC-BY-4.0",
+    "cc-by-sa": "CC-BY-SA-4.0",
+    "cc-by-sa-4.0": "CC-BY-SA-4.0",
+    "cc-zero": "CC0-1.0",
+    "cc0": "CC0-1.0",
+    "cc0-1.0": "CC0-1.0",
+    "odc-odbl": "ODbL-1.0",
+    "odbl": "ODbL-1.0",
+    "odbl-1.0": "ODbL-1.0",
+    "odc-by": "ODC-BY-1.0",
+    "odc-by-1.0": "ODC-BY-1.0",
+    "odc-pddl": "PDDL-1.0",
+    "pddl": "PDDL-1.0",
+    "pddl-1.0": "PDDL-1.0",
 }
 
 
@@ -252,12 +331,16 @@ def normalise_licence(value: str | None) -> str | None:
     if low in _LICENCE_ALIASES:
         return _LICENCE_ALIASES[low]
     for lic_id, lic in LICENCES.items():
-        if low.rstrip("/").replace("https://", "http://") == lic["url"].lower().rstrip("/").replace("https://", "http://"):
+        if low.rstrip("/").replace("https://", "http://") == lic["url"].lower().rstrip("/").replace(
+            "https://", "http://"
+        ):
             return lic_id
     return value
 
 
-def _publisher_org(session: Session, source: HarvestSource, publisher: dict[str, str]) -> Organisation:
+def _publisher_org(
+    session: Session, source: HarvestSource, publisher: dict[str, str]
+) -> Organisation:
     """The local organisation standing for a remote publisher (namespaced by source)."""
     remote = slugify(publisher.get("slug") or publisher.get("name") or "", max_length=60)
     slug = f"{source.name}-{remote}" if remote else source.name
@@ -266,10 +349,16 @@ def _publisher_org(session: Session, source: HarvestSource, publisher: dict[str,
         slug = f"{slug}-org"
     org = session.scalar(select(Organisation).where(Organisation.slug == slug))
     name = _clip(publisher.get("name") or source.title or source.name, 300)
-    kind = publisher.get("kind") if publisher.get("kind") in {k.value for k in OrganisationKind} else OrganisationKind.CSO.value
+    kind = (
+        publisher.get("kind")
+        if publisher.get("kind") in {k.value for k in OrganisationKind}
+        else OrganisationKind.CSO.value
+    )
     if org is None:
         org = Organisation(
-            slug=slug, name=name, kind=kind,
+            slug=slug,
+            name=name,
+            kind=kind,
             description=f"Publisher harvested from {source.title or source.name} ({source.url}).",
         )
         session.add(org)
@@ -300,7 +389,8 @@ def upsert_harvested(
     digest = item.content_hash()
     record = session.scalar(
         select(HarvestedDataset).where(
-            HarvestedDataset.source_id == source.id, HarvestedDataset.original_id == item.original_id
+            HarvestedDataset.source_id == source.id,
+            HarvestedDataset.original_id == item.original_id,
         )
     )
     meta = item.metadata(source)
@@ -308,28 +398,42 @@ def upsert_harvested(
     if record is None:
         dataset = Dataset(
             slug=_unique_slug(session, f"{source.name}-{item.name or item.original_id}"),
-            organisation=org, metadata_=meta, source=source.name,
+            organisation=org,
+            metadata_=meta,
+            source=source.name,
         )
         session.add(dataset)
         session.flush()
         version = DatasetVersion(
-            dataset=dataset, number=1, status=VersionStatus.AWAITING_APPROVAL.value,
-            metadata_=meta, record_count=item.record_count,
+            dataset=dataset,
+            number=1,
+            status=VersionStatus.AWAITING_APPROVAL.value,
+            metadata_=meta,
+            record_count=item.record_count,
+            columns=item.columns(),
         )
         session.add(version)
         session.flush()
         dataset_service.mark_published(session, version)
-        session.add(HarvestedDataset(
-            source_id=source.id, dataset_id=dataset.id, original_id=item.original_id,
-            original_url=item.original_url, content_hash=digest,
-            first_harvested_at=now, last_harvested_at=now,
-        ))
+        session.add(
+            HarvestedDataset(
+                source_id=source.id,
+                dataset_id=dataset.id,
+                original_id=item.original_id,
+                original_url=item.original_url,
+                content_hash=digest,
+                first_harvested_at=now,
+                last_harvested_at=now,
+            )
+        )
         session.flush()
         return "created", dataset
 
     dataset = record.dataset
     record.last_harvested_at = now
-    reappeared = record.withdrawn_at is not None or dataset.withdrawn or dataset.published_version_id is None
+    reappeared = (
+        record.withdrawn_at is not None or dataset.withdrawn or dataset.published_version_id is None
+    )
     if record.content_hash == digest and not reappeared:
         return "unchanged", dataset
     record.content_hash = digest
@@ -338,12 +442,21 @@ def upsert_harvested(
     dataset.metadata_ = meta
     dataset.organisation = org
     if reappeared:
-        number = (session.scalar(
-            select(func.max(DatasetVersion.number)).where(DatasetVersion.dataset_id == dataset.id)
-        ) or 0) + 1
+        number = (
+            session.scalar(
+                select(func.max(DatasetVersion.number)).where(
+                    DatasetVersion.dataset_id == dataset.id
+                )
+            )
+            or 0
+        ) + 1
         version = DatasetVersion(
-            dataset=dataset, number=number, status=VersionStatus.AWAITING_APPROVAL.value,
-            metadata_=meta, record_count=item.record_count,
+            dataset=dataset,
+            number=number,
+            status=VersionStatus.AWAITING_APPROVAL.value,
+            metadata_=meta,
+            record_count=item.record_count,
+            columns=item.columns(),
         )
         session.add(version)
         session.flush()
@@ -352,6 +465,7 @@ def upsert_harvested(
         version = dataset.published_version
         version.metadata_ = meta
         version.record_count = item.record_count
+        version.columns = item.columns()
     dataset.updated_at = now
     return "updated", dataset
 
@@ -402,5 +516,14 @@ def provenance_for(session: Session, dataset_ids: list[str]) -> dict[str, dict[s
     }
 
 
+def original_id_of(session: Session, dataset_id: str) -> str | None:
+    """The id a harvested dataset has at its source."""
+    return session.scalar(
+        select(HarvestedDataset.original_id).where(HarvestedDataset.dataset_id == dataset_id)
+    )
+
+
 def harvested_datasets(session: Session, source: HarvestSource) -> list[HarvestedDataset]:
-    return list(session.scalars(select(HarvestedDataset).where(HarvestedDataset.source_id == source.id)))
+    return list(
+        session.scalars(select(HarvestedDataset).where(HarvestedDataset.source_id == source.id))
+    )
