@@ -213,6 +213,7 @@ JOB_FUNCTIONS = {
     "publish": lambda ctx, p: publish_version(ctx, p["version_id"]),
     "withdraw": lambda ctx, p: withdraw_version(ctx, p["version_id"]),
     "reindex": lambda ctx, p: {"datasets": reindex_all(ctx)},
+    "harvest": lambda ctx, p: _harvest(ctx, p),
     "reindex_dataset": lambda ctx, p: reindex_dataset(ctx, p["dataset_id"]),
 }
 
@@ -228,6 +229,12 @@ def needs_free_text_approval(version: DatasetVersion) -> bool:
         (spec or {}).get("role") == "free_text" for spec in (version.columns or {}).values()
     )
     return has_free_text and not version.free_text_approved
+
+
+def _harvest(ctx: PipelineContext, payload: dict[str, Any]) -> dict[str, Any]:
+    from indexer.harvest import run_harvest  # imports the fetchers only when a harvest runs
+
+    return run_harvest(ctx, payload["source_id"], payload["run_id"])
 
 
 def _ingest_then_maybe_publish(ctx: PipelineContext, payload: dict[str, Any]) -> dict[str, Any]:
