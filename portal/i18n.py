@@ -116,9 +116,20 @@ def url_lang(lang: str) -> str:
 
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel, compile catalogues, expose helpers to templates."""
-    compile_catalogues()
+    directory = TRANSLATIONS_DIR
+    try:
+        compile_catalogues()
+    except OSError:
+        # A read-only install: compile the catalogues into the instance folder instead.
+        directory = Path(app.instance_path) / "translations"
+        for po in TRANSLATIONS_DIR.glob("*/LC_MESSAGES/messages.po"):
+            target = directory / po.relative_to(TRANSLATIONS_DIR)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if not target.exists() or target.read_bytes() != po.read_bytes():
+                target.write_bytes(po.read_bytes())
+        compile_catalogues(directory)
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS_DIR))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(directory))
     babel.init_app(app, locale_selector=current_language)
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.globals.update(
