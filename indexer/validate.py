@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from schema.errors import InvalidInput, Problem
@@ -62,6 +63,11 @@ def _clean(name: str) -> pl.Expr:
 
 
 def _measure(df: pl.DataFrame, name: str, out: _Collector) -> pl.Series:
+    raw = df.get_column(name)
+    values = raw.cast(pl.Float64, strict=False)
+    # Fast path: every non-null cell already parses as a finite number.
+    if not (raw.is_not_null() & ~values.is_finite().fill_null(False)).any():
+        return values.alias(name)
     raw = df.select(_clean(name)).to_series()
     text = raw
     if raw.str.contains(f"[{_DEVANAGARI}]").any():
@@ -92,13 +98,29 @@ def _dimension(
     if dim is None:
         out.error("unknown_dimension", f"Unknown dimension {dim_code!r}.", column=name)
         return None
-    raw = df.select(_clean(name)).to_series()
-    distinct = raw.drop_nulls().unique().to_list()
+    # One hashing pass: a private category list numbers the distinct raw values
+    # (0..k-1), they are matched once each, and codes are gathered by number.
+    categories = pl.Categories.random()
+    as_categories = df.get_column(name).cast(pl.Categorical(categories))
+    # Read the list while the column holds it alive: polars frees unused categories.
+    distinct = categories.to_series().to_list()
+    ids = as_categories.to_physical()
+    del as_categories
+    top = ids.max()
+    if top is not None and top >= len(distinct):  # the list was not complete: hash again
+        distinct = df.get_column(name).unique(maintain_order=True).drop_nulls().to_list()
+        ids = df.get_column(name).replace_strict(
+            distinct, list(range(len(distinct))), default=None, return_dtype=pl.UInt32
+        )
     mapping, unmatched = dim.match_column(distinct)
+    codes = pl.Series(name, [mapping.get(v) for v in distinct], dtype=pl.String).gather(ids)
     if unmatched:
-        idx = pl.DataFrame({"v": raw}).with_row_index("i").filter(pl.col("v").is_in(unmatched))
+        bad_ids = pl.Series([i for i, v in enumerate(distinct) if v in set(unmatched)])
         firsts = (
-            idx.group_by("v")
+            pl.DataFrame({"v": ids})
+            .with_row_index("i")
+            .filter(pl.col("v").is_in(bad_ids.cast(ids.dtype)))
+            .group_by("v")
             .agg(pl.col("i").head(_ROWS_SHOWN), pl.len().alias("n"))
             .sort(pl.col("i").list.first())
         )
@@ -110,18 +132,20 @@ def _dimension(
             )
             out.error(
                 "unknown_code",
-                f"{v!r} is not a known {dim.code} value{more}; use a code or label of the {dim.code} vocabulary.",
+                f"{distinct[v].strip()!r} is not a known {dim.code} value{more}; "
+                f"use a code or label of the {dim.code} vocabulary.",
                 row=rows[0] + 2,
                 column=name,
             )
-    codes = (
-        raw.replace_strict(mapping, default=None, return_dtype=pl.String)
-        if mapping
-        else pl.Series(name, [None] * len(raw), dtype=pl.String)
-    )
-    counts = codes.drop_nulls().value_counts(sort=True)
-    report["codes"] = dict(counts.iter_rows())
-    report["unmatched"] = unmatched[:50]
+    counts: dict[str, int] = {}
+    if distinct:
+        per_id = np.bincount(ids.drop_nulls().to_numpy(), minlength=len(distinct))
+        for value, n in zip(distinct, per_id.tolist(), strict=True):
+            code = mapping.get(value)
+            if code is not None and n:
+                counts[code] = counts.get(code, 0) + n
+    report["codes"] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    report["unmatched"] = [u.strip() for u in unmatched[:50]]
     return codes.alias(name)
 
 

@@ -11,6 +11,7 @@ import codecs
 import csv
 import io
 
+import numpy as np
 import polars as pl
 from charset_normalizer import from_bytes
 
@@ -19,7 +20,8 @@ from .limits import Limits, ProblemList, fail
 _DELIMITERS = (",", "\t", ";", "|")
 _SNIFF_BYTES = 64 * 1024
 _LEGACY_ENCODINGS = ("cp1252", "iso8859_15", "cp1250", "mac_roman", "latin_1")
-_EXACT_CHECK_BYTES = 64 * 1024 * 1024
+_CHECK_CHUNK = 16 * 1024 * 1024
+_COUNT_SPANS = 50_000
 _MAGIC = {
     b"PK\x03\x04": "a ZIP or XLSX file",
     b"%PDF": "a PDF document",
@@ -162,13 +164,98 @@ def _exact_check(text: str, delim: str, ncols: int, problems: ProblemList, limit
         csv.field_size_limit(old)
 
 
+def _strip_bom(data: bytes, filename: str) -> bytes:
+    """Drop a UTF-8 BOM; re-encode UTF-16/32 (which always carry one) as UTF-8."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :]
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return to_utf8(data, filename)[0]
+    return data
+
+
+def _head_is_utf8(head: bytes) -> bool:
+    """Whether ``head`` is UTF-8, allowing a character cut at its end."""
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.reason == "unexpected end of data" and exc.start >= len(head) - 3
+    return True
+
+
+def field_counts_agree(data: bytes, delim: str, ncols: int) -> bool:
+    """Whether every non-blank record has ``ncols`` fields, checked without parsing.
+
+    Vectorised over the bytes in chunks (bounded memory): delimiters are
+    counted, and those inside double-quoted fields taken off; newlines inside
+    quotes (by the parity of the quotes before them) do not end a record.
+    ``False`` means some record may be ragged or a quote is unclosed; the
+    caller then locates the rows with the csv module.
+    """
+    arr = np.frombuffer(data, dtype=np.uint8)
+    d_byte, quote = ord(delim), ord('"')
+    quoted = b'"' in data
+    delims = 0
+    newlines, quotes = [], []
+    for start in range(0, len(arr), _CHECK_CHUNK):
+        a = arr[start : start + _CHECK_CHUNK]
+        delims += int(np.count_nonzero(a == d_byte))
+        newlines.append(np.flatnonzero(a == 10) + start)
+        if quoted:
+            quotes.append(np.flatnonzero(a == quote) + start)
+    nl = np.concatenate(newlines)
+    if quoted:
+        q = np.concatenate(quotes)
+        if len(q) % 2:
+            return False
+        nl = nl[np.searchsorted(q, nl) % 2 == 0]
+        opens, closes = q[0::2], q[1::2]
+        wide = np.flatnonzero(closes - opens > 1)
+        if len(wide) <= _COUNT_SPANS:
+            delim_b = delim.encode()
+            delims -= sum(data.count(delim_b, int(opens[i]) + 1, int(closes[i])) for i in wide)
+        else:  # many quoted fields (tools that quote every cell): by parity, chunk by chunk
+            for start in range(0, len(arr), _CHECK_CHUNK):
+                d = np.flatnonzero(arr[start : start + _CHECK_CHUNK] == d_byte) + start
+                delims -= int(np.count_nonzero(np.searchsorted(q, d) % 2))
+    gap = np.diff(nl, prepend=-1)
+    blank = (gap == 1) | ((gap == 2) & (arr[nl - 1] == 13))
+    records = len(nl) - int(np.count_nonzero(blank))
+    last = int(nl[-1]) if len(nl) else -1
+    if last + 1 < len(arr) and not data[last + 1 :].isspace():
+        records += 1
+    return delims == (ncols - 1) * records
+
+
+def _parse(data: bytes, delim: str, limits: Limits) -> pl.DataFrame:
+    return pl.read_csv(
+        data,
+        has_header=False,
+        infer_schema=False,
+        separator=delim,
+        quote_char='"',
+        null_values=[""],
+        truncate_ragged_lines=False,
+        n_rows=limits.max_rows + 2,
+        raise_if_empty=False,
+    )
+
+
 def read_delimited(
     data: bytes, filename: str, limits: Limits, *, delimiter: str | None = None
 ) -> tuple[pl.DataFrame, list[str]]:
-    """Parse CSV/TSV bytes into an all-string frame; return it and the raw header."""
-    data, _encoding = to_utf8(data, filename)
-    if not data.strip():
+    """Parse CSV/TSV bytes into an all-string frame; return it and the raw header.
+
+    UTF-8 is not decoded in Python on the fast path: polars checks it while
+    parsing, and only a file it refuses (or whose first 64 KiB are not UTF-8)
+    goes through :func:`to_utf8` for a legacy code page or a located error.
+    """
+    data = _strip_bom(data, filename)
+    _check_binary(data, filename)
+    if not data or data.isspace():
         raise fail(filename, "empty_file", "The file is empty.")
+    decoded = False
+    if not _head_is_utf8(data[:_SNIFF_BYTES]):
+        data, decoded = to_utf8(data, filename)[0], True
     sample = data[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
     delim = delimiter or sniff_delimiter(sample)
     try:
@@ -185,34 +272,24 @@ def read_delimited(
         )
 
     problems = ProblemList(filename, limits.max_problems)
-    quote = b'"' in data
-    if quote and len(data) <= _EXACT_CHECK_BYTES:
+    if not field_counts_agree(data, delim, ncols):
+        if not decoded:
+            data, decoded = to_utf8(data, filename)[0], True
         _exact_check(data.decode("utf-8"), delim, ncols, problems, limits)
-    elif not quote:
-        records = (
-            data.count(b"\n")
-            + (0 if data.endswith(b"\n") else 1)
-            - data.count(b"\n\n")
-            - data.count(b"\n\r\n")
-        )
-        if data.count(delim.encode()) != (ncols - 1) * records:
-            _exact_check(data.decode("utf-8"), delim, ncols, problems, limits)
-    problems.raise_if_any("The rows do not line up with the header")
+        problems.raise_if_any("The rows do not line up with the header")
 
     try:
-        df = pl.read_csv(
-            data,
-            has_header=False,
-            infer_schema=False,
-            separator=delim,
-            quote_char='"',
-            null_values=[""],
-            truncate_ragged_lines=False,
-            n_rows=limits.max_rows + 2,
-            raise_if_empty=False,
-        )
+        try:
+            df = _parse(data, delim, limits)
+        except pl.exceptions.ComputeError as exc:
+            if decoded or "utf-8" not in str(exc):
+                raise
+            # Not UTF-8 after its first 64 KiB: a located error, or a legacy code page.
+            data, decoded = to_utf8(data, filename)[0], True
+            df = _parse(data, delim, limits)
     except pl.exceptions.PolarsError as exc:
-        _exact_check(data.decode("utf-8"), delim, ncols, problems, limits)
+        text = data.decode("utf-8", errors="replace")
+        _exact_check(text, delim, ncols, problems, limits)
         problems.raise_if_any("The rows do not line up with the header")
         raise fail(
             filename,

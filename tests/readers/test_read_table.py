@@ -68,3 +68,62 @@ def test_read_from_path(tmp_path):
     p = tmp_path / "file.tsv"
     p.write_bytes(b"x\ty\n1\t2\n")
     assert read_table(p).rows() == [("1", "2")]
+
+
+@pytest.mark.parametrize(
+    ("text", "agree"),
+    [
+        ("a,b,c\n1,2,3\n4,5,6\n", True),
+        ("a,b,c\n1,2,3\n4,5,6", True),  # no final newline
+        ("a,b,c\r\n1,2,3\r\n\r\n4,5,6\r\n\n", True),  # CRLF and blank lines
+        ('a,b,c\n1,"x, y",3\n"4","5 ""q"", r",6\n', True),  # quoted delimiters and quotes
+        ('a,b,c\n1,"line\none, two",3\n', True),  # quoted newline
+        ("a,b,c\n1,2\n", False),  # short row
+        ("a,b,c\n1,2,3,4\n", False),
+        ('a,b,c\n1,"open,3\n4,5,6\n', False),  # unclosed quote
+    ],
+)
+def test_field_counts_are_checked_without_parsing(text, agree):
+    from indexer.readers.delimited import field_counts_agree
+
+    assert field_counts_agree(text.encode(), ",", 3) is agree
+
+
+def test_short_and_long_rows_that_cancel_out_are_both_reported():
+    # The counts agree in sum; the parser refuses the long row and the rows are then located.
+    with pytest.raises(InvalidInput) as err:
+        read_table(b"a,b,c\n1,2,3\n4,5\n6,7,8,9\n", filename="even.csv")
+    assert [(p.code, p.row) for p in err.value.problems] == [("ragged_row", 3), ("ragged_row", 4)]
+
+
+def test_field_count_check_spans_chunks(monkeypatch):
+    from indexer.readers import delimited
+
+    monkeypatch.setattr(delimited, "_CHECK_CHUNK", 7)
+    monkeypatch.setattr(delimited, "_COUNT_SPANS", 0)  # take the parity path too
+    good = b'a,b,c\n1,"x,\ny",3\n\n4,5,6\n"7","8","9"\n'
+    assert delimited.field_counts_agree(good, ",", 3)
+    assert not delimited.field_counts_agree(good + b"1,2\n", ",", 3)
+
+
+def test_short_row_in_a_quoted_file_is_found_by_row():
+    body = "".join(f'F,"Saptari, {i}",{i}\n' for i in range(3000))
+    data = f"sex,district,litres\n{body}M,Saptari\n{body}".encode()
+    with pytest.raises(InvalidInput) as err:
+        read_table(data, filename="q.csv")
+    assert [(p.code, p.row) for p in err.value.problems] == [("ragged_row", 3002)]
+
+
+def test_bad_byte_after_the_sniffed_head_is_located():
+    rows = "".join("महिला,Saptari,1\n" for _ in range(5000))  # well past 64 KiB
+    data = ("sex,district,litres\n" + rows).encode() + b"F,Sapt\xe1ri,2\n"
+    with pytest.raises(InvalidInput) as err:
+        read_table(data, filename="late.csv")
+    assert err.value.code == "bad_encoding" and err.value.problems[0].row == 5002
+
+
+def test_legacy_encoding_only_after_the_head_is_decoded():
+    rows = "".join("Kathmandu,plain\n" for _ in range(8000))
+    data = ("place,note\n" + rows + "Pokhara,café\n").encode("cp1252")
+    df = read_table(data, filename="late1252.csv")
+    assert df.height == 8001 and df["note"][-1] == "café"

@@ -1,0 +1,264 @@
+"""Reader benchmark: our read + validate (+ role suggestion) beside polars and openpyxl.
+
+CSV: a synthetic survey of ``--rows`` rows (default 1M) and 20 columns is
+read by :func:`indexer.readers.read_table`, validated against its column
+roles by :func:`indexer.validate.validate_table` (dimension codes matched,
+measures cast) and given role suggestions, in a fresh subprocess whose peak
+RSS (``ru_maxrss``) is reported. The peer, measured in the same run and in
+its own subprocess, is ``polars.read_csv`` of the same file with default
+type inference. Goal: our rows/s >= 0.8x polars.
+
+XLSX: a workbook of ``--xlsx-rows`` rows (default 100k) and the same 20
+columns, written with openpyxl. Ours: read_table + validate_table. Peer:
+openpyxl ``load_workbook(read_only=True, data_only=True)`` iterating every
+cell value. Goal: >= 8x openpyxl.
+
+Run: .venv/bin/python bench/bench_readers.py [--rows 1000000] [--xlsx-rows 100000]
+Memory goal: the 1M-row CSV reads, validates and maps roles under 1.5 GB peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RSS_GOAL_MB = 1536
+CSV_GOAL = 0.8
+XLSX_GOAL = 8.0
+
+# name -> (role, dimension)
+COLUMNS: dict[str, tuple[str, str | None]] = {
+    "respondent_no": ("other", None),
+    "interview_date": ("other", None),
+    "sex": ("quasi_identifier", "sex"),
+    "age": ("quasi_identifier", "age"),
+    "province": ("dimension", "province"),
+    "district": ("quasi_identifier", "district"),
+    "urban_rural": ("dimension", "urban_rural"),
+    "caste_ethnicity": ("quasi_identifier", "caste_ethnicity"),
+    "language": ("dimension", "language"),
+    "wg_seeing": ("dimension", "disability_seeing"),
+    "wg_mobility": ("dimension", "disability_mobility"),
+    "disability": ("dimension", "disability"),
+    "migration_status": ("dimension", "migration_status"),
+    "wealth_quintile": ("dimension", "wealth_quintile"),
+    "household_size": ("measure", None),
+    "monthly_income": ("measure", None),
+    "distance_km": ("measure", None),
+    "litres_per_day": ("measure", None),
+    "satisfaction": ("measure", None),
+    "comment": ("free_text", None),
+}
+
+
+def survey(rows: int, seed: int = 7) -> pl.DataFrame:
+    """A synthetic survey with raw values as CSOs type them (mixed case, Nepali labels)."""
+    rng = np.random.default_rng(seed)
+
+    def pick(values: list[str]) -> np.ndarray:
+        return np.asarray(values)[rng.integers(0, len(values), rows)]
+
+    districts = [f"{i:02d}" for i in range(1, 78)] + ["Kathmandu", "काठमाडौं", "Saptari", "kaski"]
+    return pl.DataFrame(
+        {
+            "respondent_no": np.char.add("R", np.arange(rows).astype(str)),
+            "interview_date": pick(["2024-01-15", "2024-02-03", "2024-03-21"]),
+            "sex": pick(["Female", "male", "F", "M", "महिला", "पुरुष", "other"]),
+            "age": rng.integers(15, 95, rows).astype(str),
+            "province": pick(["1", "Madhesh", "Bagmati", "गण्डकी", "5", "Karnali", "7"]),
+            "district": pick(districts),
+            "urban_rural": pick(["urban", "Rural", "गाउँपालिका", "नगरपालिका"]),
+            "caste_ethnicity": pick(["Hill Brahmin", "chhetri", "Tharu", "Newar", "पहाडी दलित"]),
+            "language": pick(["Nepali", "नेपाली", "Maithili", "Bhojpuri", "Tharu", "tamang"]),
+            "wg_seeing": pick(["No difficulty", "Some difficulty", "A lot of difficulty"]),
+            "wg_mobility": pick(["no difficulty", "some difficulty", "cannot do at all"]),
+            "disability": pick(["yes", "no", "अपाङ्गता भएका"]),
+            "migration_status": pick(["non-migrant", "internal migrant", "returnee"]),
+            "wealth_quintile": pick(["q1", "q2", "q3", "q4", "q5"]),
+            "household_size": rng.integers(1, 12, rows).astype(str),
+            "monthly_income": np.round(rng.gamma(2.0, 9000.0, rows), 0).astype(str),
+            "distance_km": np.round(rng.uniform(0, 15, rows), 2).astype(str),
+            "litres_per_day": np.round(rng.uniform(5, 80, rows), 1).astype(str),
+            "satisfaction": rng.integers(1, 6, rows).astype(str),
+            "comment": pick(
+                [
+                    "पानी टाढा छ",
+                    "no water in the dry season",
+                    "tap broken since the monsoon",
+                    "",
+                    "धारा बिग्रिएको छ",
+                ]
+            ),
+        }
+    )
+
+
+def specs():
+    from schema.roles import ColumnRole, ColumnSpec
+
+    return {n: ColumnSpec(n, ColumnRole(role), dim) for n, (role, dim) in COLUMNS.items()}
+
+
+def write_xlsx(df: pl.DataFrame, path: Path) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("data")
+    ws.append(df.columns)
+    for row in df.iter_rows():
+        ws.append(list(row))
+    wb.save(path)
+
+
+# --- measured in a child process each -------------------------------------------------------
+
+
+def child_ours(path: str) -> dict:
+    from indexer.readers import read_table
+    from indexer.validate import validate_table
+    from schema.suggest import suggest_roles
+
+    t0 = time.perf_counter()
+    df = read_table(path)
+    t_read = time.perf_counter() - t0
+    table = validate_table(df, specs(), filename=Path(path).name)
+    t_validate = time.perf_counter() - t0
+    suggested = suggest_roles(df)
+    t_all = time.perf_counter() - t0
+    agree = sum(
+        suggested[n].role == role and (dim is None or suggested[n].dimension == dim)
+        for n, (role, dim) in COLUMNS.items()
+    )
+    return {
+        "rows": table.df.height,
+        "columns": table.df.width,
+        "read_s": t_read,
+        "read_validate_s": t_validate,
+        "all_s": t_all,
+        "suggestions_agreeing": agree,
+    }
+
+
+def child_polars(path: str) -> dict:
+    t0 = time.perf_counter()
+    df = pl.read_csv(path)
+    return {"rows": df.height, "columns": df.width, "all_s": time.perf_counter() - t0}
+
+
+def child_openpyxl(path: str) -> dict:
+    from openpyxl import load_workbook
+
+    t0 = time.perf_counter()
+    wb = load_workbook(path, read_only=True, data_only=True)
+    ws = wb.worksheets[0]
+    rows = 0
+    cells = 0
+    for row in ws.iter_rows(values_only=True):
+        rows += 1
+        cells += sum(v is not None for v in row)
+    wb.close()
+    return {"rows": rows - 1, "cells": cells, "all_s": time.perf_counter() - t0}
+
+
+CHILDREN = {"ours": child_ours, "polars": child_polars, "openpyxl": child_openpyxl}
+
+
+def run_child(kind: str, path: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{kind} on {path.name} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--xlsx-rows", type=int, default=100_000)
+    ap.add_argument("--child", nargs=2, metavar=("KIND", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        kind, path = args.child
+        out = CHILDREN[kind](path)
+        # Linux reports ru_maxrss in KiB.
+        out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(out))
+        return
+
+    with tempfile.TemporaryDirectory(prefix="bench_readers_") as tmp:
+        tmpdir = Path(tmp)
+        t0 = time.perf_counter()
+        csv_path = tmpdir / "survey.csv"
+        survey(args.rows).write_csv(csv_path)
+        xlsx_path = tmpdir / "survey.xlsx"
+        write_xlsx(survey(args.xlsx_rows, seed=8), xlsx_path)
+        print(
+            f"data: CSV {args.rows:,} rows x {len(COLUMNS)} cols ({csv_path.stat().st_size / 1e6:.0f} MB), "
+            f"XLSX {args.xlsx_rows:,} rows ({xlsx_path.stat().st_size / 1e6:.1f} MB); "
+            f"generated in {time.perf_counter() - t0:.0f} s"
+        )
+
+        ours = run_child("ours", csv_path)
+        peer = run_child("polars", csv_path)
+        assert ours["rows"] == peer["rows"] == args.rows, (ours, peer)
+        ratio = peer["all_s"] / ours["read_validate_s"]
+        print("\nCSV (rows/s; higher is better)")
+        print(
+            f"  ours read+validate     {args.rows / ours['read_validate_s']:>12,.0f}  "
+            f"({ours['read_validate_s']:.2f} s; read alone {ours['read_s']:.2f} s)"
+        )
+        print(
+            f"  ours +role suggestion  {args.rows / ours['all_s']:>12,.0f}  ({ours['all_s']:.2f} s; "
+            f"{ours['suggestions_agreeing']}/{len(COLUMNS)} suggestions agree with the declared roles)"
+        )
+        print(
+            f"  polars.read_csv        {args.rows / peer['all_s']:>12,.0f}  ({peer['all_s']:.2f} s)"
+        )
+        print(
+            f"  ratio ours/polars      {ratio:.2f}x  (goal >= {CSV_GOAL}x: "
+            f"{'met' if ratio >= CSV_GOAL else 'MISSED'})"
+        )
+        print(
+            f"  peak RSS ours {ours['peak_rss_mb']:.0f} MB, polars {peer['peak_rss_mb']:.0f} MB "
+            f"(goal ours < {RSS_GOAL_MB} MB: {'met' if ours['peak_rss_mb'] < RSS_GOAL_MB else 'MISSED'})"
+        )
+
+        ours_x = run_child("ours", xlsx_path)
+        peer_x = run_child("openpyxl", xlsx_path)
+        assert ours_x["rows"] == peer_x["rows"] == args.xlsx_rows, (ours_x, peer_x)
+        ratio_x = peer_x["all_s"] / ours_x["read_validate_s"]
+        print("\nXLSX (rows/s; higher is better)")
+        print(
+            f"  ours read+validate     {args.xlsx_rows / ours_x['read_validate_s']:>12,.0f}  "
+            f"({ours_x['read_validate_s']:.2f} s; read alone {ours_x['read_s']:.2f} s)"
+        )
+        print(
+            f"  openpyxl read-only     {args.xlsx_rows / peer_x['all_s']:>12,.0f}  ({peer_x['all_s']:.2f} s)"
+        )
+        print(
+            f"  ratio ours/openpyxl    {ratio_x:.1f}x  (goal >= {XLSX_GOAL}x: "
+            f"{'met' if ratio_x >= XLSX_GOAL else 'MISSED'})"
+        )
+        print(
+            f"  peak RSS ours {ours_x['peak_rss_mb']:.0f} MB, openpyxl {peer_x['peak_rss_mb']:.0f} MB"
+        )
+
+
+if __name__ == "__main__":
+    main()
