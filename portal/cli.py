@@ -184,5 +184,74 @@ def orgs_create(slug: str, name: str, kind: str) -> None:
         rt.close()
 
 
+@main.group()
+def harvest() -> None:
+    """Harvest other catalogues (CKAN, DCAT, cgd-portal nodes) configured by site administrators."""
+
+
+@harvest.command("add")
+@click.argument("name")
+@click.argument("url")
+@click.option("--kind", required=True, type=click.Choice(["ckan", "dcat", "cgd"]))
+@click.option("--title", default="")
+@click.option("--every", "frequency_hours", type=int, help="Harvest again after this many hours (with --due).")
+@click.option("--fq", help="CKAN filter query, e.g. organization:some-cso.")
+def harvest_add(name: str, url: str, kind: str, title: str, frequency_hours: int | None, fq: str | None) -> None:
+    """Register a harvest source."""
+    from catalog.principal import system
+    from catalog.services import harvest as harvest_service
+
+    rt = _runtime()
+    try:
+        with rt.db.session() as session:
+            config = {"fq": fq} if fq else {}
+            harvest_service.create_source(
+                session, system("cli"), name=name, url=url, kind=kind, title=title,
+                config=config, frequency_hours=frequency_hours,
+            )
+        click.echo(f"added harvest source {name} ({kind}) {url}")
+    finally:
+        rt.close()
+
+
+@harvest.command("run")
+@click.argument("names", nargs=-1)
+@click.option("--due", is_flag=True, help="Every active source whose frequency says it is due.")
+def harvest_run(names: tuple[str, ...], due: bool) -> None:
+    """Harvest sources now and print each one's report (created/updated/withdrawn/failed)."""
+    from catalog.services import harvest as harvest_service
+    from indexer.harvest import harvest_now
+
+    rt = _runtime()
+    failed = False
+    try:
+        with rt.db.session() as session:
+            chosen = [s.name for s in (harvest_service.due_sources(session) if due else harvest_service.list_sources(session))]
+        for name in names or chosen:
+            result = harvest_now(rt.ctx, name)
+            failed = failed or result["status"] != "succeeded"
+            click.echo(json.dumps({k: result[k] for k in ("source", "status", "counts", "error")} | {"report": result["report"]}))
+    finally:
+        rt.close()
+    if failed:
+        _fail("a harvest failed (see its report)")
+
+
+@harvest.command("list")
+def harvest_list() -> None:
+    """List the harvest sources and their last run."""
+    from catalog.services import harvest as harvest_service
+
+    rt = _runtime()
+    try:
+        with rt.db.session() as session:
+            for s in harvest_service.list_sources(session):
+                last = s.runs[-1] if s.runs else None
+                status = f"{last.status} {last.finished_at:%Y-%m-%d %H:%M}" if last and last.finished_at else "never"
+                click.echo(f"{s.name}\t{s.kind}\t{s.url}\t{status}")
+    finally:
+        rt.close()
+
+
 if __name__ == "__main__":
     main()
