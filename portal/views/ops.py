@@ -37,9 +37,7 @@ bp = Blueprint("ops", __name__)
 log = logging.getLogger("cgd.request")
 
 # Process-wide metrics (several apps in one process, as in tests, share them).
-REQUESTS = Counter(
-    "cgd_http_requests", "HTTP requests answered.", ["method", "endpoint", "status"]
-)
+REQUESTS = Counter("cgd_http_requests", "HTTP requests answered.", ["method", "endpoint", "status"])
 LATENCY = Histogram(
     "cgd_http_request_duration_seconds",
     "Time to answer an HTTP request.",
@@ -78,7 +76,9 @@ def init_app(app: Flask) -> None:
 def _before() -> None:
     g.cgd_request_started = time.perf_counter()
     incoming = request.headers.get("X-Request-ID", "")
-    g.cgd_request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isascii() else uuid.uuid4().hex
+    g.cgd_request_id = (
+        incoming if 8 <= len(incoming) <= 64 and incoming.isascii() else uuid.uuid4().hex
+    )
 
 
 def _after(response: Response) -> Response:
@@ -145,7 +145,9 @@ def readyz():
             ready = False
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             checks[name] = {"status": "fail", "error": f"{type(exc).__name__}: {message}"[:300]}
-            logging.getLogger("cgd.ops").warning("readiness: %s is not answering: %s", name, message)
+            logging.getLogger("cgd.ops").warning(
+                "readiness: %s is not answering: %s", name, message
+            )
         else:
             checks[name] = {"status": "ok", "ms": round((time.perf_counter() - started) * 1000, 1)}
     checks["jobs"]["runner"] = runtime.jobs.name
@@ -161,7 +163,9 @@ class JobTableCollector:
 
     def collect(self):
         depth = GaugeMetricFamily(
-            "cgd_jobs_queue_depth", "Jobs waiting or running, by kind and status.", labels=["kind", "status"]
+            "cgd_jobs_queue_depth",
+            "Jobs waiting or running, by kind and status.",
+            labels=["kind", "status"],
         )
         durations = SummaryMetricFamily(
             "cgd_job_duration_seconds",
@@ -217,4 +221,8 @@ def metrics():
     scrape = CollectorRegistry(auto_describe=False)
     scrape.register(JobTableCollector(runtime))
     body += generate_latest(scrape)
-    return Response(body, mimetype=CONTENT_TYPE_LATEST.split(";")[0], headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return Response(
+        body,
+        mimetype=CONTENT_TYPE_LATEST.split(";")[0],
+        headers={"Content-Type": CONTENT_TYPE_LATEST},
+    )
