@@ -117,6 +117,16 @@ def ingest(path: Path, org_slug: str, metadata_path: Path, publish: bool) -> Non
 
 
 @main.command()
+@click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
+@click.option("--simple", is_flag=True, help="Run jobs in this process (no work horse per job).")
+def worker(burst: bool, simple: bool) -> None:
+    """Run an RQ worker on CGD_REDIS_URL (ingest, publish, harvest and reindex jobs)."""
+    from portal.worker import main as run_worker
+
+    run_worker(burst=burst, simple=simple)
+
+
+@main.command()
 def reindex() -> None:
     """Rebuild the search index from the catalogue and switch to it in one step."""
     from indexer.pipeline import reindex_all

@@ -11,6 +11,18 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = REPO_ROOT / "static"
 
 
+_JOB_KEYS = (
+    "RQ_QUEUE",
+    "JOB_HEARTBEAT_SECONDS",
+    "JOB_STALE_SECONDS",
+    "JOB_MAX_ATTEMPTS",
+    "JOB_RETRY_BACKOFF",
+    "JOB_TIMEOUT",
+    "JOB_SWEEP_SECONDS",
+    "WORKER_METRICS_PORT",
+)
+
+
 def _bool(value: str | None, default: bool = False) -> bool:
     if value is None:
         return default
@@ -61,6 +73,9 @@ def load_config(overrides: dict[str, Any] | None = None, env: dict[str, str] | N
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "LOG_LEVEL": env.get("CGD_LOG_LEVEL", "INFO"),
+        "LOG_FORMAT": env.get("CGD_LOG_FORMAT", "text"),
+        # job runner tuning (indexer/jobs.py, indexer/rq_runner.py), only when set
+        **{k: env[f"CGD_{k}"] for k in _JOB_KEYS if env.get(f"CGD_{k}")},
         "TESTING": False,
     }
     cfg.update(overrides)
