@@ -384,7 +384,15 @@ class EmbeddedBackend(SearchBackend):
                 source, rank = f"ds_{g} d", "0.0"
             where_sql = " WHERE " + " AND ".join(where) if where else ""
             try:
-                total = c.execute(f"SELECT count(*) FROM {source}{where_sql}", params).fetchone()[0]
+                if where_sql:
+                    total = c.execute(
+                        f"SELECT count(*) FROM {source}{where_sql}", params
+                    ).fetchone()[0]
+                else:
+                    # Every document has exactly one source, so the kept counts give the total.
+                    total = c.execute(
+                        f"SELECT coalesce(sum(n), 0) FROM facets_{g} WHERE field = 'source'"
+                    ).fetchone()[0]
                 order = self._order(query, match is not None)
                 page = c.execute(
                     f"SELECT d.rowid, d.doc, {rank} AS rank FROM {source}{where_sql} ORDER BY {order} LIMIT ? OFFSET ?",
