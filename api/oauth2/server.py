@@ -70,7 +70,7 @@ class Client:
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         if self.row.is_confidential:
             return method in CLIENT_AUTH
-        return method == "none" and endpoint in {"token", "revoke"}
+        return method == "none" and endpoint in {"token", "revocation"}
 
     def check_response_type(self, response_type: str) -> bool:
         return response_type == "code"
@@ -201,9 +201,9 @@ class _TokenQuery:
     def query_token(self, token_string, token_type_hint):
         with runtime().db.session() as session:
             token = None
-            if token_type_hint != "refresh_token":
+            if token_type_hint != "refresh_token":  # noqa: S105 - a hint name, not a secret
                 token = token_service.find_access_token(session, token_string)
-            if token is None and token_type_hint != "access_token":
+            if token is None and token_type_hint != "access_token":  # noqa: S105
                 token = token_service.find_refresh_token(session, token_string)
             return token
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from authlib.oauth2 import OAuth2Error
+from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
 from flask_login import (
     LoginManager,
     UserMixin,
@@ -449,12 +450,17 @@ def authorize():
     server = authorization_server()
     principal = _user_principal()
     end_user = GrantUser(principal.user_id, ())
+    try:
+        grant = server.get_consent_grant(end_user=end_user)
+    except OAuth2Error as err:
+        if err.redirect_uri and err.error != "invalid_client":
+            # A valid client and redirect URI: the error goes back to the application.
+            err.state = request.args.get("state")
+            return server.handle_error_response(None, err)
+        return render_template(
+            "account/consent_error.html", error=err.description or err.error
+        ), 400
     if request.method == "GET":
-        try:
-            grant = server.get_consent_grant(end_user=end_user)
-        except Exception as err:  # noqa: BLE001 - authlib's OAuth2Error, shown on the page
-            error = getattr(err, "description", None) or getattr(err, "error", None) or str(err)
-            return render_template("account/consent_error.html", error=error), 400
         with runtime().db.session() as s:
             orgs = accounts.memberships(s, principal)
             choices = [{"id": o.id, "name": o.name, "role": r} for o, r in orgs]
@@ -466,10 +472,15 @@ def authorize():
             organisations=choices,
         )
     if request.form.get("decision") != "allow":
-        return server.create_authorization_response(grant_user=None)
+        return server.create_authorization_response(grant=grant, grant_user=None)
     with runtime().db.session() as s:
         own = {o.id for o, _ in accounts.memberships(s, principal)}
-    chosen = tuple(sorted({o for o in _form_ints("organisations") if o in own}))
-    if len(chosen) != len(set(_form_ints("organisations"))):
-        abort(400)
-    return server.create_authorization_response(grant_user=GrantUser(principal.user_id, chosen))
+    asked = set(_form_ints("organisations"))
+    if not asked <= own:
+        raise PermissionDenied(
+            "You can only grant organisations you belong to.", code="organisation_not_member"
+        )
+    chosen = tuple(sorted(asked))
+    return server.create_authorization_response(
+        grant=grant, grant_user=GrantUser(principal.user_id, chosen)
+    )
