@@ -22,7 +22,6 @@ from graphql import (
     parse,
     validate,
 )
-from graphql_sync_dataloaders import DeferredExecutionContext
 
 from api.graphql.core.budget import BudgetExhausted, PointsBudget, client_key
 from api.graphql.core.context import GraphQLContext
@@ -31,6 +30,7 @@ from api.graphql.core.errors import (
     format_phase_error,
     request_error,
 )
+from api.graphql.core.futures import LoaderExecutionContext
 from api.graphql.core.limits import LimitExceeded, QueryLimits, analyse
 from catalog.principal import Principal
 
@@ -201,7 +201,7 @@ class GraphQLEndpoint:
                 context_value=context,
                 variable_values=variables,
                 operation_name=operation_name,
-                execution_context_class=DeferredExecutionContext,
+                execution_context_class=LoaderExecutionContext,
             )
         finally:
             context.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from graphql_sync_dataloaders import SyncFuture
+from graphql_sync_dataloaders import DeferredExecutionContext, SyncFuture
 
 
 def then(future: Any, fn: Callable[[Any], Any]) -> Any:
@@ -25,3 +25,15 @@ def then(future: Any, fn: Callable[[Any], Any]) -> Any:
 
     future.add_done_callback(done)
     return out
+
+
+class LoaderExecutionContext(DeferredExecutionContext):
+    """graphql-sync-dataloaders' executor, fitted to graphql-core 3.2.14+.
+
+    graphql-sync-dataloaders 0.1 calls ``handle_field_error(error, return_type)``;
+    graphql-core 3.2.14 added a ``path`` argument (to skip errors under an
+    already-nulled position). Without a path the error is simply collected.
+    """
+
+    def handle_field_error(self, error, return_type, path=None) -> None:
+        return super().handle_field_error(error, return_type, path)
