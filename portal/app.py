@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
@@ -33,7 +32,7 @@ def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True)
         static_url_path="/static",
     )
     app.config.update(cfg)
-    app.config.setdefault("SEND_FILE_MAX_AGE_DEFAULT", 31536000)
+    app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 31536000  # static URLs carry a content hash (?v=)
     app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_UPLOAD_BYTES"]
     from portal.logs import configure_logging
 
