@@ -22,6 +22,8 @@ _FORMULA = re.compile(
     rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*>(?:(?!</(?:\w+:)?c>).){0,200}?<(?:\w+:)?f[\s>/]',
     re.S,
 )
+# A formula element (<f>, <f t="shared" .../>, <x:f>) cannot occur without these bytes.
+_FORMULA_HINTS = (b"<f", b":f")
 _CHUNK = 8 * 1024 * 1024
 
 
@@ -91,7 +93,11 @@ def _sheet_part(zf: zipfile.ZipFile, index: int, name: str) -> str | None:
 
 
 def find_formulas(zf: zipfile.ZipFile, part: str, problems: ProblemList) -> None:
-    """Report every formula cell of a worksheet part (streamed in chunks)."""
+    """Report every formula cell of a worksheet part (streamed in chunks).
+
+    A cheap scan for formula elements runs first; only chunks that have one
+    are searched for the cells holding them.
+    """
     try:
         with zf.open(part) as fh:
             tail = b""
@@ -100,6 +106,10 @@ def find_formulas(zf: zipfile.ZipFile, part: str, problems: ProblemList) -> None
                 if not chunk:
                     break
                 buf = tail + chunk
+                # Keep an overlap so a cell split across chunks is still seen.
+                tail = buf[-4096:]
+                if not any(hint in buf for hint in _FORMULA_HINTS):
+                    continue
                 last_end = 0
                 for m in _FORMULA.finditer(buf):
                     problems.add(
@@ -109,7 +119,6 @@ def find_formulas(zf: zipfile.ZipFile, part: str, problems: ProblemList) -> None
                         column=m.group(1).decode(),
                     )
                     last_end = m.end()
-                # Keep an overlap so a cell split across chunks is still seen.
                 tail = buf[max(last_end, len(buf) - 4096) :]
     except (KeyError, zipfile.BadZipFile, OSError, EOFError):
         return
@@ -196,11 +205,34 @@ def read_xlsx(
         raise fail(filename, "empty_file", f"The sheet {name!r} is empty.")
     width = max(len(r) for r in rows)
     header = [_cell_text(v) or "" for v in rows[0]] + [""] * (width - len(rows[0]))
-    columns: list[list[str | None]] = [[] for _ in range(width)]
-    for r in rows[1:]:
-        for j in range(width):
-            columns[j].append(_cell_text(r[j]) if j < len(r) else None)
-    df = pl.DataFrame(
-        {f"column_{j}": pl.Series(values=col, dtype=pl.String) for j, col in enumerate(columns)}
-    )
+    body = rows[1:]
+    if any(len(r) != width for r in body):
+        body = [r if len(r) == width else [*r, *([None] * (width - len(r)))] for r in body]
+    columns = list(zip(*body, strict=True)) if body else [() for _ in range(width)]
+    df = pl.DataFrame([_column_series(f"column_{j}", col) for j, col in enumerate(columns)])
     return df, header
+
+
+def _column_series(name: str, values: tuple) -> pl.Series:
+    """An all-string column from calamine values, in bulk where the types allow."""
+    types = set(map(type, values))
+    if types <= {str, type(None)}:
+        out = pl.Series(name, values, dtype=pl.String)
+        return out.replace("", None) if "" in values else out
+    if types <= {float, int, str, type(None)} and all(
+        v == "" for v in values if isinstance(v, str)
+    ):
+        nums = pl.Series(name, [None if v == "" else v for v in values], dtype=pl.Float64)
+        integral = (nums == nums.round()) & (nums.abs() < 1e15)
+        return pl.select(
+            pl.when(integral)
+            .then(nums.cast(pl.Int64, strict=False).cast(pl.String))
+            .otherwise(pl.lit(nums).map_batches(_float_text, return_dtype=pl.String))
+            .alias(name)
+        ).to_series()
+    return pl.Series(name, [_cell_text(v) for v in values], dtype=pl.String)
+
+
+def _float_text(nums: pl.Series) -> pl.Series:
+    # Python's repr for non-integral floats, as _cell_text writes them.
+    return pl.Series([None if v is None else repr(v) for v in nums.to_list()], dtype=pl.String)

@@ -73,3 +73,25 @@ def test_named_sheet_is_read():
     buf = io.BytesIO()
     wb.save(buf)
     assert read_table(buf.getvalue(), filename="two.xlsx", sheet="answers").rows() == [("F",)]
+
+
+def test_xlsx_number_columns_become_text_in_bulk_like_cell_by_cell():
+    data = _xlsx(
+        [
+            ["n", "mixed", "flag"],
+            [3, "a", True],
+            [2.5, 7, False],
+            [None, None, None],
+            [1e16, 0.1, True],
+        ]
+    )
+    df = read_table(data, filename="nums.xlsx")
+    assert df["n"].to_list() == ["3", "2.5", None, "1e+16"]
+    assert df["mixed"].to_list() == ["a", "7", None, "0.1"]
+    assert df["flag"].to_list() == ["true", "false", None, "true"]
+
+
+def test_measures_with_spaces_separators_and_nepali_digits_take_the_careful_path():
+    df = pl.DataFrame({"n": [" 12 ", "1,234.5", "१२", "  ", None, "7"]})
+    table = validate_table(df, {"n": ColumnSpec("n", ColumnRole.MEASURE)}, filename="m.csv")
+    assert table.df["n"].to_list() == [12.0, 1234.5, 12.0, None, None, 7.0]
