@@ -117,6 +117,25 @@ def ingest(path: Path, org_slug: str, metadata_path: Path, publish: bool) -> Non
 
 
 @main.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--language",
+    "languages",
+    multiple=True,
+    type=click.Choice(["en", "ne"]),
+    default=("en", "ne"),
+    show_default=True,
+)
+@click.option("--sogi", is_flag=True, help="Add the optional SOGI question (sensitive data).")
+def template(path: Path, languages: tuple[str, ...], sogi: bool) -> None:
+    """Write the CGD XLSForm template (standard questions) for KoboToolbox and ODK."""
+    from schema.xlsform import build_xlsform
+
+    build_xlsform(path, tuple(languages), include_sogi=sogi)
+    click.echo(f"XLSForm written: {path}")
+
+
+@main.command()
 @click.option("--burst", is_flag=True, help="Exit once the queue is empty.")
 @click.option("--simple", is_flag=True, help="Run jobs in this process (no work horse per job).")
 def worker(burst: bool, simple: bool) -> None:
