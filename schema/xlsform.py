@@ -12,6 +12,7 @@ from typing import IO, Any
 
 from .vocabularies import (
     CASTE_ETHNICITY,
+    DISABILITY,
     DISTRICT,
     LANGUAGE,
     MIGRATION_STATUS,
@@ -165,6 +166,21 @@ def xlsform_sheets(
         survey.append(
             _question("select_one wg_answer", f"wg_{domain}", dict(dim.labels), L, required="yes")
         )
+    # The WG disability identifier, computed on the device so every upload carries it.
+    severe = " or ".join(
+        f"${{wg_{d.code.removeprefix('disability_')}}} = '{answer}'"
+        for d in WG_DIMENSIONS
+        for answer in ("a_lot_of_difficulty", "cannot_do_at_all")
+    )
+    survey.append(
+        _question(
+            "calculate",
+            "disability",
+            dict(DISABILITY.labels),
+            L,
+            calculation=f"if({severe}, 'with_disability', 'without_disability')",
+        )
+    )
     survey.append(_question("end_group", "", {}, L))
     if include_sogi:
         survey.append(
