@@ -292,7 +292,7 @@ def catalog_graph(
 
 
 def _page(url: str, page: int) -> str:
-    return f"{url}?page={page}"
+    return f"{url}{'&' if '?' in url else '?'}page={page}"
 
 
 def dataset_graph(item: PublishedDataset) -> Graph:

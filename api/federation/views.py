@@ -11,7 +11,7 @@ import io
 import json
 import zipfile
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, jsonify, request
 
 from api.context import runtime
 from api.federation import dcat
@@ -24,7 +24,7 @@ from api.federation.downloads import (
     public_records,
 )
 from api.federation.published import base_url_of, published_one, published_page
-from schema.errors import InvalidInput, Problem
+from schema.errors import CGDError, InvalidInput, Problem
 
 bp = Blueprint("federation", __name__)
 
@@ -36,6 +36,12 @@ RDF_FORMATS = {
 }
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+
+
+@bp.errorhandler(CGDError)
+def _machine_error(err: CGDError):
+    """Machine formats answer errors as JSON with the stable code, whatever the Accept header."""
+    return jsonify({"error": err.to_dict()}), err.status
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -77,7 +83,8 @@ def catalog(ext: str) -> Response:
             title=rt.config.get("SITE_TITLE") or "cgd-portal",
             description=rt.config.get("SITE_DESCRIPTION")
             or "Citizen-generated data, anonymised and open, from civil-society organisations.",
-            page_url=f"{base}/catalog.{ext}",
+            page_url=f"{base}/catalog.{ext}"
+            + (f"?per_page={per_page}" if per_page != DEFAULT_PAGE_SIZE else ""),
             page=page,
             per_page=per_page,
             total=total,

@@ -1,0 +1,118 @@
+"""The CKAN action API read subset, driven by the real ``ckanapi`` client over HTTP."""
+
+from __future__ import annotations
+
+import ckanapi
+import pytest
+import requests
+
+
+@pytest.fixture(params=[False, True], ids=["post-json", "get-only"])
+def ckan(catalogue, request):
+    """ckanapi POSTs JSON by default; ckanext-harvest's harvester (and get_only) use GET."""
+    with ckanapi.RemoteCKAN(catalogue.url, get_only=request.param) as client:
+        yield client
+
+
+def test_status_show_and_package_list(ckan, catalogue):
+    status = ckan.action.status_show()
+    assert status["site_url"] == catalogue.url and status["ckan_version"].startswith("2.")
+    names = ckan.action.package_list()
+    assert sorted(names) == sorted(p["slug"] for p in catalogue.published.values())
+
+
+def test_package_search_full_text_filters_and_facets(ckan, catalogue):
+    everything = ckan.action.package_search(
+        rows=0, **{"facet.field": '["organization", "tags", "res_format", "license_id"]'}
+    )
+    assert everything["count"] == 3 and everything["results"] == []
+    assert everything["facets"]["organization"] == {"samata": 2, "janajati-forum": 1}
+    assert (
+        everything["facets"]["tags"]["water"] == 2 and everything["facets"]["tags"]["health"] == 1
+    )
+    assert everything["facets"]["res_format"] == {"CSV": 3, "JSON": 3}  # datasets, not resources
+    items = {i["name"]: i for i in everything["search_facets"]["organization"]["items"]}
+    assert items["samata"] == {"name": "samata", "display_name": "Samata Collective", "count": 2}
+
+    health = ckan.action.package_search(q="health posts")
+    assert [p["name"] for p in health["results"]] == ["health-posts-survey"]
+
+    assert ckan.action.package_search(fq="organization:janajati-forum")["count"] == 1
+    assert ckan.action.package_search(fq="tags:water")["count"] == 2
+    assert ckan.action.package_search(fq="organization:samata tags:water")["count"] == 1
+    assert ckan.action.package_search(fq="-organization:samata")["count"] == 1
+    assert ckan.action.package_search(fq="+organization:samata")["count"] == 2
+    assert (
+        ckan.action.package_search(fq="metadata_modified:[2000-01-01T00:00:00Z TO *]")["count"] == 3
+    )
+    assert (
+        ckan.action.package_search(fq="metadata_modified:[2999-01-01T00:00:00Z TO *]")["count"] == 0
+    )
+    assert ckan.action.package_search(fq="groups:anything")["count"] == 0
+
+
+def test_package_search_pages_with_rows_and_start_in_a_stable_order(ckan):
+    seen = []
+    for start in range(0, 4, 2):
+        page = ckan.action.package_search(rows=2, start=start, sort="id asc")
+        assert page["count"] == 3
+        seen += [p["id"] for p in page["results"]]
+    assert len(seen) == 3 and seen == sorted(seen)
+
+
+def test_package_show_by_name_or_id_in_ckan_shape(ckan, catalogue):
+    water = catalogue.published["water"]
+    pkg = ckan.action.package_show(id=water["slug"])
+    assert ckan.action.package_show(id=water["dataset"]) == pkg
+    assert pkg["id"] == water["dataset"] and pkg["name"] == water["slug"]
+    assert pkg["organization"]["name"] == "samata" and pkg["owner_org"] == pkg["organization"]["id"]
+    assert pkg["license_id"] == "CC-BY-4.0" and pkg["state"] == "active" and pkg["private"] is False
+    assert {t["name"] for t in pkg["tags"]} >= {"water", "sanitation"}
+    formats = {r["format"]: r["url"] for r in pkg["resources"]}
+    assert formats["CSV"] == f"{catalogue.url}/datasets/{water['slug']}/download.csv"
+    assert requests.get(formats["CSV"], timeout=10).status_code == 200
+    assert pkg["num_resources"] == len(pkg["resources"]) == 3
+
+
+def test_organizations(ckan):
+    assert ckan.action.organization_list() == ["janajati-forum", "samata"]
+    full = ckan.action.organization_list(all_fields=True)
+    assert [(o["name"], o["package_count"]) for o in full] == [("janajati-forum", 1), ("samata", 2)]
+    org = ckan.action.organization_show(id="samata", include_datasets=True)
+    assert org["title"] == "Samata Collective" and org["is_organization"] is True
+    assert sorted(p["name"] for p in org["packages"]) == sorted(
+        [
+            "health-posts-survey",
+            next(n for n in ckan.action.package_list() if n.startswith("access-to-water")),
+        ]
+    )
+
+
+def test_errors_come_back_as_ckanapi_exceptions(ckan):
+    with pytest.raises(ckanapi.NotFound):
+        ckan.action.package_show(id="no-such-dataset")
+    with pytest.raises(ckanapi.NotFound):
+        ckan.action.organization_show(id="no-such-org")
+    with pytest.raises(ckanapi.ValidationError) as err:
+        ckan.action.package_search(rows=5000)
+    assert "rows" in err.value.error_dict
+    with pytest.raises(ckanapi.ValidationError):
+        ckan.action.package_search(fq="colour:blue")
+    with pytest.raises(ckanapi.NotFound):
+        ckan.action.package_create(name="nope")
+
+
+def test_envelope_over_plain_http(catalogue):
+    body = requests.get(
+        f"{catalogue.url}/api/3/action/package_search", params={"rows": 1}, timeout=10
+    ).json()
+    assert body["success"] is True and body["help"].endswith("name=package_search")
+    assert body["result"]["count"] == 3 and len(body["result"]["results"]) == 1
+    missing = requests.get(
+        f"{catalogue.url}/api/3/action/package_show", params={"id": "x"}, timeout=10
+    )
+    assert missing.status_code == 404
+    assert (
+        missing.json()["success"] is False
+        and missing.json()["error"]["__type"] == "Not Found Error"
+    )
