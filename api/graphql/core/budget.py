@@ -46,9 +46,10 @@ class PointsBudget:
     anonymous_points: int = ANONYMOUS_POINTS
     authenticated_points: int = AUTHENTICATED_POINTS
     enabled: bool = True
+    key_prefix: str = "cgd-graphql"
 
     def __post_init__(self) -> None:
-        options = {"key_prefix": "cgd-graphql"} if self.storage_uri.startswith("redis") else {}
+        options = {"key_prefix": self.key_prefix} if self.storage_uri.startswith("redis") else {}
         self._storage = storage_from_string(self.storage_uri, **options)
         self._limiter = FixedWindowRateLimiter(self._storage)
 
@@ -62,6 +63,7 @@ class PointsBudget:
                 config.get("GRAPHQL_POINTS_AUTHENTICATED") or AUTHENTICATED_POINTS
             ),
             enabled=bool(config.get("RATELIMIT_ENABLED", True)),
+            key_prefix=config.get("GRAPHQL_RATELIMIT_KEY_PREFIX") or "cgd-graphql",
         )
 
     def limit_for(self, principal: Principal) -> int:
