@@ -270,9 +270,35 @@ def _district_codes() -> list[Code]:
     return out
 
 
+# Longest first: "Sub-Metropolitan City" before "Metropolitan City".
+_LOCAL_LEVEL_SUFFIXES = (
+    " Sub-Metropolitan City",
+    " Metropolitan City",
+    " Rural Municipality",
+    " Municipality",
+    " उपमहानगरपालिका",
+    " महानगरपालिका",
+    " गाउँपालिका",
+    " नगरपालिका",
+)
+
+
+def _bare_name(name: str) -> str:
+    for suffix in _LOCAL_LEVEL_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def _municipality_codes() -> list[Code]:
+    # The bare place name ("Pokhara", "पोखरा") is how most uploads spell a local level.
     return [
-        Code(code=c, labels={"en": en, "ne": ne}, parent=c[:2], variants=tuple(v))
+        Code(
+            code=c,
+            labels={"en": en, "ne": ne},
+            parent=c[:2],
+            variants=(_bare_name(en), _bare_name(ne), *v),
+        )
         for c, en, ne, *v in _MUNICIPALITIES
     ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from .base import HXL, Code, Dimension, codes, normalise_label
 
@@ -206,7 +207,9 @@ def _wg_domain(domain: str, en: str, ne: str, short_ne: str) -> Dimension:
         code=f"disability_{domain}",
         labels={"en": en, "ne": ne},
         codes=list(WG_ANSWERS),
-        sdmx="DISABILITY_STATUS",
+        # No SDMX concept or HXL attribute holds a single functioning domain; the
+        # identifier derived from the six (DISABILITY) maps to DISABILITY_STATUS.
+        sdmx=None,
         hxl=None,
         identifying=False,
         column_names=(
@@ -429,55 +432,64 @@ CASTE_ETHNICITY = Dimension(
     description="Caste/ethnic groupings used in Nepal census and NLSS analysis.",
 )
 
+
+def _with_hxl(rows: list[Code], attributes: dict[str, str]) -> list[Code]:
+    """Codes with the HXL attribute (``+displaced``...) of those that have one."""
+    return [replace(c, hxl_attribute=attributes.get(c.code, c.hxl_attribute)) for c in rows]
+
+
 MIGRATION_STATUS = Dimension(
     code="migration_status",
     labels={"en": "Migration status", "ne": "बसाइँसराइ स्थिति"},
-    codes=codes(
-        [
-            (
-                "non_migrant",
-                "Non-migrant",
-                "बसाइँ नसरेका",
-                "non migrant",
-                "native",
-                "not migrated",
-                "local",
-            ),
-            (
-                "internal_migrant",
-                "Internal migrant",
-                "आन्तरिक बसाइँसराइ गरेका",
-                "internal",
-                "internal migration",
-            ),
-            (
-                "international_migrant",
-                "International migrant (abroad)",
-                "वैदेशिक रोजगारी/विदेशमा",
-                "international",
-                "migrant worker abroad",
-                "foreign employment",
-                "abroad",
-                "वैदेशिक रोजगार",
-            ),
-            (
-                "returnee",
-                "Returnee migrant",
-                "फर्किएका आप्रवासी",
-                "returned",
-                "return migrant",
-                "returnee migrant",
-            ),
-            (
-                "refugee",
-                "Refugee or displaced",
-                "शरणार्थी वा विस्थापित",
-                "displaced",
-                "idp",
-                "internally displaced",
-                "शरणार्थी",
-            ),
-        ]
+    codes=_with_hxl(
+        codes(
+            [
+                (
+                    "non_migrant",
+                    "Non-migrant",
+                    "बसाइँ नसरेका",
+                    "non migrant",
+                    "native",
+                    "not migrated",
+                    "local",
+                ),
+                (
+                    "internal_migrant",
+                    "Internal migrant",
+                    "आन्तरिक बसाइँसराइ गरेका",
+                    "internal",
+                    "internal migration",
+                ),
+                (
+                    "international_migrant",
+                    "International migrant (abroad)",
+                    "वैदेशिक रोजगारी/विदेशमा",
+                    "international",
+                    "migrant worker abroad",
+                    "foreign employment",
+                    "abroad",
+                    "वैदेशिक रोजगार",
+                ),
+                (
+                    "returnee",
+                    "Returnee migrant",
+                    "फर्किएका आप्रवासी",
+                    "returned",
+                    "return migrant",
+                    "returnee migrant",
+                ),
+                (
+                    "refugee",
+                    "Refugee or displaced",
+                    "शरणार्थी वा विस्थापित",
+                    "displaced",
+                    "idp",
+                    "internally displaced",
+                    "शरणार्थी",
+                ),
+            ]
+        ),
+        {"refugee": "+displaced", "returnee": "+returnees"},
     ),
     sdmx="MIGRATORY_STATUS",
     hxl=None,

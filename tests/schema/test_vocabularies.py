@@ -119,3 +119,108 @@ def test_washington_group_identifier():
 def test_dimensions_name_sdmx_and_hxl_where_they_exist():
     assert get_dimension("sex").sdmx == "SEX"
     assert get_dimension("district").hxl.tag() == "#adm2+code"
+
+
+# Every standard dimension, its SDMX concept and HXL tag; None where the standard has none.
+MAPPINGS = {
+    "sex": ("SEX", "#respondee+sex"),
+    "age": ("AGE", "#respondee+age"),
+    "disability": ("DISABILITY_STATUS", "#respondee+disabled"),
+    **{
+        f"disability_{d}": (None, None)
+        for d in ("seeing", "hearing", "mobility", "cognition", "self_care", "communication")
+    },
+    "caste_ethnicity": (None, "#respondee+ethnicity"),
+    "province": ("REF_AREA", "#adm1+code"),
+    "district": ("REF_AREA", "#adm2+code"),
+    "municipality": ("REF_AREA", "#adm3+code"),
+    "migration_status": ("MIGRATORY_STATUS", None),
+    "sogi": (None, None),
+    "language": (None, "#respondee+language"),
+    "wealth_quintile": ("INCOME_WEALTH_QUANTILE", None),
+    "urban_rural": ("URBANISATION", None),
+}
+
+
+def test_every_dimension_has_its_documented_sdmx_and_hxl_mapping():
+    assert set(DIMENSIONS) == set(MAPPINGS)
+    for code, (sdmx, hxl) in MAPPINGS.items():
+        dim = DIMENSIONS[code]
+        assert (dim.sdmx, dim.hxl.tag() if dim.hxl else None) == (sdmx, hxl), code
+
+
+def test_category_level_hxl_attributes_where_hxl_has_them():
+    attrs = {
+        (dim.code, c.code): c.hxl_attribute
+        for dim in DIMENSIONS.values()
+        for c in dim.codes
+        if c.hxl_attribute
+    }
+    assert attrs[("sex", "female")] == "+f" and attrs[("sex", "male")] == "+m"
+    assert attrs[("disability", "with_disability")] == "+disabled"
+    assert attrs[("urban_rural", "urban")] == "+urban"
+    assert attrs[("migration_status", "refugee")] == "+displaced"
+    assert attrs[("migration_status", "returnee")] == "+returnees"
+
+
+def test_washington_group_has_six_domains_sharing_four_answers():
+    domains = [d for d in DIMENSIONS if d.startswith("disability_")]
+    assert len(domains) == 6
+    for d in domains:
+        assert [c.code for c in DIMENSIONS[d].codes] == [
+            "no_difficulty",
+            "some_difficulty",
+            "a_lot_of_difficulty",
+            "cannot_do_at_all",
+        ]
+        assert all(c.labels["ne"] for c in DIMENSIONS[d].codes)
+
+
+@pytest.mark.parametrize(
+    ("dimension", "raw", "code"),
+    [
+        ("sex", "Mahila", "female"),
+        ("sex", "Fem.", "female"),
+        ("caste_ethnicity", "Kshetri", "hill_chhetri"),
+        ("caste_ethnicity", "BAHUN", "hill_brahmin"),
+        ("caste_ethnicity", "ब्राह्मण", "hill_brahmin"),
+        ("caste_ethnicity", "मुस्लिम", "muslim"),
+        ("language", "नेपाली", "ne"),
+        ("language", "Newari", "new"),
+        ("migration_status", "Foreign employment", "international_migrant"),
+        ("migration_status", "बसाइँ नसरेका", "non_migrant"),
+        ("sogi", "तेस्रो लिङ्गी", "third_gender"),
+        ("sogi", "Trans woman", "transgender_woman"),
+        ("disability_hearing", "कुनै कठिनाइ छैन", "no_difficulty"),
+        ("disability_mobility", "CANNOT DO AT ALL", "cannot_do_at_all"),
+        ("disability", "अपाङ्गता भएका", "with_disability"),
+        ("municipality", "Pokhara", "4001"),
+        ("municipality", "पोखरा", "4001"),
+        ("municipality", "Lalitpur Metropolitan City", "3001"),
+        ("urban_rural", "Nagarpalika", "urban"),
+        ("wealth_quintile", "Quintile 3", "q3"),
+        ("age", "३०-३४", "30-34"),
+        ("age", "65 and above", "65+"),
+        ("province", "कोशी प्रदेश", "1"),
+        ("district", "Kavrepalanchok", "31"),
+        ("district", "kathmandu district", "28"),
+    ],
+)
+def test_more_spellings_and_nepali_labels_match(dimension, raw, code):
+    assert get_dimension(dimension).match(raw) == code
+
+
+@pytest.mark.parametrize(
+    ("dimension", "raw"),
+    [
+        ("sex", "fmale"),
+        ("district", "Kathmandoo"),
+        ("caste_ethnicity", "Brahmin-ish"),
+        ("wealth_quintile", "6"),
+        ("age", "130"),
+        ("municipality", "Atlantis"),
+    ],
+)
+def test_near_misses_are_not_guessed(dimension, raw):
+    mapping, unmatched = get_dimension(dimension).match_column([raw])
+    assert mapping == {} and unmatched == [raw]
