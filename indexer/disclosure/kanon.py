@@ -76,9 +76,10 @@ def _mixed_key(columns: list[QIColumn]) -> tuple[np.ndarray, int] | None:
         keyspace *= c.radix
     if keyspace >= 2**62:
         return None
-    key = np.zeros(len(columns[0].codes), dtype=np.int64)
-    for c in columns:
-        key = key * c.radix + c.codes
+    key = columns[0].codes.astype(np.int64, copy=True)
+    for c in columns[1:]:
+        key *= c.radix
+        key += c.codes
     return key, keyspace
 
 
@@ -86,61 +87,70 @@ def _dense_limit(n: int) -> int:
     return 8 * n + 1_000_000
 
 
-def class_sizes(columns: list[QIColumn]) -> np.ndarray:
-    """Size of each record's equivalence class (same codes on every quasi-identifier)."""
+def _dense(key: np.ndarray, keyspace: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ids 0..m-1 of the distinct keys, and how many records hold each."""
+    if keyspace is not None and keyspace <= _dense_limit(len(key)):
+        counts = np.bincount(key, minlength=keyspace)
+        occupied = counts > 0
+        return (np.cumsum(occupied) - 1)[key], counts[occupied]
+    _, ids, sizes = np.unique(key, return_inverse=True, return_counts=True)
+    return ids.reshape(-1), sizes
+
+
+def classes(columns: list[QIColumn]) -> tuple[np.ndarray, np.ndarray]:
+    """Each record's equivalence class (dense id) and the size of every class.
+
+    A class is the records with the same code on every quasi-identifier. The
+    codes are combined in one mixed-radix integer and counted with
+    ``np.bincount`` when that fits; otherwise column by column, re-densifying
+    after each, so nothing overflows.
+    """
     if not columns:
-        return np.zeros(0, dtype=np.int64)
-    n = len(columns[0].codes)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     mixed = _mixed_key(columns)
     if mixed is not None:
-        key, keyspace = mixed
-        if keyspace <= _dense_limit(n):
-            return np.bincount(key, minlength=keyspace)[key]
-        return (
-            pl.DataFrame({"k": key})
-            .select(pl.len().over("k"))
-            .to_series()
-            .to_numpy()
-            .astype(np.int64)
-        )
-    frame = pl.DataFrame({f"q{i}": c.codes for i, c in enumerate(columns)})
-    return frame.select(pl.len().over(frame.columns)).to_series().to_numpy().astype(np.int64)
+        return _dense(*mixed)
+    ids, sizes = _dense(columns[0].codes, columns[0].radix)
+    for c in columns[1:]:
+        ids, sizes = _dense(ids * c.radix + c.codes, len(sizes) * c.radix)
+    return ids, sizes
+
+
+def class_diversity(ids: np.ndarray, n_classes: int, values: np.ndarray) -> np.ndarray:
+    """Distinct non-missing values (codes >= 0) of one sensitive attribute in every class."""
+    radix = int(values.max(initial=-1)) + 2  # -1 (missing) shifts to 0
+    if n_classes * radix <= _dense_limit(len(ids)):
+        present = np.bincount(ids * radix + values + 1, minlength=n_classes * radix)
+        return np.count_nonzero(present.reshape(n_classes, radix)[:, 1:], axis=1)
+    known = values >= 0
+    pairs = np.unique(ids[known] * radix + values[known])
+    return np.bincount(pairs // radix, minlength=n_classes)
+
+
+def class_sizes(columns: list[QIColumn]) -> np.ndarray:
+    """Size of each record's equivalence class (same codes on every quasi-identifier)."""
+    ids, sizes = classes(columns)
+    return sizes[ids]
 
 
 def class_keys(columns: list[QIColumn]) -> np.ndarray:
     """A dense id of each record's equivalence class."""
-    frame = pl.DataFrame({f"q{i}": c.codes for i, c in enumerate(columns)})
-    if not columns:
-        return np.zeros(0, dtype=np.int64)
-    return (
-        frame.select(pl.struct(frame.columns).rank("dense")).to_series().to_numpy().astype(np.int64)
-    )
+    return classes(columns)[0]
 
 
 def diversity(columns: list[QIColumn], sensitive: list[np.ndarray]) -> np.ndarray | None:
     """Per record, the fewest distinct (non-missing) sensitive values in its class."""
     if not sensitive:
         return None
-    n = len(sensitive[0])
-    mixed = _mixed_key(columns) if columns else (np.zeros(n, dtype=np.int64), 1)
-    out = None
+    if columns:
+        ids, sizes = classes(columns)
+    else:
+        ids, sizes = np.zeros(len(sensitive[0]), dtype=np.int64), np.array([len(sensitive[0])])
+    per_class = None
     for values in sensitive:
-        radix = int(values.max(initial=-1)) + 2  # -1 (missing) shifts to 0
-        if mixed is not None and mixed[1] * radix <= _dense_limit(n):
-            key, keyspace = mixed
-            present = np.bincount(key * radix + values + 1, minlength=keyspace * radix).reshape(
-                keyspace, radix
-            )
-            distinct = (present[:, 1:] > 0).sum(axis=1)[key]
-        else:
-            frame = pl.DataFrame({f"q{i}": c.codes for i, c in enumerate(columns)})
-            keys = frame.columns
-            frame = frame.with_columns(pl.Series("s", values).replace(-1, None))
-            distinct = (
-                frame.select(pl.col("s").drop_nulls().n_unique().over(keys)).to_series().to_numpy()
-            )
-        out = distinct if out is None else np.minimum(out, distinct)
-    return out
+        distinct = class_diversity(ids, len(sizes), values)
+        per_class = distinct if per_class is None else np.minimum(per_class, distinct)
+    return per_class[ids]
 
 
 @dataclass
@@ -163,18 +173,28 @@ def enforce(
 ) -> KAnonResult:
     """Generalise then suppress until every class has >= k records and >= l sensitive values."""
     n = len(columns[0].codes) if columns else 0
-    reachable = all(len(np.unique(s[s >= 0])) >= l for s in sensitive)
+    reachable = all(np.count_nonzero(np.bincount(s[s >= 0], minlength=1)) >= l for s in sensitive)
     l_target = l if reachable else 1
     generalisations = [
         {"column": c.name, "to": c.ladder.levels[c.level][0], "kind": c.ladder.kind, "step": "base"}
         for c in columns
     ]
 
+    def stats() -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Class of each record, size of each class, fewest sensitive values per class."""
+        ids, sizes = classes(columns)
+        div = None
+        for values in sensitive:
+            distinct = class_diversity(ids, len(sizes), values)
+            div = distinct if div is None else np.minimum(div, distinct)
+        return ids, sizes, div
+
     def violating() -> np.ndarray:
-        bad = class_sizes(columns) < k
-        if sensitive and l_target > 1:
-            bad |= diversity(columns, sensitive) < l_target
-        return bad
+        ids, sizes, div = stats()
+        bad = sizes < k
+        if div is not None and l_target > 1:
+            bad |= div < l_target
+        return bad[ids]
 
     if n == 0 or not columns:
         return KAnonResult(generalisations, {}, 0, n, None, reachable)
@@ -196,7 +216,8 @@ def enforce(
         )
         bad = violating()
 
-    before = [c.codes.copy() for c in columns]
+    # No cell holds the suppressed code before this point (generalisation maps
+    # values to labels or to missing), so suppressed cells are counted by code.
     order = sorted(columns, key=lambda c: (-c.cardinality(), c.name))
     for column in order:
         if not bad.any():
@@ -205,16 +226,17 @@ def enforce(
         bad = violating()
     if bad.any():
         _top_up_fully_suppressed(columns, sensitive, k, l_target)
-    suppressed = {c.name: int((c.codes != b).sum()) for c, b in zip(columns, before, strict=True)}
     any_suppressed = np.zeros(n, dtype=bool)
-    for c, b in zip(columns, before, strict=True):
-        any_suppressed |= c.codes != b
-    sizes = class_sizes(columns)
-    div = diversity(columns, sensitive)
+    suppressed = {}
+    for c in columns:
+        mask = c.codes == c.suppressed
+        suppressed[c.name] = int(np.count_nonzero(mask))
+        any_suppressed |= mask
+    _, sizes, div = stats()
     return KAnonResult(
         generalisations=generalisations,
         suppressed_cells={name: v for name, v in suppressed.items() if v},
-        records_with_suppression=int(any_suppressed.sum()),
+        records_with_suppression=int(np.count_nonzero(any_suppressed)),
         k=int(sizes.min()),
         l=int(div.min()) if div is not None else None,
         l_target_reachable=reachable,
@@ -235,8 +257,8 @@ def _top_up_fully_suppressed(
         all_supp &= c.codes == c.suppressed
     need = max(0, k - int(all_supp.sum()))
     present = [set(np.unique(v[all_supp]).tolist()) - {-1} for v in sensitive]
-    sizes = class_sizes(columns)
-    keys = class_keys(columns)
+    keys, class_size = classes(columns)
+    sizes = class_size[keys]
     spare = {}
     donors: list[int] = []
     for row in np.argsort(-sizes, kind="stable")[: 50 * k + 10_000]:

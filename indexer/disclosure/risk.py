@@ -26,6 +26,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 
@@ -54,63 +55,92 @@ class RiskSummary:
         }
 
 
-def risk_expr(fk: pl.Expr, Fk: pl.Expr | None) -> pl.Expr:  # noqa: N803
-    """sdcMicro's individual risk from sample frequency ``fk`` and weighted frequency ``Fk``."""
+def risk_values(fk: np.ndarray, Fk: np.ndarray | None) -> np.ndarray:  # noqa: N803
+    """sdcMicro's individual risk from sample frequencies ``fk`` and weighted frequencies ``Fk``."""
+    fk = fk.astype(np.float64)
     if Fk is None:
         return 1.0 / fk
     pk = fk / Fk - 0.0001
     ratio = pk / (1 - pk)
-    return (
-        pl.when(fk == 1)
-        .then(ratio * (1 / pk).log())
-        .when(fk == 2)
-        .then(ratio - ratio.pow(2) * (1 / pk).log())
-        .otherwise(pk / (fk - (1 - pk)))
+    log = np.log(1 / pk)
+    return np.where(
+        fk == 1, ratio * log, np.where(fk == 2, ratio - ratio**2 * log, pk / (fk - (1 - pk)))
     )
+
+
+_DENSE_LIMIT = 8_000_000
+
+
+def _codes(series: pl.Series) -> tuple[np.ndarray, int]:
+    """Integer codes of a key column (-1 for missing) and how many distinct values it has."""
+    s = series.cast(pl.String)
+    uniques = s.drop_nulls().unique().to_list()
+    if not uniques:
+        return np.full(len(s), -1, dtype=np.int64), 0
+    codes = s.cast(pl.Enum(uniques)).to_physical().cast(pl.Int64).fill_null(-1).to_numpy()
+    return codes, len(uniques)
+
+
+def _combined(codes: list[np.ndarray], sizes: list[int]) -> tuple[np.ndarray, int]:
+    """One id per record for its combination of codes, and the id space (ids < space)."""
+    ids, space = codes[0] + 1, sizes[0] + 1
+    for c, size in zip(codes[1:], sizes[1:], strict=True):
+        if space * (size + 1) > _DENSE_LIMIT:
+            _, ids = np.unique(ids, return_inverse=True)
+            ids, space = ids.reshape(-1), int(ids.max(initial=0)) + 1
+        ids = ids * (size + 1) + c + 1
+        space *= size + 1
+    if space > _DENSE_LIMIT:
+        _, ids = np.unique(ids, return_inverse=True)
+        ids, space = ids.reshape(-1), int(ids.max(initial=0)) + 1
+    return ids, space
+
+
+def _frequencies(
+    df: pl.DataFrame, keys: list[str], weight: str | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    n = df.height
+    w = (
+        df.get_column(weight).cast(pl.Float64, strict=False).fill_null(0.0).to_numpy()
+        if weight
+        else None
+    )
+    fk = np.full(n, n, dtype=np.int64)
+    Fk = np.full(n, w.sum()) if w is not None else None  # noqa: N806
+    if not keys or n == 0:
+        return fk, Fk
+    columns = [_codes(df.get_column(k)) for k in keys]
+    # which keys each record is missing, as a bit mask; one pass per distinct mask
+    pattern = np.zeros(n, dtype=np.int64)
+    for i, (codes, _) in enumerate(columns):
+        pattern |= (codes < 0).astype(np.int64) << i
+    for p in np.unique(pattern).tolist():
+        present = [i for i in range(len(keys)) if not (p >> i) & 1]
+        if not present:
+            continue  # missing everywhere: agrees with every record
+        rows = pattern == p
+        mask = sum(1 << i for i in present)
+        # records that have every key this pattern has, whatever they miss elsewhere
+        eligible = (pattern & mask) == 0
+        ids, space = _combined([columns[i][0] for i in present], [columns[i][1] for i in present])
+        counts = np.bincount(ids[eligible], minlength=space)
+        fk[rows] = counts[ids[rows]]
+        if w is not None:
+            Fk[rows] = np.bincount(ids[eligible], weights=w[eligible], minlength=space)[ids[rows]]
+    return fk, Fk
 
 
 def frequencies(df: pl.DataFrame, keys: list[str], weight: str | None = None) -> pl.DataFrame:
     """f_k (and F_k) of every record, with sdcMicro's missing-matches-anything rule."""
-    n = df.height
-    frame = df.select(keys + ([weight] if weight else [])).with_row_index("_row")
-    if not keys:
-        fk = pl.lit(n, dtype=pl.Int64)
-        out = frame.select("_row", fk.alias("fk"))
-        if weight:
-            out = out.with_columns(pl.lit(frame[weight].sum()).alias("Fk"))
-        return out
-    mask = frame.select(pl.concat_list([pl.col(k).is_null() for k in keys]).alias("_pattern"))
-    frame = frame.with_columns(mask["_pattern"])
-    parts = []
-    patterns = frame.get_column("_pattern").unique().to_list()
-    for pattern in patterns:
-        present = [k for k, missing in zip(keys, pattern, strict=True) if not missing]
-        rows = frame.filter(pl.col("_pattern") == pl.lit(pattern, dtype=pl.List(pl.Boolean)))
-        if not present:
-            agg = {"fk": pl.lit(n, dtype=pl.UInt32)}
-            if weight:
-                agg["Fk"] = pl.lit(frame[weight].sum())
-            parts.append(rows.select("_row", **agg))
-            continue
-        complete = frame.filter(pl.all_horizontal(pl.col(k).is_not_null() for k in present))
-        aggs = [pl.len().alias("fk")] + ([pl.col(weight).sum().alias("Fk")] if weight else [])
-        counts = complete.group_by(present).agg(aggs)
-        parts.append(
-            rows.join(counts, on=present, how="left", nulls_equal=False).select(
-                "_row", "fk", *(["Fk"] if weight else [])
-            )
-        )
-    return pl.concat(parts, how="vertical_relaxed").sort("_row")
+    fk, Fk = _frequencies(df, keys, weight)  # noqa: N806
+    out = pl.DataFrame({"_row": np.arange(df.height, dtype=np.uint32), "fk": fk})
+    return out.with_columns(pl.Series("Fk", Fk)) if Fk is not None else out
 
 
 def individual_risk(df: pl.DataFrame, keys: list[str], weight: str | None = None) -> pl.Series:
     """Per-record individual risk (sdcMicro ``measure_risk(...)$individual[, "risk"]``)."""
-    freq = frequencies(df, keys, weight)
-    return freq.select(
-        risk_expr(
-            pl.col("fk").cast(pl.Float64), pl.col("Fk").cast(pl.Float64) if weight else None
-        ).alias("risk")
-    ).to_series()
+    fk, Fk = _frequencies(df, keys, weight)  # noqa: N806
+    return pl.Series("risk", risk_values(fk, Fk))
 
 
 def measure_risk(
@@ -120,26 +150,15 @@ def measure_risk(
     start = time.perf_counter()
     if df.height == 0:
         return RiskSummary(0, 0.0, 0.0, 0.0, 0, threshold, 0, 0.0)
-    freq = frequencies(df, keys, weight)
-    risk = freq.select(
-        risk_expr(
-            pl.col("fk").cast(pl.Float64), pl.col("Fk").cast(pl.Float64) if weight else None
-        ).alias("r")
-    )
-    stats = risk.select(
-        pl.col("r").sum().alias("er"),
-        pl.col("r").mean().alias("mean"),
-        pl.col("r").max().alias("max"),
-        (pl.col("r") > threshold).sum().alias("above"),
-    ).row(0, named=True)
-    uniques = int((freq.get_column("fk") == 1).sum())
+    fk, Fk = _frequencies(df, keys, weight)  # noqa: N806
+    risk = risk_values(fk, Fk)
     return RiskSummary(
         records=df.height,
-        expected_reidentifications=float(stats["er"]),
-        global_risk=float(stats["mean"]),
-        max_individual_risk=float(stats["max"]),
-        records_above_threshold=int(stats["above"]),
+        expected_reidentifications=float(risk.sum()),
+        global_risk=float(risk.mean()),
+        max_individual_risk=float(risk.max()),
+        records_above_threshold=int(np.count_nonzero(risk > threshold)),
         risk_threshold=threshold,
-        sample_uniques=uniques,
+        sample_uniques=int(np.count_nonzero(fk == 1)),
         seconds=time.perf_counter() - start,
     )
