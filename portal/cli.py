@@ -191,6 +191,41 @@ def users_create(email: str, name: str, password: str, admin: bool, org_slug: st
 
 
 @main.group()
+def clients() -> None:
+    """Manage OAuth2 applications."""
+
+
+@clients.command("create")
+@click.option("--org", "org_slug", required=True, help="Slug of the organisation the application acts for.")
+@click.option("--name", required=True)
+@click.option("--owner", "owner_email", required=True, help="E-mail of the member who answers for it.")
+@click.option("--scope", "scopes", multiple=True, required=True, help="A scope it may ask for (repeat).")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Where codes are sent (repeat).")
+@click.option("--public", is_flag=True, help="No secret: authorisation code with PKCE only.")
+def clients_create(org_slug, name, owner_email, scopes, redirect_uris, public) -> None:
+    """Register an application; prints its client id and secret (shown once)."""
+    from catalog.principal import system
+    from catalog.services import clients as client_service
+    from catalog.services import organisations
+    from catalog.services import users as user_service
+
+    rt = _runtime()
+    try:
+        with rt.db.session() as session:
+            org = organisations.get_organisation(session, org_slug)
+            owner = user_service.get_user_by_email(session, owner_email)
+            client, secret = client_service.register_client(
+                session, system("cli"), org, name=name, redirect_uris=list(redirect_uris),
+                scopes=list(scopes), confidential=not public, owner=owner,
+            )
+            click.echo(f"client_id: {client.client_id}")
+            if secret:
+                click.echo(f"client_secret: {secret}")
+    finally:
+        rt.close()
+
+
+@main.group()
 def orgs() -> None:
     """Manage organisations."""
 
