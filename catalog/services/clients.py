@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from catalog.models import Organisation, User
 from catalog.oauth_models import OAuthClient
-from catalog.permissions import authorize
+from catalog.permissions import authorize, role_in
 from catalog.principal import Principal
 from catalog.services import audit
 from catalog.services.tokens import clean_scopes, digest, new_secret, same_digest
@@ -24,13 +24,17 @@ _LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 def _check_redirect_uri(uri: str) -> Problem | None:
     parts = urlsplit(uri)
     if parts.fragment:
-        return Problem("invalid_redirect_uri", "A redirect URI has no fragment.", field="redirect_uris")
+        return Problem(
+            "invalid_redirect_uri", "A redirect URI has no fragment.", field="redirect_uris"
+        )
     if parts.scheme == "https" and parts.netloc:
         return None
     if parts.scheme == "http" and (parts.hostname or "") in _LOOPBACK:
         return None  # native apps on the user's own machine (RFC 8252)
     return Problem(
-        "invalid_redirect_uri", f"{uri!r}: use https, or http on a loopback address.", field="redirect_uris"
+        "invalid_redirect_uri",
+        f"{uri!r}: use https, or http on a loopback address.",
+        field="redirect_uris",
     )
 
 
@@ -49,14 +53,35 @@ def register_client(
     authorize(session, principal, "organisation.admin", organisation.id)
     owner_id = owner.id if owner is not None else principal.user_id
     if owner_id is None:
-        raise PermissionDenied("A client needs an owner: the admin who answers for it.", code="owner_required")
+        raise PermissionDenied(
+            "A client needs an owner: the admin who answers for it.", code="owner_required"
+        )
+    if (
+        owner is not None
+        and not owner.is_admin
+        and role_in(session, Principal(kind="user", user_id=owner.id), organisation.id) is None
+    ):
+        # Client credentials act through the owner's role: an outsider would give it none.
+        raise InvalidInput(
+            "The owner of an application must be a member of its organisation.",
+            [
+                Problem(
+                    "owner_not_member",
+                    f"{owner.email} is not a member of {organisation.slug}.",
+                    field="owner",
+                )
+            ],
+            code="owner_not_member",
+        )
     problems = []
     if not (name or "").strip():
         problems.append(Problem("required", "Name the application.", field="name"))
     uris = [u.strip() for u in redirect_uris if u and u.strip()]
     problems += [p for p in map(_check_redirect_uri, uris) if p]
     if not confidential and not uris:
-        problems.append(Problem("required", "A public client needs a redirect URI.", field="redirect_uris"))
+        problems.append(
+            Problem("required", "A public client needs a redirect URI.", field="redirect_uris")
+        )
     if problems:
         raise InvalidInput("The application is not valid.", problems)
     scope_list = clean_scopes(scopes)
@@ -74,8 +99,14 @@ def register_client(
     session.add(client)
     session.flush()
     audit.record(
-        session, principal, "client.register", "oauth_client", client.client_id,
-        organisation_id=organisation.id, scopes=scope_list, confidential=confidential,
+        session,
+        principal,
+        "client.register",
+        "oauth_client",
+        client.client_id,
+        organisation_id=organisation.id,
+        scopes=scope_list,
+        confidential=confidential,
     )
     return client, secret
 
@@ -92,7 +123,9 @@ def check_secret(client: OAuthClient, secret: str) -> bool:
     return client.is_confidential and same_digest(secret or "", client.client_secret_hash)
 
 
-def list_clients(session: Session, principal: Principal, organisation: Organisation) -> list[OAuthClient]:
+def list_clients(
+    session: Session, principal: Principal, organisation: Organisation
+) -> list[OAuthClient]:
     authorize(session, principal, "organisation.admin", organisation.id)
     return list(
         session.scalars(
@@ -111,7 +144,11 @@ def revoke_client(session: Session, principal: Principal, client_id: str) -> OAu
     authorize(session, principal, "organisation.admin", client.organisation_id)
     client.revoked = True
     audit.record(
-        session, principal, "client.revoke", "oauth_client", client.client_id,
+        session,
+        principal,
+        "client.revoke",
+        "oauth_client",
+        client.client_id,
         organisation_id=client.organisation_id,
     )
     return client

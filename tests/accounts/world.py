@@ -121,3 +121,15 @@ class World:
 
 def bearer(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def cheap_password_hashing(monkeypatch) -> None:
+    """Argon2 with its cheapest parameters, to keep the suites fast (production keeps RFC 9106 low-memory).
+
+    The hashes are still argon2id and verified by the same code.
+    """
+    from argon2 import PasswordHasher, profiles
+
+    from catalog.services import users
+
+    monkeypatch.setattr(users, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))

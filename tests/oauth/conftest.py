@@ -10,9 +10,14 @@ from werkzeug.serving import make_server
 from catalog.principal import SCOPES
 from catalog.services import clients as client_service
 from catalog.services import organisations
-from tests.accounts.world import World, person
+from tests.accounts.world import World, cheap_password_hashing, person
 
 REDIRECT = "http://127.0.0.1:8765/callback"
+
+
+@pytest.fixture(autouse=True)
+def _cheap_hashing(monkeypatch):
+    cheap_password_hashing(monkeypatch)
 
 
 def _serve(make_app, database_url):
