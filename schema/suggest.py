@@ -67,6 +67,32 @@ KOBO_METADATA = frozenset(
     }
 )
 _KOBO_PREFIXES = ("_gps", "gps", "_geo", "geopoint", "_location", "location")
+#: ODK Central's export columns, claimed only when the header has its KEY and SubmissionDate.
+ODK_CENTRAL_METADATA = frozenset(
+    {
+        "key",
+        "submissiondate",
+        "submitterid",
+        "submittername",
+        "attachmentspresent",
+        "attachmentsexpected",
+        "status",
+        "reviewstate",
+        "deviceid",
+        "edits",
+        "formversion",
+        "meta-instanceid",
+        "instancename",
+    }
+)
+# Kobo splits a geopoint question q into _q_latitude, _q_longitude, _q_altitude, _q_precision;
+# ODK Central into q-Latitude, q-Longitude, q-Altitude, q-Accuracy.
+_GEOPOINT_PART = re.compile(
+    r"^(_.+_(latitude|longitude|altitude|precision)|.+-(latitude|longitude|altitude|accuracy))$",
+    re.IGNORECASE,
+)
+# A geopoint answer: "latitude longitude altitude accuracy".
+_GEOPOINT_VALUE = re.compile(r"^-?\d{1,2}\.\d+ -?\d{1,3}\.\d+( -?\d+(\.\d+)?){0,2}$")
 _IDENTIFIER_NAMES = re.compile(
     r"(^|_)(full_?name|first_?name|last_?name|sur_?name|given_?name|family_?name|name|naam|respondent_?name|"
     r"father_?s?_?name|mother_?s?_?name|husband_?s?_?name|guardian_?name|phone|mobile|cell|telephone|tel|contact_?no|"
@@ -150,14 +176,26 @@ def _dimension_spec(name: str, dim: Dimension, reason: str) -> RoleSuggestion:
     )
 
 
-def suggest_role(name: str, values: list[str], n_rows: int, n_unique: int) -> RoleSuggestion:
-    """Suggest the role of one column from its name and a sample of its values."""
+_KOBO_METADATA_LOWER = frozenset(k.lower() for k in KOBO_METADATA)
+
+
+def suggest_role(
+    name: str, values: list[str], n_rows: int, n_unique: int, *, odk_central: bool = False
+) -> RoleSuggestion:
+    """Suggest the role of one column from its name and a sample of its values.
+
+    ``odk_central`` says the header is an ODK Central export, whose own
+    columns (``KEY``, ``SubmitterName``, ``Status``...) are then claimed as
+    collection metadata.
+    """
     lname = name.strip().lower()
     leaf = lname.rsplit("/", 1)[-1]
     if (
-        lname in {k.lower() for k in KOBO_METADATA}
+        lname in _KOBO_METADATA_LOWER
         or leaf in {"instanceid", "deprecatedid"}
         or leaf.startswith(_KOBO_PREFIXES)
+        or _GEOPOINT_PART.match(leaf)
+        or (odk_central and leaf in ODK_CENTRAL_METADATA)
     ):
         return RoleSuggestion(
             name,
@@ -165,6 +203,10 @@ def suggest_role(name: str, values: list[str], n_rows: int, n_unique: int) -> Ro
             reason="KoboToolbox/ODK collection metadata, dropped by default",
         )
     if values:
+        if _share(values, lambda v: bool(_GEOPOINT_VALUE.match(v))) >= MATCH_SHARE:
+            return RoleSuggestion(
+                name, ColumnRole.DIRECT_IDENTIFIER, reason="values are GPS coordinates"
+            )
         if _share(values, _is_phone) >= MATCH_SHARE:
             return RoleSuggestion(
                 name, ColumnRole.DIRECT_IDENTIFIER, reason="values are phone numbers"
@@ -222,14 +264,23 @@ def suggest_roles(df: pl.DataFrame) -> dict[str, RoleSuggestion]:
     the cost does not grow with the file.
     """
     out: dict[str, RoleSuggestion] = {}
+    odk_central = {"KEY", "SubmissionDate"} <= set(df.columns)
     head = df.head(max(SAMPLE_ROWS * 4, 2000))
     for name in df.columns:
         series = head.get_column(name).cast(str, strict=False).drop_nulls().str.strip_chars()
         series = series.filter(series != "")
         distinct = series.unique(maintain_order=True)
         values = distinct.head(SAMPLE_ROWS).to_list()
-        out[name] = suggest_role(name, values, n_rows=series.len(), n_unique=distinct.len())
+        out[name] = suggest_role(
+            name, values, n_rows=series.len(), n_unique=distinct.len(), odk_central=odk_central
+        )
     return out
 
 
-__all__ = ["KOBO_METADATA", "RoleSuggestion", "suggest_role", "suggest_roles"]
+__all__ = [
+    "KOBO_METADATA",
+    "ODK_CENTRAL_METADATA",
+    "RoleSuggestion",
+    "suggest_role",
+    "suggest_roles",
+]

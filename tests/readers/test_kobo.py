@@ -185,3 +185,51 @@ def test_kobo_xlsx_export_is_read_with_flattened_names():
         "u-1",
         "2024-02-01T04:40:11",
     )
+
+
+def test_kobo_csv_export_with_semicolons_and_every_field_quoted():
+    header = [
+        "start",
+        "end",
+        "respondent/sex",
+        "respondent/age",
+        "water/source",
+        "water/source/tubewell",
+        "water/source/pond",
+        "water/note",
+        "_gps_latitude",
+        "_id",
+        "_uuid",
+        "_submission_time",
+        "_index",
+    ]
+    rows = [
+        [
+            "2024-02-01T10:00:00.000+05:45",
+            "2024-02-01T10:20:00.000+05:45",
+            "female" if i % 2 else "male",
+            str(20 + i),
+            "tubewell pond",
+            "1",
+            "1",
+            f'said "dry; far"\nand left {i}',
+            "26.6",
+            str(1000 + i),
+            f"5f2e-{i:04d}",
+            "2024-02-01T04:40:11",
+            str(i + 1),
+        ]
+        for i in range(40)
+    ]
+
+    def q(v: str) -> str:
+        return '"' + v.replace('"', '""') + '"'
+
+    text = "\r\n".join(";".join(q(v) for v in r) for r in [header, *rows]) + "\r\n"
+    df = read_table(text.encode(), filename="kobo_export.csv")
+    assert df.columns[2:8] == ["sex", "age", "source", "source_tubewell", "source_pond", "note"]
+    assert df.height == 40 and df["note"][3] == 'said "dry; far"\nand left 3'
+    roles = suggest_roles(df)
+    for name in ("start", "end", "_gps_latitude", "_id", "_uuid", "_submission_time", "_index"):
+        assert roles[name].role == "direct_identifier", name
+    assert roles["sex"].dimension == "sex" and roles["source_tubewell"].role == "measure"

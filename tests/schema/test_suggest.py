@@ -88,3 +88,75 @@ def test_suggestions_serialise_with_reasons(roles):
 def test_empty_columns_do_not_break_suggestion():
     roles = suggest_roles(pl.DataFrame({"x": pl.Series([None, None], dtype=pl.String)}))
     assert roles["x"].role == ColumnRole.OTHER
+
+
+KOBO_ODK_METADATA = [
+    "_id",
+    "_uuid",
+    "_submission_time",
+    "_submitted_by",
+    "_index",
+    "_parent_index",
+    "_validation_status",
+    "_notes",
+    "_tags",
+    "_attachments",
+    "_geolocation",
+    "__version__",
+    "_xform_id_string",
+    "deviceid",
+    "phonenumber",
+    "simserial",
+    "subscriberid",
+    "username",
+    "start",
+    "end",
+    "today",
+    "audit",
+    "instanceID",
+    "meta/instanceID",
+    "formhub/uuid",
+    "gps",
+    "_gps_latitude",
+    "_gps_longitude",
+    "_gps_altitude",
+    "_gps_precision",
+    "_household_location_latitude",
+    "_household_location_precision",
+]
+
+
+@pytest.mark.parametrize("column", KOBO_ODK_METADATA)
+def test_kobo_and_odk_collection_metadata_is_an_identifier_dropped_by_default(column):
+    df = pl.DataFrame({column: [f"v{i}" for i in range(30)], "sex": ["F", "M"] * 15})
+    role = suggest_roles(df)[column]
+    assert role.role == ColumnRole.DIRECT_IDENTIFIER and "dropped by default" in role.reason
+
+
+def test_odk_central_export_columns_are_claimed_only_in_an_odk_central_header():
+    n = 20
+    odk = pl.DataFrame(
+        {
+            "SubmissionDate": ["2024-02-01T04:40:11.000Z"] * n,
+            "sex": ["female", "male"] * (n // 2),
+            "place-Latitude": ["26.6"] * n,
+            "place-Accuracy": ["4.5"] * n,
+            "meta-instanceID": [f"uuid:{i}" for i in range(n)],
+            "KEY": [f"uuid:{i}" for i in range(n)],
+            "SubmitterName": ["enumerator1"] * n,
+            "Status": [""] * n,
+            "ReviewState": ["approved"] * n,
+        }
+    )
+    roles = suggest_roles(odk)
+    for name in odk.columns:
+        if name != "sex":
+            assert roles[name].role == ColumnRole.DIRECT_IDENTIFIER, name
+    plain = suggest_roles(pl.DataFrame({"status": ["married", "single"] * 15}))
+    assert plain["status"].role != ColumnRole.DIRECT_IDENTIFIER
+
+
+def test_geopoint_answers_are_identifiers_whatever_the_column_is_called():
+    df = pl.DataFrame({"where_we_met": [f"27.{i:03d} 85.3{i} 1300 5" for i in range(40)]})
+    role = suggest_roles(df)["where_we_met"]
+    assert role.role == ColumnRole.DIRECT_IDENTIFIER and "GPS" in role.reason
