@@ -373,7 +373,11 @@ class Dataset(graphene.ObjectType):
 
     @staticmethod
     def resolve_endorsed(root: DatasetSource, info):
-        return bool(root.doc.get("endorsed"))
+        # From the endorsements themselves (one batched query), not the search document's copy.
+        version_id = root.doc.get("version_id")
+        if not version_id:
+            return False
+        return then(loaders.endorsements_loader(info.context).load(version_id), bool)
 
     @staticmethod
     def resolve_highlights(root: DatasetSource, info):
