@@ -280,6 +280,8 @@ def test_limit_and_offset_page_through_hits(catalogue):
         SearchQuery(sort="random"),
         SearchQuery(limit=-1),
         SearchQuery(offset=-5),
+        SearchQuery(offset=9_999, limit=2),
+        SearchQuery(lang="ne'; --"),
     ],
 )
 def test_invalid_queries_are_refused(backend, query):
@@ -306,3 +308,30 @@ def test_concurrent_searches_from_many_threads(catalogue):
         t.join()
     assert errors == []
     assert catalogue.search(SearchQuery()).total == 24
+
+
+def test_facet_counts_follow_every_replace_and_delete(catalogue):
+    catalogue.index_dataset(dataset_doc(2, topics=["land", "water"], places=["NP-LAL"]))
+    catalogue.index_dataset(dataset_doc(5, topics=["water"], source="hdx"))
+    catalogue.delete_dataset("ds-4")
+    catalogue.delete_dataset("ds-4")
+    everything = catalogue.search(SearchQuery())
+    assert everything.total == 4
+    assert dict(everything.facets["topic"]) == {
+        "water": 3,
+        "disability": 1,
+        "land": 1,
+        "migration": 1,
+    }
+    assert dict(everything.facets["place"]) == {"NP-KTM": 2, "NP-LAL": 1, "NP-MOR": 1}
+    assert dict(everything.facets["source"]) == {"local": 2, "hdx": 2}
+    # The same counts as over an explicit filter that every document passes.
+    all_filtered = catalogue.search(SearchQuery(filters={"endorsed": ["true", "false"]}))
+    assert all_filtered.facets == everything.facets and all_filtered.total == 4
+
+
+def test_facet_limit_keeps_the_most_frequent_values(catalogue):
+    result = catalogue.search(SearchQuery(facet_limit=1, facets=("place", "topic")))
+    assert result.facets == {"place": [("NP-KTM", 3)], "topic": [("water", 2)]}
+    filtered = catalogue.search(SearchQuery(text="water", facet_limit=2, facets=("topic",)))
+    assert filtered.facets["topic"] == [("water", 2), ("disability", 1)]

@@ -351,3 +351,34 @@ def test_ingest_killed_while_writing_records_leaves_the_previous_version(backend
     backend.index_version("ds-1", "v2", survey(20, tag="v2"), [], COLUMNS)
     backend.activate_version("ds-1", "v2")
     assert backend.records("ds-1").total == 20
+
+
+def test_records_filtered_on_several_values_of_every_column_page_in_row_order(backend):
+    df = publish(backend, rows=1500)
+    filters = {
+        "sex": ["male", "female"],
+        "district": ["NP-KTM", "NP-LAL", "NP-MOR"],
+        "has_water": ["true", "1"],  # the same value twice over: each row once
+    }
+    expected = df.filter(
+        pl.col("sex").is_in(["male", "female"])
+        & pl.col("district").is_in(["NP-KTM", "NP-LAL", "NP-MOR"])
+        & pl.col("has_water")
+    ).to_dicts()
+    rows, total, pages = all_rows(backend, "ds-1", filters=filters, limit=41)
+    assert total == len(expected) > 41
+    assert rows == expected
+    assert pages == -(-len(expected) // 41)
+
+
+def test_a_filter_with_no_values_matches_no_record(backend):
+    publish(backend, rows=50)
+    page = backend.records("ds-1", filters={"sex": []})
+    assert page.rows == [] and page.total == 0 and page.next_cursor is None
+
+
+def test_a_cursor_reused_with_other_filters_counts_them_afresh(backend):
+    df = publish(backend, rows=400)
+    cursor = backend.records("ds-1", limit=10).next_cursor
+    page = backend.records("ds-1", filters={"sex": ["female"]}, limit=10, after=cursor)
+    assert page.total == df.filter(pl.col("sex") == "female").height
