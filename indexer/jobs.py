@@ -233,8 +233,7 @@ def execute(
                 return _status(ctx, job_id)
             if not isinstance(exc, CGDError):
                 log.exception("job %s (%s) failed", job_id, kind)
-            _record(ctx, job_service.fail_attempt, job_id, attempt, error)
-            _after_failure(ctx, kind, payload, error)
+            _record(ctx, _fail_with_version(kind, payload), job_id, attempt, error)
             _observe(kind, "failed", time.monotonic() - started)
             return _status(ctx, job_id)
         _record(ctx, job_service.finish_attempt, job_id, attempt, result)
@@ -262,20 +261,27 @@ def _status(ctx: PipelineContext, job_id: str) -> str:
         return JobStatus.RUNNING.value
 
 
-def _after_failure(
-    ctx: PipelineContext, kind: str, payload: dict[str, Any], error: dict[str, Any]
+def _fail_with_version(kind: str, payload: dict[str, Any]) -> Callable[..., bool]:
+    """Fail the job and, in the same transaction, its version (so readers never see one without the other)."""
+
+    def change(session, job_id: str, attempt: int, error: dict[str, Any]) -> bool:
+        if not job_service.fail_attempt(session, job_id, attempt, error):
+            return False
+        _mark_version_failed(session, kind, payload, error)
+        return True
+
+    return change
+
+
+def _mark_version_failed(
+    session, kind: str, payload: dict[str, Any], error: dict[str, Any]
 ) -> None:
-    """A failed ingest leaves its version failed (with the problems); nothing public changes."""
     version_id = payload.get("version_id")
     if kind != "ingest" or not version_id:
         return
-    try:
-        with ctx.db.session() as session:
-            version = session.get(DatasetVersion, version_id)
-            if version is not None and version.status == "processing":
-                dataset_service.mark_failed(session, version, error)
-    except Exception as exc:  # noqa: BLE001
-        log.error("could not mark version %s failed: %s", version_id, exc)
+    version = session.get(DatasetVersion, version_id)
+    if version is not None and version.status == "processing":
+        dataset_service.mark_failed(session, version, error)
 
 
 # Job durations observed by the process that runs them (the embedded runner's
@@ -313,16 +319,14 @@ def recover(ctx: PipelineContext) -> list[tuple[str, str]]:
             # a limit well past the policy (RQ stops its own attempts at the policy
             # timeout): a live but stuck attempt of the embedded runner loses its job
             timeout_of=lambda kind: policy_for(kind, settings).timeout * 1.5 + grace,
+            on_failed=lambda s, job, error: _mark_version_failed(
+                s, job.kind, dict(job.payload or {}), error
+            ),
         )
         out = [(job.id, action) for job, action in settled]
-        failed = [
-            (job.kind, dict(job.payload or {})) for job, action in settled if action == "failed"
-        ]
     for job_id, action in out:
-        log.warning("job %s: worker lost; %s", job_id, action)
-    for kind, payload in failed:
-        _after_failure(
-            ctx, kind, payload, {"code": "worker_lost", "message": "The worker stopped."}
+        log.warning(
+            "job %s: worker lost or timed out; %s", job_id, action, extra={"job_id": job_id}
         )
     return out
 

@@ -39,9 +39,17 @@ class _CGDHandler(logging.StreamHandler):
     """Marks the handler this module installed, so configuring twice replaces it."""
 
 
-def configure_logging(cfg: dict[str, Any], stream=None) -> logging.Handler:
-    """Send the root logger's records to stderr as JSON lines or text, at ``LOG_LEVEL``."""
+def configure_logging(
+    cfg: dict[str, Any], stream=None, *, force: bool = False
+) -> logging.Handler | None:
+    """Send the root logger's records to stderr as JSON lines or text, at ``LOG_LEVEL``.
+
+    Like ``logging.basicConfig`` it leaves a root logger that someone else set
+    up (a test runner, an embedding application) alone unless ``force``.
+    """
     root = logging.getLogger()
+    if not force and any(not isinstance(h, _CGDHandler) for h in root.handlers):
+        return None
     for handler in list(root.handlers):
         if isinstance(handler, _CGDHandler):
             root.removeHandler(handler)

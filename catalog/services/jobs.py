@@ -187,11 +187,13 @@ def recover_stale(
     stale_after: timedelta,
     max_attempts: Callable[[str], int],
     timeout_of: Callable[[str], float] | None = None,
+    on_failed: Callable[[Session, Job, dict[str, Any]], None] | None = None,
     now: datetime | None = None,
 ) -> list[tuple[Job, str]]:
     """Find running jobs whose worker is gone (no heartbeat for ``stale_after``) or that ran
     past their timeout; queue each again while attempts remain, else fail it.
 
+    ``on_failed(session, job, error)`` runs in the same transaction for each job failed.
     Returns ``(job, "requeued" | "failed")`` pairs; requeued jobs are dispatched after commit.
     """
     now = now or datetime.now(UTC)
@@ -212,8 +214,10 @@ def recover_stale(
                 "code": "job_timeout",
                 "message": f"The job ran longer than its {timeout_of(job.kind):.0f} s timeout.",
             }
-            fail_attempt(session, job.id, attempt, error)
-            out.append((job, "failed"))
+            if fail_attempt(session, job.id, attempt, error):
+                if on_failed is not None:
+                    on_failed(session, job, error)
+                out.append((job, "failed"))
             continue
         error = {
             "code": "worker_lost",
@@ -233,8 +237,11 @@ def recover_stale(
         else:
             error["message"] += f" It was tried {attempt} times; no attempt is left."
             if fail_attempt(session, job.id, attempt, error):
+                if on_failed is not None:
+                    on_failed(session, job, error)
                 out.append((job, "failed"))
-    session.expire_all()
+    session.flush()
+    session.expire_all()  # the rows changed by UPDATE above: read them afresh
     return out
 
 
