@@ -251,9 +251,7 @@ def describe(chart: ChartData, number: Callable[..., str], gettext: Callable[[st
         )
     if chart.suppressed_count:
         parts.append(
-            gettext(
-                "%(n)s groups are too small to publish and are marked suppressed, not zero."
-            )
+            gettext("%(n)s groups are too small to publish and are marked suppressed, not zero.")
             % {"n": number(chart.suppressed_count, decimals=0)}
         )
     return " ".join(parts)
@@ -287,7 +285,8 @@ def _csp_safe(svg: str, prefix: str) -> str:
     # paths drawn as text are scaled by 1/64 and would vanish.
     pieces = re.split(r"(scale\([^)]*\))", svg)
     svg = "".join(
-        piece if piece.startswith("scale(")
+        piece
+        if piece.startswith("scale(")
         else _FLOAT.sub(lambda m: f"{float(m.group(0)):.1f}".rstrip("0").rstrip("."), piece)
         for piece in pieces
     )
@@ -351,15 +350,26 @@ def render_svg(
                 else:
                     offs.append((y, suppressed_text if cell.suppressed else "–"))
             bars = ax.barh(
-                ys, widths, height=bar_h * 0.92, color=colour, hatch=hatch or None,
-                edgecolor="white" if hatch else colour, linewidth=0.6,
+                ys,
+                widths,
+                height=bar_h * 0.92,
+                color=colour,
+                hatch=hatch or None,
+                edgecolor="white" if hatch else colour,
+                linewidth=0.6,
                 label=ser_label if n_ser > 1 else None,
             )
             ax.bar_label(bars, labels=labels, padding=3, fontsize=8.5, color="#1b1b1b")
             for y, text in offs:
                 ax.text(
-                    vmax * 0.01, y, text, va="center", ha="left", fontsize=8.5,
-                    fontstyle="italic", color="#4a4a4a",
+                    vmax * 0.01,
+                    y,
+                    text,
+                    va="center",
+                    ha="left",
+                    fontsize=8.5,
+                    fontstyle="italic",
+                    color="#4a4a4a",
                 )
         ax.set_yticks(range(n_cat), [label for _c, label in chart.categories])
         ax.invert_yaxis()
@@ -378,8 +388,11 @@ def render_svg(
         ax.set_axisbelow(True)
         if n_ser > 1:
             ax.legend(
-                title=chart.dimension_labels[1], loc="lower right", fontsize=8.5,
-                title_fontsize=9, frameon=True,
+                title=chart.dimension_labels[1],
+                loc="lower right",
+                fontsize=8.5,
+                title_fontsize=9,
+                frameon=True,
             )
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})

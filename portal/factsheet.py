@@ -62,7 +62,9 @@ def featured_charts(
         return []
     share = None
     for m in charts.measures(columns):
-        data = charts.chart_data(cube((breakdowns[0],)), columns, (breakdowns[0],), m, lang=lang, gettext=gettext)
+        data = charts.chart_data(
+            cube((breakdowns[0],)), columns, (breakdowns[0],), m, lang=lang, gettext=gettext
+        )
         if data.unit == "percent" and not data.empty:
             share = m
             break
@@ -96,5 +98,7 @@ def render_pdf(html: str) -> bytes:
 
     fonts = FontConfiguration()
     css = CSS(filename=str(FACTSHEET_CSS), font_config=fonts, url_fetcher=_static_only_fetcher)
-    document = HTML(string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=_static_only_fetcher)
+    document = HTML(
+        string=html, base_url=STATIC_DIR.as_uri() + "/", url_fetcher=_static_only_fetcher
+    )
     return document.write_pdf(stylesheets=[css], font_config=fonts)

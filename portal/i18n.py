@@ -89,7 +89,9 @@ def date_text(value: Any, lang: str | None = None, fmt: str = "medium") -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value[:10])
+            value = (
+                datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value[:10])
+            )
         except ValueError:
             return value
     return digits(format_date(value, format=fmt), lang)
@@ -144,7 +146,11 @@ def init_app(app: Flask) -> None:
         wanted = request.args.get("lang")
         if wanted in LANGUAGES and request.cookies.get(COOKIE) != wanted:
             response.set_cookie(
-                COOKIE, wanted, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+                COOKIE,
+                wanted,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                httponly=True,
                 secure=app.config.get("SESSION_COOKIE_SECURE", False),
             )
         vary = response.headers.get("Vary", "")

@@ -47,7 +47,9 @@ class CoverageCell:
 @dataclass
 class CoverageGrid:
     places: list[tuple[str, str]]  # (province code, label)
-    groups: list[dict]  # {"dimension", "label", "rows": [{"code", "label", "cells": [CoverageCell|None], "datasets"}]}
+    groups: list[
+        dict
+    ]  # {"dimension", "label", "rows": [{"code", "label", "cells": [CoverageCell|None], "datasets"}]}
     dataset_count: int
 
     def summary(self) -> list[dict]:
@@ -79,7 +81,9 @@ def coverage_grid(rt, lang: str, *, dimensions: tuple[str, ...] = GRID_DIMENSION
     columns_of: dict[str, dict] = {}
     if version_ids:
         with rt.db.session() as session:
-            for v in session.scalars(select(DatasetVersion).where(DatasetVersion.id.in_(version_ids))):
+            for v in session.scalars(
+                select(DatasetVersion).where(DatasetVersion.id.in_(version_ids))
+            ):
                 columns_of[v.id] = v.columns or {}
     provinces = GEOGRAPHY["province"]
     cells: dict[tuple[str, str, str], CoverageCell] = defaultdict(CoverageCell)
@@ -116,5 +120,7 @@ def coverage_grid(rt, lang: str, *, dimensions: tuple[str, ...] = GRID_DIMENSION
                     "datasets": sorted(anywhere.get((dim_code, code.code), ())),
                 }
             )
-        groups.append({"dimension": dim_code, "label": dimension_label(dim_code, lang), "rows": rows})
+        groups.append(
+            {"dimension": dim_code, "label": dimension_label(dim_code, lang), "rows": rows}
+        )
     return CoverageGrid(places=places, groups=groups, dataset_count=len(docs))

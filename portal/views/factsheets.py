@@ -26,10 +26,14 @@ TOPIC_DATASETS = 3
 
 def _svg(data: charts.ChartData, chart_id: str, pdf: bool) -> Markup:
     lang = current_language()
-    return Markup(
+    return Markup(  # noqa: S704 - matplotlib escapes text; title/desc escaped in render_svg
         charts.render_svg(
-            data, number=lambda v, decimals=None: number(v, lang, decimals=decimals), gettext=_,
-            chart_id=chart_id, text_as_paths=pdf, width=6.4 if pdf else 7.0,
+            data,
+            number=lambda v, decimals=None: number(v, lang, decimals=decimals),
+            gettext=_,
+            chart_id=chart_id,
+            text_as_paths=pdf,
+            width=6.4 if pdf else 7.0,
         )
     )
 
@@ -38,9 +42,13 @@ def _dataset_sheet(rt, session, ds, pdf: bool, limit: int = 2, prefix: str = "fs
     lang = current_language()
     version = ds.published_version
     columns = (version.columns if version else None) or {}
-    featured = featured_charts(
-        lambda by: rt.search.cube(ds.id, by), columns, lang=lang, gettext=_, limit=limit
-    ) if version else []
+    featured = (
+        featured_charts(
+            lambda by: rt.search.cube(ds.id, by), columns, lang=lang, gettext=_, limit=limit
+        )
+        if version
+        else []
+    )
     base_url = current_app.config["BASE_URL"].rstrip("/")
     url = f"{base_url}/datasets/{ds.slug}"
     meta = ds.metadata_ or {}
@@ -49,14 +57,21 @@ def _dataset_sheet(rt, session, ds, pdf: bool, limit: int = 2, prefix: str = "fs
         "version": version,
         "meta": meta,
         "charts": [
-            {"data": f.data, "svg": _svg(f.data, f"{prefix}{i}", pdf),
-             "summary": charts.describe(f.data, lambda v, decimals=None: number(v, lang, decimals=decimals), _)}
+            {
+                "data": f.data,
+                "svg": _svg(f.data, f"{prefix}{i}", pdf),
+                "summary": charts.describe(
+                    f.data, lambda v, decimals=None: number(v, lang, decimals=decimals), _
+                ),
+            }
             for i, f in enumerate(featured)
         ],
         "endorsements": review_service.endorsements_for(session, ds),
         "url": url,
         "cite": citation(ds, version, url, lang),
-        "places": [labels.place_label(p, lang) for p in (meta.get("coverage") or {}).get("places") or []],
+        "places": [
+            labels.place_label(p, lang) for p in (meta.get("coverage") or {}).get("places") or []
+        ],
         "topics": [labels.topic_label(t, lang) for t in meta.get("topics") or []],
     }
 
@@ -69,8 +84,12 @@ def _respond(template: str, context: dict, pdf: bool, filename: str):
         return html
     body = render_pdf(html)
     return Response(
-        body, mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "public, max-age=3600"},
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "public, max-age=3600",
+        },
     )
 
 
@@ -99,7 +118,9 @@ def topic_factsheet(code: str):
     lang = current_language()
     rt = runtime()
     result = rt.search.search(
-        SearchQuery(filters={"topic": [code]}, facets=(), limit=TOPIC_DATASETS, sort="recent", lang=lang)
+        SearchQuery(
+            filters={"topic": [code]}, facets=(), limit=TOPIC_DATASETS, sort="recent", lang=lang
+        )
     )
     sheets = []
     with rt.db.session() as session:
@@ -111,7 +132,12 @@ def topic_factsheet(code: str):
             sheets.append(_dataset_sheet(rt, session, ds, pdf=pdf, limit=1, prefix=f"t{i}-"))
         return _respond(
             "factsheet_topic.html",
-            {"topic": code, "topic_label": labels.topic_label(code, lang), "sheets": sheets, "total": result.total},
+            {
+                "topic": code,
+                "topic_label": labels.topic_label(code, lang),
+                "sheets": sheets,
+                "total": result.total,
+            },
             pdf,
             f"factsheet-{code}-{lang}.pdf",
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
@@ -45,7 +46,7 @@ def search_url(q: str, filters: dict[str, list[str]], page: int = 1, **extra) ->
         args.append(("page", str(page)))
     if request.args.get("lang"):
         args.append(("lang", request.args["lang"]))
-    args += [(k, v) for k, v in extra.items()]
+    args += list(extra.items())
     return url_for("public.search") + ("?" + urlencode(args) if args else "")
 
 
@@ -58,12 +59,15 @@ def _org_names() -> dict[str, str]:
 def home():
     rt = runtime()
     lang = current_language()
-    recent = rt.search.search(SearchQuery(limit=5, sort="recent", facets=("topic", "organisation"), lang=lang))
+    recent = rt.search.search(
+        SearchQuery(limit=5, sort="recent", facets=("topic", "organisation"), lang=lang)
+    )
     endorsed = rt.search.search(
         SearchQuery(filters={"endorsed": ["true"]}, limit=5, sort="recent", facets=(), lang=lang)
     )
     topics = [
-        (code, labels.topic_label(code, lang), count) for code, count in recent.facets.get("topic", [])
+        (code, labels.topic_label(code, lang), count)
+        for code, count in recent.facets.get("topic", [])
     ]
     grid = coverage_grid(rt, lang)
     return render_template(
@@ -85,8 +89,12 @@ def search():
     filters = {f: request.args.getlist(f)[:20] for f in FACETS if request.args.getlist(f)}
     result = rt.search.search(
         SearchQuery(
-            text=q, filters=filters, facets=FACETS, lang=lang,
-            limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+            text=q,
+            filters=filters,
+            facets=FACETS,
+            lang=lang,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
             sort="relevance" if q else "recent",
         )
     )
@@ -107,7 +115,12 @@ def search():
         ]
         # A chosen value with no matches left still shows, so it can be unticked.
         values += [
-            {"value": v, "label": labels.facet_value_label(field, v, lang, org_names), "count": 0, "selected": True}
+            {
+                "value": v,
+                "label": labels.facet_value_label(field, v, lang, org_names),
+                "count": 0,
+                "selected": True,
+            }
             for v in chosen - {b[0] for b in buckets}
         ]
         if values:
@@ -124,8 +137,14 @@ def search():
     ]
     return render_template(
         "search.html",
-        q=q, result=result, filters=filters, facets=facets, active=active,
-        page=page, pages=pages, search_url=search_url,
+        q=q,
+        result=result,
+        filters=filters,
+        facets=facets,
+        active=active,
+        page=page,
+        pages=pages,
+        search_url=search_url,
     )
 
 
@@ -151,8 +170,17 @@ def _chart_request(columns: dict) -> tuple[str | None, tuple[str, ...], list[str
     return measure, tuple(chosen), problems
 
 
-def build_chart(rt, dataset_id: str, columns: dict, by: tuple[str, ...], measure: str | None,
-                chart_id: str, *, text_as_paths: bool = False, width: float = 7.0):
+def build_chart(
+    rt,
+    dataset_id: str,
+    columns: dict,
+    by: tuple[str, ...],
+    measure: str | None,
+    chart_id: str,
+    *,
+    text_as_paths: bool = False,
+    width: float = 7.0,
+):
     """The chart of a dataset's protected cube: (ChartData, SVG markup), or (None, None)."""
     if not by:
         return None, None
@@ -162,14 +190,20 @@ def build_chart(rt, dataset_id: str, columns: dict, by: tuple[str, ...], measure
     if not data.categories:
         return data, None
     svg = charts.render_svg(
-        data, number=lambda v, decimals=None: number(v, lang, decimals=decimals), gettext=_,
-        chart_id=chart_id, text_as_paths=text_as_paths, width=width,
+        data,
+        number=lambda v, decimals=None: number(v, lang, decimals=decimals),
+        gettext=_,
+        chart_id=chart_id,
+        text_as_paths=text_as_paths,
+        width=width,
     )
-    return data, Markup(svg)
+    return data, Markup(svg)  # noqa: S704 - matplotlib escapes text; title/desc escaped in render_svg
 
 
 def citation(dataset, version, url: str, lang: str) -> str:
-    year = (version.published_at.year if version and version.published_at else dataset.created_at.year)
+    year = (
+        version.published_at.year if version and version.published_at else dataset.created_at.year
+    )
     parts = [f"{dataset.organisation.name} ({year}).", f"{dataset.title(lang)}."]
     if version:
         parts.append(_("Version %(n)s.") % {"n": version.number})
@@ -190,35 +224,66 @@ def dataset(slug: str):
         version = ds.published_version
         columns = (version.columns if version else None) or {}
         measure, by, problems = _chart_request(columns)
-        chart, svg = build_chart(rt, ds.id, columns, by, measure, "cube-chart") if version else (None, None)
+        chart, svg = (
+            build_chart(rt, ds.id, columns, by, measure, "cube-chart") if version else (None, None)
+        )
         endorsements = review_service.endorsements_for(session, ds)
         versions = [v for v in reversed(ds.versions) if v.status in PUBLIC_VERSION_STATES]
         downloads = (
-            local_distributions(ds, version, "") if ds.source == "local" else remote_distributions(ds, None)
+            local_distributions(ds, version, "")
+            if ds.source == "local"
+            else remote_distributions(ds, None)
         )
         jsonld = json.dumps(dataset_jsonld(ds, version, base_url), ensure_ascii=False)
         page_url = f"{base_url}/datasets/{ds.slug}"
         return render_template(
             "dataset.html",
-            dataset=ds, version=version, meta=ds.metadata_ or {}, report=(version.disclosure_report if version else {}) or {},
-            chart=chart, svg=svg, measure=measure, by=by, problems=problems,
-            dims=[(d, charts.column_label(d, columns, lang)) for d in charts.chartable_dimensions(columns)],
+            dataset=ds,
+            version=version,
+            meta=ds.metadata_ or {},
+            report=(version.disclosure_report if version else {}) or {},
+            chart=chart,
+            svg=svg,
+            measure=measure,
+            by=by,
+            problems=problems,
+            dims=[
+                (d, charts.column_label(d, columns, lang))
+                for d in charts.chartable_dimensions(columns)
+            ],
             measures=[(m, charts.column_label(m, columns, lang)) for m in charts.measures(columns)],
-            endorsements=endorsements, versions=versions, downloads=downloads,
-            jsonld=Markup(jsonld.replace("</", "<\\/")),
-            cite=citation(ds, version, page_url, lang), page_url=page_url,
-            topics=[(t, labels.topic_label(t, lang)) for t in (ds.metadata_ or {}).get("topics") or []],
-            places=[labels.place_label(p, lang) for p in ((ds.metadata_ or {}).get("coverage") or {}).get("places") or []],
+            endorsements=endorsements,
+            versions=versions,
+            downloads=downloads,
+            jsonld=Markup(jsonld.replace("<", "\\u003c")),  # noqa: S704 - JSON with every < escaped
+            cite=citation(ds, version, page_url, lang),
+            page_url=page_url,
+            topics=[
+                (t, labels.topic_label(t, lang)) for t in (ds.metadata_ or {}).get("topics") or []
+            ],
+            places=[
+                labels.place_label(p, lang)
+                for p in ((ds.metadata_ or {}).get("coverage") or {}).get("places") or []
+            ],
         )
 
 
 @bp.route("/organisations")
 def organisations():
     rt = runtime()
-    counts = dict(rt.search.search(SearchQuery(facets=("organisation",), limit=0)).facets.get("organisation", []))
+    counts = dict(
+        rt.search.search(SearchQuery(facets=("organisation",), limit=0)).facets.get(
+            "organisation", []
+        )
+    )
     with rt.db.session() as session:
         orgs = [
-            {"slug": o.slug, "name": o.name, "kind": labels.organisation_kind_label(o.kind), "count": counts.get(o.slug, 0)}
+            {
+                "slug": o.slug,
+                "name": o.name,
+                "kind": labels.organisation_kind_label(o.kind),
+                "count": counts.get(o.slug, 0),
+            }
             for o in organisation_service.list_organisations(session)
         ]
     orgs.sort(key=lambda o: (-o["count"], o["name"].lower()))
@@ -235,11 +300,21 @@ def organisation(slug: str):
         except NotFound:
             abort(404)
         info = {
-            "slug": org.slug, "name": org.name, "kind": labels.organisation_kind_label(org.kind),
-            "description": org.description, "website": org.website, "verified": org.verified,
+            "slug": org.slug,
+            "name": org.name,
+            "kind": labels.organisation_kind_label(org.kind),
+            "description": org.description,
+            "website": org.website,
+            "verified": org.verified,
         }
     result = rt.search.search(
-        SearchQuery(filters={"organisation": [slug]}, facets=("topic",), limit=MAX_LIMIT, sort="recent", lang=lang)
+        SearchQuery(
+            filters={"organisation": [slug]},
+            facets=("topic",),
+            limit=MAX_LIMIT,
+            sort="recent",
+            lang=lang,
+        )
     )
     topics = [(c, labels.topic_label(c, lang), n) for c, n in result.facets.get("topic", [])]
     return render_template("organisation.html", org=info, result=result, topics=topics)
@@ -268,3 +343,23 @@ def search_redirect(filters: dict[str, list[str]]):
 @bp.app_context_processor
 def _page_context() -> dict:
     return {"lang": current_language(), "labels": labels}
+
+
+_STATIC_HASHES: dict[str, str] = {}
+
+
+@bp.app_url_defaults
+def _static_version(endpoint: str, values: dict) -> None:
+    """Static URLs carry a hash of the file, so they can be cached for a year and still change."""
+    if endpoint != "static" or "v" in values or "filename" not in values:
+        return
+    filename = values["filename"]
+    if filename not in _STATIC_HASHES:
+        import hashlib
+
+        path = Path(current_app.static_folder or "") / filename
+        try:
+            _STATIC_HASHES[filename] = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        except OSError:
+            return
+    values["v"] = _STATIC_HASHES[filename]
