@@ -57,6 +57,11 @@ class _Collector:
         self.warnings.append(Problem(code, message, file=self.filename, column=column))
 
 
+def _shown(value: str, limit: int = 60) -> str:
+    """A cell value quoted for a message, cut short so a report stays readable."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
 def _clean(name: str) -> pl.Expr:
     s = pl.col(name).str.strip_chars()
     return pl.when(s == "").then(None).otherwise(s)
@@ -83,7 +88,7 @@ def _measure(df: pl.DataFrame, name: str, out: _Collector) -> pl.Series:
     for idx in bad.head(room).to_list():
         out.error(
             "not_a_number",
-            f"{raw[idx]!r} is not a number (the column is a measure).",
+            f"{_shown(raw[idx])} is not a number (the column is a measure).",
             row=idx + 2,
             column=name,
         )
@@ -132,7 +137,7 @@ def _dimension(
             )
             out.error(
                 "unknown_code",
-                f"{distinct[v].strip()!r} is not a known {dim.code} value{more}; "
+                f"{_shown(distinct[v].strip())} is not a known {dim.code} value{more}; "
                 f"use a code or label of the {dim.code} vocabulary.",
                 row=rows[0] + 2,
                 column=name,
