@@ -12,7 +12,11 @@ def dataset_document(dataset: Dataset, version: DatasetVersion | None) -> dict[s
     meta = dataset.metadata_ or {}
     columns = (version.columns if version else None) or {}
     dimensions = sorted(
-        {c["dimension"] for c in columns.values() if c.get("dimension") and c.get("role") in ("dimension", "quasi_identifier")}
+        {
+            c["dimension"]
+            for c in columns.values()
+            if c.get("dimension") and c.get("role") in ("dimension", "quasi_identifier")
+        }
     )
     coverage = meta.get("coverage") or {}
     period = meta.get("period") or {}
@@ -32,7 +36,9 @@ def dataset_document(dataset: Dataset, version: DatasetVersion | None) -> dict[s
         "languages": list(meta.get("languages") or []),
         "endorsed": bool(getattr(version, "endorsed", False)) if version else False,
         "record_count": version.record_count if version else 0,
-        "published_at": version.published_at.isoformat() if version and version.published_at else None,
+        "published_at": version.published_at.isoformat()
+        if version and version.published_at
+        else None,
         "source": dataset.source,
         "version_id": version.id if version else None,
         "extra": {
