@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, Flask, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, g, jsonify, redirect, render_template, request, session, url_for
 from flask_login import (
     LoginManager,
     UserMixin,
@@ -106,6 +106,14 @@ def init_access(app: Flask) -> None:
     limit_blueprint(app, "oauth2", "RATELIMIT_TOKEN_ENDPOINT")
     for endpoint in ("auth.sign_in", "auth.sign_up"):
         limit_view(app, endpoint, "RATELIMIT_SIGN_IN", methods=["POST"])
+
+    @app.errorhandler(405)
+    def _method_not_allowed(err):
+        # Routing errors happen before a blueprint is chosen, so the API's own handler never sees them.
+        if request.path.startswith("/api/"):
+            body = {"error": {"code": "method_not_allowed", "message": "Method not allowed."}}
+            return jsonify(body), 405, {"Allow": ", ".join(err.valid_methods or [])}
+        return err
 
 
 # --- helpers ---------------------------------------------------------------
