@@ -44,8 +44,11 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,98}[a-z0-9]$")
 MAX_TEXT = 20000
 
 
-def _require_admin(principal: Principal) -> None:
-    if not (principal.kind == "system" or principal.is_admin):
+def require_admin(principal: Principal) -> None:
+    """Site administrators only; a token of one needs the ``org:admin`` scope too."""
+    if not (
+        principal.kind == "system" or (principal.is_admin and principal.has_scope("org:admin"))
+    ):
         raise PermissionDenied("Only site administrators may manage harvest sources.")
 
 
@@ -64,7 +67,7 @@ def create_source(
     frequency_hours: int | None = None,
 ) -> HarvestSource:
     """Register a remote catalogue (site administrators only)."""
-    _require_admin(principal)
+    require_admin(principal)
     problems = []
     if not NAME_RE.match(name or "") or name == "local":
         problems.append(
@@ -147,7 +150,7 @@ def request_harvest(
     session: Session, principal: Principal, source: HarvestSource
 ) -> tuple[HarvestRun, Job]:
     """Queue a harvest of ``source`` as a background job (site administrators only)."""
-    _require_admin(principal)
+    require_admin(principal)
     run = HarvestRun(source=source, status=HarvestRunStatus.QUEUED.value, report={})
     session.add(run)
     session.flush()
