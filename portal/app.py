@@ -74,6 +74,10 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(ckan_bp)  # read-only actions; ckanapi POSTs JSON
     app.register_blueprint(ckan_bp)
     app.register_blueprint(federation_bp)
+    from api.federation.harvest_admin import bp as harvest_admin_bp
+
+    csrf.exempt(harvest_admin_bp)  # under /api/v1: bearer tokens only, no session cookies
+    app.register_blueprint(harvest_admin_bp)
     app.register_blueprint(public_bp)
     # Token endpoints authenticate the client, the REST API takes bearer tokens only: no cookies, no CSRF.
     csrf.exempt(oauth2_bp)
