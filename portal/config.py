@@ -49,9 +49,17 @@ def _secret_key(instance: Path, env: dict[str, str]) -> str:
     return key
 
 
+def _with_secret_files(env: dict[str, str]) -> dict[str, str]:
+    """CGD_X_FILE=/run/secrets/x sets CGD_X from that file (Docker and Kubernetes secrets)."""
+    for key, path in list(env.items()):
+        if key.startswith("CGD_") and key.endswith("_FILE") and not env.get(key[:-5]):
+            env[key[:-5]] = Path(path).read_text(encoding="utf-8").strip()
+    return env
+
+
 def load_config(overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Build the app configuration: defaults < environment < explicit overrides."""
-    env = dict(os.environ if env is None else env)
+    env = _with_secret_files(dict(os.environ if env is None else env))
     overrides = dict(overrides or {})
     instance = Path(overrides.get("INSTANCE_PATH") or instance_path(env)).resolve()
     instance.mkdir(parents=True, exist_ok=True)
