@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.models import Dataset, DatasetVersion
+from catalog.services.reviews import is_endorsed
 
 
 def dataset_document(dataset: Dataset, version: DatasetVersion | None) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def dataset_document(dataset: Dataset, version: DatasetVersion | None) -> dict[s
         "period_end": period.get("end"),
         "licence": meta.get("licence"),
         "languages": list(meta.get("languages") or []),
-        "endorsed": bool(getattr(version, "endorsed", False)) if version else False,
+        "endorsed": is_endorsed(version),
         "record_count": version.record_count if version else 0,
         "published_at": version.published_at.isoformat()
         if version and version.published_at
