@@ -25,6 +25,38 @@ SCHEMA = Namespace("http://schema.org/")
 LOCN = Namespace("http://www.w3.org/ns/locn#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 MAX_PAGES = 200
+#: EU authority codes back to the ISO codes our metadata uses (others are kept, lower-cased).
+EU_LANGUAGES = {
+    "ENG": "en",
+    "NEP": "ne",
+    "HIN": "hi",
+    "MAI": "mai",
+    "BHO": "bho",
+    "NEW": "new",
+    "BEN": "bn",
+    "URD": "ur",
+    "FRA": "fr",
+    "SPA": "es",
+    "THA": "tha",
+    "TAJ": "taj",
+}
+EU_COUNTRIES = {
+    "NPL": "NP",
+    "IND": "IN",
+    "BGD": "BD",
+    "PAK": "PK",
+    "LKA": "LK",
+    "BTN": "BT",
+    "AFG": "AF",
+    "MMR": "MM",
+    "KEN": "KE",
+    "UGA": "UG",
+    "TZA": "TZ",
+    "GHA": "GH",
+    "NGA": "NG",
+    "PHL": "PH",
+    "IDN": "ID",
+}
 
 _MEDIA = {
     "application/ld+json": "json-ld",
@@ -206,7 +238,7 @@ def dataset_offer(g: Graph, ds) -> Offer:
     places, country = [], None
     for spatial in g.objects(ds, DCTERMS.spatial):
         if isinstance(spatial, URIRef) and "/authority/country/" in str(spatial):
-            country = _code(str(spatial))
+            country = EU_COUNTRIES.get(_code(str(spatial)), _code(str(spatial)))
         else:
             places.append(_label(g, spatial))
     period = None
@@ -231,7 +263,10 @@ def dataset_offer(g: Graph, ds) -> Offer:
                 "description": next(iter(_texts(g, dist, DCTERMS.description).values()), ""),
             }
         )
-    languages = [_code(str(lang)).lower() for lang in g.objects(ds, DCTERMS.language)]
+    languages = [
+        EU_LANGUAGES.get(_code(str(x)), _code(str(x)).lower())
+        for x in g.objects(ds, DCTERMS.language)
+    ]
     item = HarvestedItem(
         original_id=original_id,
         name=_code(str(ds)) if isinstance(ds, URIRef) else None,

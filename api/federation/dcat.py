@@ -101,7 +101,15 @@ COUNTRIES = {
     "PH": "PHL",
     "ID": "IDN",
 }
-FORMATS = {"CSV": "CSV", "JSON": "JSON", "XLSX": "XLSX", "HTML": "HTML", "XML": "XML", "PDF": "PDF"}
+FORMATS = {
+    "CSV": "CSV",
+    "JSON": "JSON",
+    "XLSX": "XLSX",
+    "HTML": "HTML",
+    "XML": "XML",
+    "PDF": "PDF",
+    "ZIP": "ZIP",
+}
 
 
 def new_graph() -> Graph:

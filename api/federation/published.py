@@ -218,6 +218,15 @@ def local_distributions(
             f"{page}/datapackage.json",
             "Data Package descriptor with the CSV and its Table Schema.",
         ),
+        Distribution(
+            "datapackage-zip",
+            "Frictionless Data Package (zip)",
+            "ZIP",
+            "application/zip",
+            page,
+            f"{page}/datapackage.zip",
+            "The descriptor, the CSV and its Table Schema in one file.",
+        ),
     ]
 
 

@@ -30,7 +30,11 @@ def test_package_search_full_text_filters_and_facets(ckan, catalogue):
     assert (
         everything["facets"]["tags"]["water"] == 2 and everything["facets"]["tags"]["health"] == 1
     )
-    assert everything["facets"]["res_format"] == {"CSV": 3, "JSON": 3}  # datasets, not resources
+    assert everything["facets"]["res_format"] == {
+        "CSV": 3,
+        "JSON": 3,
+        "ZIP": 3,
+    }  # datasets, not resources
     items = {i["name"]: i for i in everything["search_facets"]["organization"]["items"]}
     assert items["samata"] == {"name": "samata", "display_name": "Samata Collective", "count": 2}
 
@@ -71,7 +75,7 @@ def test_package_show_by_name_or_id_in_ckan_shape(ckan, catalogue):
     formats = {r["format"]: r["url"] for r in pkg["resources"]}
     assert formats["CSV"] == f"{catalogue.url}/datasets/{water['slug']}/download.csv"
     assert requests.get(formats["CSV"], timeout=10).status_code == 200
-    assert pkg["num_resources"] == len(pkg["resources"]) == 3
+    assert pkg["num_resources"] == len(pkg["resources"]) == 4
 
 
 def test_organizations(ckan):

@@ -57,7 +57,7 @@ def test_catalogue_turtle_has_the_required_dcat_ap_properties(catalogue):
         assert any("/authority/data-theme/" in str(t) for t in g.objects(ds, DCAT.theme))
         assert any(str(s).endswith("/country/NPL") for s in g.objects(ds, DCTERMS.spatial))
         dists = list(g.objects(ds, DCAT.distribution))
-        assert len(dists) == 3
+        assert len(dists) == 4
         for dist in dists:
             assert g.value(dist, RDF.type) == DCAT.Distribution
             for prop in (

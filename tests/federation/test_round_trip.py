@@ -22,9 +22,10 @@ AGGREGATE = (
 
 
 @pytest.fixture
-def nodes(tmp_path):
+def nodes(tmp_path, database_url):
+    """Node A on SQLite; node B on SQLite and on PostgreSQL (the catalogue behind the harvest)."""
     a = Node(tmp_path, "a")
-    b = Node(tmp_path, "b", HARVEST_ALLOW_PRIVATE=True)
+    b = Node(tmp_path, "b", HARVEST_ALLOW_PRIVATE=True, DATABASE_URL=database_url)
     yield a, b
     b.close()
     a.close()
@@ -78,6 +79,11 @@ def test_publish_on_a_harvest_into_b_withdraw_on_a_is_gone_on_b(nodes, tmp_path)
     cells = _cells(a, published["slug"])
     assert len(cells) >= 2 and any(count for _, count, _ in cells)
     assert _cells(b, local_slug) == cells
+
+    # Metadata, links and protected aggregates only: never a copy of the records.
+    download = b.app.test_client().get(f"/datasets/{local_slug}/download.csv")
+    assert download.status_code == 404 and download.get_json()["error"]["code"] == "no_records"
+    assert {r["url"].split(a.url, 1)[0] for r in pkg["resources"]} == {""}  # links point back to A
 
     # A harvest with nothing changed leaves everything as it is.
     again = harvest_now(b.runtime.ctx, "node-a")
