@@ -363,3 +363,30 @@ def _static_version(endpoint: str, values: dict) -> None:
         except OSError:
             return
     values["v"] = _STATIC_HASHES[filename]
+
+
+COMPRESSIBLE = ("text/html", "application/json", "application/ld+json", "image/svg+xml", "text/css")
+
+
+@bp.after_app_request
+def _gzip(response):
+    """Compress pages for clients that accept it (pages are most of what a reader downloads)."""
+    if (
+        response.direct_passthrough
+        or response.status_code < 200
+        or "Content-Encoding" in response.headers
+        or response.mimetype not in COMPRESSIBLE
+        or "gzip" not in request.headers.get("Accept-Encoding", "").lower()
+    ):
+        return response
+    body = response.get_data()
+    if len(body) < 1400:
+        return response
+    import gzip
+
+    response.set_data(gzip.compress(body, compresslevel=6))
+    response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = ", ".join(
+        v for v in (response.headers.get("Vary"), "Accept-Encoding") if v
+    )
+    return response
