@@ -7,8 +7,10 @@ Redis when ``CGD_REDIS_URL`` is set, so every worker process shares one budget.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from limits import RateLimitItemPerHour
 from limits.storage import storage_from_string
@@ -19,6 +21,52 @@ from catalog.principal import Principal
 
 ANONYMOUS_POINTS = 2_000
 AUTHENTICATED_POINTS = 10_000
+
+
+class WindowStats(NamedTuple):
+    reset_time: float
+    remaining: int
+
+
+class MemoryWindows:
+    """Fixed hourly windows in this process (the embedded deployment): a dict and a lock.
+
+    ``limits``' own memory storage starts a timer thread to expire keys; one
+    process does not need that, and a thread per request window is not free.
+    """
+
+    def __init__(self, window_seconds: int = 3600, max_keys: int = 100_000) -> None:
+        self._window = window_seconds
+        self._max_keys = max_keys
+        self._counts: dict[str, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    def _current(self, key: str, now: float) -> tuple[float, int]:
+        start, used = self._counts.get(key, (0.0, 0))
+        if now >= start + self._window:
+            start, used = now, 0
+        return start, used
+
+    def test(self, item, key: str, cost: int = 1) -> bool:
+        with self._lock:
+            _start, used = self._current(key, time.time())
+            return used + cost <= item.amount
+
+    def hit(self, item, key: str, cost: int = 1) -> bool:
+        now = time.time()
+        with self._lock:
+            start, used = self._current(key, now)
+            if len(self._counts) >= self._max_keys:
+                self._counts = {k: v for k, v in self._counts.items() if now < v[0] + self._window}
+            self._counts[key] = (start, used + cost)
+            return used + cost <= item.amount
+
+    def get_window_stats(self, item, key: str) -> WindowStats:
+        now = time.time()
+        with self._lock:
+            start, used = self._current(key, now)
+        reset = (start if used else now) + self._window
+        return WindowStats(reset_time=reset, remaining=max(0, item.amount - used))
 
 
 class BudgetExhausted(Exception):
@@ -49,9 +97,11 @@ class PointsBudget:
     key_prefix: str = "cgd-graphql"
 
     def __post_init__(self) -> None:
-        options = {"key_prefix": self.key_prefix} if self.storage_uri.startswith("redis") else {}
-        self._storage = storage_from_string(self.storage_uri, **options)
-        self._limiter = FixedWindowRateLimiter(self._storage)
+        if self.storage_uri.startswith("memory"):
+            self._limiter = MemoryWindows()
+        else:
+            options = {"key_prefix": self.key_prefix} if self.storage_uri.startswith("redis") else {}
+            self._limiter = FixedWindowRateLimiter(storage_from_string(self.storage_uri, **options))
 
     @classmethod
     def from_config(cls, config) -> PointsBudget:
