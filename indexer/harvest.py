@@ -152,7 +152,14 @@ def _apply(ctx, source_id: int, offer: Offer, report: dict[str, Any]) -> None:
         return
     report[outcome].append({"id": offer.original_id, "dataset": slug})
     if outcome != "unchanged" or ctx.search.get_dataset(dataset_id) is None:
-        index_harvested(ctx, dataset_id, offer.item.cube)
+        try:
+            index_harvested(ctx, dataset_id, offer.item.cube)
+        except (
+            CGDError
+        ) as exc:  # in the catalogue already; `cgd reindex` or the next run indexes it
+            report["failed"].append(
+                {"id": offer.original_id, "message": f"indexing: {exc.message}"}
+            )
 
 
 def index_harvested(ctx, dataset_id: str, cube: dict[str, Any] | None) -> None:

@@ -151,6 +151,16 @@ def request_harvest(
 ) -> tuple[HarvestRun, Job]:
     """Queue a harvest of ``source`` as a background job (site administrators only)."""
     require_admin(principal)
+    busy = session.scalar(
+        select(HarvestRun.id).where(
+            HarvestRun.source_id == source.id,
+            HarvestRun.status.in_([HarvestRunStatus.QUEUED.value, HarvestRunStatus.RUNNING.value]),
+        )
+    )
+    if busy:
+        raise Conflict(
+            f"{source.name} is being harvested already (run {busy}).", code="harvest_running"
+        )
     run = HarvestRun(source=source, status=HarvestRunStatus.QUEUED.value, report={})
     session.add(run)
     session.flush()

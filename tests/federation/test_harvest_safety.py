@@ -12,7 +12,7 @@ from catalog.services import harvest as harvest_service
 from indexer import harvest_http
 from indexer.harvest import harvest_now
 from indexer.harvest_http import HarvestClient, HarvestFetchError, address_allowed, check_url
-from schema.errors import InvalidInput, PermissionDenied
+from schema.errors import Conflict, InvalidInput, PermissionDenied
 
 from .nodes import LiveServer, Node
 
@@ -183,5 +183,9 @@ def test_only_site_administrators_configure_sources(tmp_path):
             )
             with pytest.raises(PermissionDenied):
                 harvest_service.request_harvest(s, member, source)
+            harvest_service.request_harvest(s, system(), source)
+            with pytest.raises(Conflict) as busy:  # one run of a source at a time
+                harvest_service.request_harvest(s, system(), source)
+            assert busy.value.code == "harvest_running"
     finally:
         node.close()

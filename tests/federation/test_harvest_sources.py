@@ -171,6 +171,16 @@ def test_dcat_source_report_lists_created_updated_withdrawn_and_failed(harvester
         assert [r.status for r in runs] == ["succeeded", "succeeded"]
         assert runs[-1].report["withdrawn"][0]["id"] == "w2"
 
+    # Offered again later: published again under the same record, with a new version.
+    synthetic.publish(
+        [{"id": "w1", "title": "Wells 2024 (revised)"}, {"id": "w2", "title": "Taps 2024"}], fmt
+    )
+    third = harvest_now(harvester.runtime.ctx, "ministry")
+    assert [u["id"] for u in third["report"]["updated"]] == ["w2"] and third["counts"][
+        "withdrawn"
+    ] == 1
+    assert _search(harvester, source=["ministry"]) == 2
+
 
 def test_a_source_that_fails_to_list_withdraws_nothing(harvester, synthetic):
     synthetic.publish([{"id": "w1", "title": "Wells"}], "turtle")
