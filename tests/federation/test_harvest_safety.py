@@ -179,7 +179,7 @@ def test_only_site_administrators_configure_sources(tmp_path):
                 )
             assert {p.field for p in err.value.problems} == {"name", "url", "kind"}
             source = harvest_service.create_source(
-                s, system(), name="peer", url="https://example.org", kind="ckan"
+                s, system(), name="peer", url="https://peer.invalid", kind="ckan"
             )
             with pytest.raises(PermissionDenied):
                 harvest_service.request_harvest(s, member, source)
