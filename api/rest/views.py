@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -39,7 +40,12 @@ DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 # --- representations -------------------------------------------------------
 
 def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
+    # RFC 3339 needs the offset; SQLite hands back naive datetimes, all of them UTC.
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat()
 
 
 def dataset_json(dataset: Dataset) -> dict[str, Any]:

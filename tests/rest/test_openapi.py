@@ -1,0 +1,138 @@
+"""The OpenAPI 3 document of /api/v1, and schemathesis against it (bounded: a few examples per operation)."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from catalog.principal import SCOPES
+from tests.accounts.world import World, bearer
+
+ALL_SCOPES = list(SCOPES)
+EXAMPLES = 4
+# Server errors, documented status codes and content types, responses matching their schemas,
+# and invalid requests refused. (Not "every schema-valid request accepted": dataset metadata has
+# cross-field rules of the CGD standard that JSON Schema cannot say.)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
+
+
+def test_the_document_is_valid_openapi_3_built_from_the_marshmallow_schemas(make_app):
+    app = make_app()
+    doc = app.test_client().get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.")
+    schemas = doc["components"]["schemas"]
+    assert {"DatasetCreate", "Dataset", "Version", "Job", "Upload", "Error", "Problem"} <= set(
+        schemas
+    )
+    assert set(schemas["Problem"]["properties"]) >= {"code", "message", "row", "column", "field"}
+    assert schemas["DatasetCreate"]["required"] == ["metadata", "organisation"] or set(
+        schemas["DatasetCreate"]["required"]
+    ) == {"metadata", "organisation"}
+    ops = [(path, method) for path, item in doc["paths"].items() for method in item]
+    assert ("/datasets/{ref}/versions", "post") in ops and (
+        "/versions/{version_id}/publish",
+        "post",
+    ) in ops
+    assert doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"][
+        "scopes"
+    ].keys() == set(SCOPES)
+
+
+@pytest.fixture
+def api_world(make_app):
+    app = make_app(UPLOAD_CHUNK_BYTES=64 * 1024, MAX_UPLOAD_BYTES=1024 * 1024)
+    world = World(app.extensions["cgd"])
+    world.app = app
+    world.add_org("samata")
+    world.add_user("ada", org="samata", role="admin")
+    ids = world.dataset("samata", "Fuzzed survey")
+    world.token_value = world.token("ada", ALL_SCOPES, ["samata"])
+    upload = (
+        app.test_client()
+        .post(
+            f"/api/v1/datasets/{ids['dataset']}/uploads",
+            headers=bearer(world.token_value),
+            json={"filename": "survey.csv", "size": 100},
+        )
+        .get_json()
+    )
+    # Real objects to aim generated requests at, beside random ids.
+    world.real = {
+        "ref": ids["dataset"],
+        "version_id": ids["version"],
+        "job_id": ids["job"],
+        "upload_id": upload["id"],
+    }
+    return world
+
+
+def test_no_operation_answers_with_a_server_error(api_world):
+    """Every operation, positive and negative generated requests, at random and at real objects."""
+    api = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api_world.app)
+    headers = {**bearer(api_world.token_value), "Accept-Encoding": "identity"}
+    failures: list[str] = []
+    answered: dict[str, set[int]] = {}
+    for result in api.get_all_operations():
+        operation = result.ok()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            for aim_at_real in (False, True):
+                # run() is called within this iteration, so it reads this mode and aim.
+
+                @given(case=operation.as_strategy(generation_mode=mode))
+                @settings(
+                    max_examples=EXAMPLES,
+                    deadline=None,
+                    database=None,
+                    derandomize=True,
+                    suppress_health_check=list(HealthCheck),
+                )
+                def run(case):
+                    if aim_at_real and case.path_parameters:
+                        case.path_parameters = {
+                            k: api_world.real.get(k, v) for k, v in case.path_parameters.items()
+                        }
+                    if aim_at_real and isinstance(case.body, dict) and "organisation" in case.body:
+                        case.body["organisation"] = "samata"
+                    response = case.call(headers=headers)
+                    answered.setdefault(f"{operation.method.upper()} {operation.path}", set()).add(
+                        response.status_code
+                    )
+                    if response.status_code >= 400:
+                        error = response.json().get("error") or {}
+                        if not (error.get("code") and error.get("message")):
+                            failures.append(
+                                f"{case.method} {case.formatted_path}: no error code: {response.text[:200]}"
+                            )
+                    try:
+                        case.validate_response(response, checks=CHECKS)
+                    except Exception as err:  # noqa: BLE001 - schemathesis groups its check failures
+                        failures.append(
+                            f"{case.method} {case.formatted_path} [{mode.value}]: {str(err)[:600]}"
+                        )
+
+                try:
+                    run()
+                except Unsatisfiable:
+                    # No negative case exists for an operation without inputs (GET /me).
+                    assert mode is GenerationMode.NEGATIVE, operation.path
+    assert len(answered) >= 14, answered
+    assert not failures, "\n\n".join(sorted(set(failures))[:10])
+    # The generated requests reached real objects, not only 404s.
+    assert 200 in answered["GET /versions/{version_id}/anonymisation-report"]
+    assert 200 in answered["GET /jobs/{job_id}"]
