@@ -82,6 +82,48 @@ def api_world(make_app):
     return world
 
 
+def _fuzz(
+    operation, mode, aim_at_real: bool, world, headers: dict, failures: list, answered: dict
+) -> None:
+    """A few generated requests against one operation, each response checked."""
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case):
+        if aim_at_real and case.path_parameters:
+            case.path_parameters = {
+                k: world.real.get(k, v) for k, v in case.path_parameters.items()
+            }
+        if aim_at_real and isinstance(case.body, dict) and "organisation" in case.body:
+            case.body["organisation"] = "samata"
+        response = case.call(headers=headers)
+        answered.setdefault(f"{operation.method.upper()} {operation.path}", set()).add(
+            response.status_code
+        )
+        if response.status_code >= 400:
+            error = response.json().get("error") or {}
+            if not (error.get("code") and error.get("message")):
+                failures.append(
+                    f"{case.method} {case.formatted_path}: no error code: {response.text[:200]}"
+                )
+        try:
+            case.validate_response(response, checks=CHECKS)
+        except Exception as err:  # noqa: BLE001 - schemathesis groups its check failures
+            failures.append(f"{case.method} {case.formatted_path} [{mode.value}]: {str(err)[:600]}")
+
+    try:
+        run()
+    except Unsatisfiable:
+        # No negative case exists for an operation without inputs (GET /me).
+        assert mode is GenerationMode.NEGATIVE, operation.path
+
+
 def test_no_operation_answers_with_a_server_error(api_world):
     """Every operation, positive and negative generated requests, at random and at real objects."""
     api = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", api_world.app)
@@ -92,45 +134,7 @@ def test_no_operation_answers_with_a_server_error(api_world):
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             for aim_at_real in (False, True):
-                # run() is called within this iteration, so it reads this mode and aim.
-
-                @given(case=operation.as_strategy(generation_mode=mode))
-                @settings(
-                    max_examples=EXAMPLES,
-                    deadline=None,
-                    database=None,
-                    derandomize=True,
-                    suppress_health_check=list(HealthCheck),
-                )
-                def run(case):
-                    if aim_at_real and case.path_parameters:
-                        case.path_parameters = {
-                            k: api_world.real.get(k, v) for k, v in case.path_parameters.items()
-                        }
-                    if aim_at_real and isinstance(case.body, dict) and "organisation" in case.body:
-                        case.body["organisation"] = "samata"
-                    response = case.call(headers=headers)
-                    answered.setdefault(f"{operation.method.upper()} {operation.path}", set()).add(
-                        response.status_code
-                    )
-                    if response.status_code >= 400:
-                        error = response.json().get("error") or {}
-                        if not (error.get("code") and error.get("message")):
-                            failures.append(
-                                f"{case.method} {case.formatted_path}: no error code: {response.text[:200]}"
-                            )
-                    try:
-                        case.validate_response(response, checks=CHECKS)
-                    except Exception as err:  # noqa: BLE001 - schemathesis groups its check failures
-                        failures.append(
-                            f"{case.method} {case.formatted_path} [{mode.value}]: {str(err)[:600]}"
-                        )
-
-                try:
-                    run()
-                except Unsatisfiable:
-                    # No negative case exists for an operation without inputs (GET /me).
-                    assert mode is GenerationMode.NEGATIVE, operation.path
+                _fuzz(operation, mode, aim_at_real, api_world, headers, failures, answered)
     assert len(answered) >= 14, answered
     assert not failures, "\n\n".join(sorted(set(failures))[:10])
     # The generated requests reached real objects, not only 404s.
