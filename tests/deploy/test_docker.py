@@ -119,7 +119,7 @@ def test_compose_keeps_every_state_in_named_volumes_and_secrets_in_files():
     env = services["app"]["environment"]
     assert "CGD_SECRET_KEY" not in env and "CGD_DATABASE_URL" not in env
     assert env["CGD_SECRET_KEY_FILE"].startswith("/run/secrets/")
-    assert {s for s in doc["secrets"]} == {"database_url", "secret_key", "postgres_password"}
+    assert set(doc["secrets"]) == {"database_url", "secret_key", "postgres_password"}
 
 
 def test_compose_environment_names_only_settings_the_app_reads():

@@ -11,7 +11,7 @@ import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
 from portal.logs import JSONFormatter, configure_logging
-from tests.jobs.conftest import redis_url, rq_queue, upload, wait_job  # noqa: F401 - fixtures
+from tests.jobs.conftest import upload, wait_job
 
 
 def _samples(body: str) -> dict[str, list]:
