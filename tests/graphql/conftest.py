@@ -40,7 +40,9 @@ class LiveServer:
 
     def client(self, token: str | None = None, *, introspect: bool = False) -> Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        transport = RequestsHTTPTransport(url=f"{self.url}/graphql", headers=headers, timeout=30, retries=0)
+        transport = RequestsHTTPTransport(
+            url=f"{self.url}/graphql", headers=headers, timeout=30, retries=0
+        )
         return Client(transport=transport, fetch_schema_from_transport=introspect)
 
     def execute(self, query: str, variables: dict | None = None, token: str | None = None) -> dict:
@@ -65,7 +67,9 @@ def serve(app) -> Iterator[LiveServer]:
 def build_app(tmp: Path, **config):
     from portal.app import create_app
 
-    return create_app(app_config(tmp, None, BASE_URL="http://portal.test", **config), start_jobs=False)
+    return create_app(
+        app_config(tmp, None, BASE_URL="http://portal.test", **config), start_jobs=False
+    )
 
 
 def _survey_metadata(title: str, topics: list[str], places: list[str], description: str) -> dict:
@@ -80,8 +84,15 @@ def _survey_metadata(title: str, topics: list[str], places: list[str], descripti
 #: The columns of the water survey: few quasi-identifiers, so that caste by district
 #: survives k-anonymity at district level (the journalist's question needs it).
 WATER_COLUMNS = [
-    "respondent_name", "phone", "sex", "caste_ethnicity", "district",
-    "household_size", "has_water_access", "minutes_to_water", "comments",
+    "respondent_name",
+    "phone",
+    "sex",
+    "caste_ethnicity",
+    "district",
+    "household_size",
+    "has_water_access",
+    "minutes_to_water",
+    "comments",
 ]
 
 #: key: (org slug, rows, seed, (title, topics, places) or None for the demo metadata,
@@ -119,7 +130,9 @@ def publish_corpus(rt, tmp: Path) -> dict[str, dict]:
         organisations.create_organisation(
             s, system(), slug="karnali-dpo", name="Karnali Disabled People's Organisation"
         )
-        organisations.create_organisation(s, system(), slug="madhesh-dpo", name="Madhesh Disability Network")
+        organisations.create_organisation(
+            s, system(), slug="madhesh-dpo", name="Madhesh Disability Network"
+        )
     built = {}
     for key, (org, rows, seed, meta_over, district) in CORPUS.items():
         df = generate_survey(rows, seed=seed)
@@ -169,12 +182,18 @@ def fresh_server(tmp_path) -> Iterator:
         app.extensions["cgd"].close()
 
 
-def person(rt, email: str, org_slug: str | None = None, role: str = Role.EDITOR.value, *, admin=False):
+def person(
+    rt, email: str, org_slug: str | None = None, role: str = Role.EDITOR.value, *, admin=False
+):
     """A person (and membership) made through the catalogue services; their session principal."""
     with rt.db.session() as s:
-        user = users.create_user(s, system(), email=email, password="long-enough-password", is_admin=admin)
+        user = users.create_user(
+            s, system(), email=email, password="long-enough-password", is_admin=admin
+        )
         if org_slug:
-            organisations.set_membership(s, system(), organisations.get_organisation(s, org_slug), user, role)
+            organisations.set_membership(
+                s, system(), organisations.get_organisation(s, org_slug), user, role
+            )
         return Principal(kind="user", user_id=user.id, is_admin=admin, label=email)
 
 

@@ -24,15 +24,22 @@ def publish_many(runtime, count: int, orgs: int = 7) -> None:
     with runtime.db.session() as s:
         slugs = []
         for i in range(orgs):
-            org = organisations.create_organisation(s, system(), slug=f"cso-{i:02d}", name=f"CSO {i}")
+            org = organisations.create_organisation(
+                s, system(), slug=f"cso-{i:02d}", name=f"CSO {i}"
+            )
             slugs.append(org.slug)
         for i in range(count):
             meta = demo_metadata()
             meta["title"] = {"en": f"Survey {i:03d} of household water access"}
             ds = dataset_service.create_dataset(s, system(), slugs[i % orgs], meta)
             version = DatasetVersion(
-                dataset=ds, number=1, status="awaiting_approval", metadata_=meta,
-                columns=SURVEY_COLUMNS, record_count=100 + i, disclosure_report={"k": 5},
+                dataset=ds,
+                number=1,
+                status="awaiting_approval",
+                metadata_=meta,
+                columns=SURVEY_COLUMNS,
+                record_count=100 + i,
+                disclosure_report={"k": 5},
             )
             s.add(version)
             s.flush()
@@ -61,7 +68,9 @@ def test_a_100_dataset_page_costs_the_same_few_statements_as_a_10_dataset_page(a
     counts = {}
     for n in (10, 100):
         with counting_statements(runtime.db.engine) as seen:
-            body = client.post("/graphql", json={"query": PAGE_QUERY, "variables": {"n": n}}).get_json()
+            body = client.post(
+                "/graphql", json={"query": PAGE_QUERY, "variables": {"n": n}}
+            ).get_json()
         assert "errors" not in body, body["errors"][:2]
         edges = body["data"]["datasets"]["edges"]
         assert len(edges) == n

@@ -41,11 +41,19 @@ def test_graphiql_boots_in_chromium_and_shows_the_editor(corpus_server, tmp_path
     require_service("Chromium", None if chromium else "no chromium on PATH")
     proc = subprocess.run(
         [
-            chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=8000",
-            "--dump-dom", f"{corpus_server.url}/graphql",
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=8000",
+            "--dump-dom",
+            f"{corpus_server.url}/graphql",
         ],
-        capture_output=True, text=True, timeout=90,
+        capture_output=True,
+        text=True,
+        timeout=90,
     )
     dom = proc.stdout
     assert 'data-graphiql="booted"' in dom, proc.stderr[-2000:]

@@ -64,7 +64,9 @@ def test_small_aggregate_cells_are_suppressed_with_no_count_or_mean(corpus_serve
     suppressed = [c for c in answer["cells"] if c["suppressed"]]
     shown = [c for c in answer["cells"] if not c["suppressed"]]
     assert suppressed and answer["suppressedCount"] == len(suppressed)
-    assert all(c["count"] is None and all(m["value"] is None for m in c["means"]) for c in suppressed)
+    assert all(
+        c["count"] is None and all(m["value"] is None for m in c["means"]) for c in suppressed
+    )
     assert all(c["count"] >= 10 for c in shown)
 
 
@@ -93,7 +95,8 @@ def test_dataset_by_slug_node_roundtrip_and_language(corpus_server):
     assert one["distributions"][0]["url"].startswith("http://portal.test/datasets/")
     assert one["versions"] == [{"number": 1, "status": "published"}]
     node = corpus_server.execute(
-        "query($id: ID!) { node(id: $id) { __typename ... on Dataset { slug } } }", {"id": one["id"]}
+        "query($id: ID!) { node(id: $id) { __typename ... on Dataset { slug } } }",
+        {"id": one["id"]},
     )["node"]
     assert node == {"__typename": "Dataset", "slug": slug}
 
@@ -113,7 +116,9 @@ def test_organizations_and_dimensions(corpus_server):
     answer = corpus_server.execute(
         "{ organizations(first: 10) { totalCount edges { node { slug datasetCount } } } dimensions { code } }"
     )
-    counts = {e["node"]["slug"]: e["node"]["datasetCount"] for e in answer["organizations"]["edges"]}
+    counts = {
+        e["node"]["slug"]: e["node"]["datasetCount"] for e in answer["organizations"]["edges"]
+    }
     assert counts == {"samata": 2, "karnali-dpo": 1, "madhesh-dpo": 1}
     assert "caste_ethnicity" in {d["code"] for d in answer["dimensions"]}
 
@@ -125,7 +130,9 @@ def test_unknown_dataset_is_a_stable_code_not_a_crash(corpus_server):
         "validation_failed"
     )
     # gql refuses to send a document it cannot parse: send the broken text raw.
-    broken = requests.post(f"{corpus_server.url}/graphql", json={"query": "{ datasets("}, timeout=10).json()
+    broken = requests.post(
+        f"{corpus_server.url}/graphql", json={"query": "{ datasets("}, timeout=10
+    ).json()
     assert broken["errors"][0]["extensions"]["code"] == "syntax_error" and "data" not in broken
     bad_cursor = errors_of(corpus_server, '{ datasets(after: "zzz") { totalCount } }')
     assert bad_cursor[0]["extensions"]["code"] == "bad_cursor"
@@ -139,7 +146,9 @@ def test_resolver_crash_is_masked_and_logged_with_a_reference(fresh_server, capl
         raise RuntimeError(f"could not connect to {secret}")
 
     live.runtime.search.search = broken  # the fault: the search backend fails mid-request
-    response = requests.post(f"{live.url}/graphql", json={"query": "{ datasets { totalCount } }"}, timeout=10)
+    response = requests.post(
+        f"{live.url}/graphql", json={"query": "{ datasets { totalCount } }"}, timeout=10
+    )
     text = response.text
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "internal_error"
@@ -150,7 +159,9 @@ def test_resolver_crash_is_masked_and_logged_with_a_reference(fresh_server, capl
 
 
 def test_get_with_a_query_runs_it_but_never_a_mutation(corpus_server):
-    ok = requests.get(f"{corpus_server.url}/graphql", params={"query": "{ dimensions { code } }"}, timeout=10)
+    ok = requests.get(
+        f"{corpus_server.url}/graphql", params={"query": "{ dimensions { code } }"}, timeout=10
+    )
     assert ok.status_code == 200 and ok.json()["data"]["dimensions"]
     refused = requests.get(
         f"{corpus_server.url}/graphql",
@@ -170,4 +181,6 @@ def test_gql_document_with_fragments_and_variables(corpus_server):
             ),
             variable_values={"q": "disability"},
         )
-    assert answer["datasets"]["edges"] and all(e["node"]["recordCount"] > 0 for e in answer["datasets"]["edges"])
+    assert answer["datasets"]["edges"] and all(
+        e["node"]["recordCount"] > 0 for e in answer["datasets"]["edges"]
+    )

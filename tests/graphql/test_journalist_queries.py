@@ -35,7 +35,9 @@ def all_records(live, slug: str) -> list[dict]:
 
 def test_share_without_water_by_caste_in_saptari_is_highest_for_dalit_households(corpus_server):
     slug = corpus_server.extras["corpus"]["water"]["result"]["slug"]
-    cells = corpus_server.execute(doc_query("water-by-caste-saptari"), {"dataset": slug})["aggregate"]["cells"]
+    cells = corpus_server.execute(doc_query("water-by-caste-saptari"), {"dataset": slug})[
+        "aggregate"
+    ]["cells"]
     shares = {}
     for cell in cells:
         dims = {d["column"]: d for d in cell["dimensions"]}

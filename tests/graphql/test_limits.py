@@ -22,7 +22,10 @@ def test_first_above_100_is_refused_before_execution(corpus_server):
     assert error["extensions"]["code"] == "bad_first" and "data" not in r.json()
     via_variable = post(
         corpus_server,
-        {"query": "query($n: Int) { organizations(first: $n) { totalCount } }", "variables": {"n": 500}},
+        {
+            "query": "query($n: Int) { organizations(first: $n) { totalCount } }",
+            "variables": {"n": 500},
+        },
     )
     assert first_error(via_variable)["extensions"]["code"] == "bad_first"
 
@@ -42,7 +45,15 @@ def test_cost_multiplies_nested_connections_and_is_refused_with_the_computed_cos
     expected = 1 + 100 + 100 + 100 + 3 * 100 * 100
     error = first_error(post(corpus_server, {"query": query}))
     assert error["extensions"] == {"code": "query_too_costly", "cost": expected, "maxCost": 20_000}
-    fits = post(corpus_server, {"query": query.replace("first: 100) { edges { node { organization", "first: 10) { edges { node { organization")})
+    fits = post(
+        corpus_server,
+        {
+            "query": query.replace(
+                "first: 100) { edges { node { organization",
+                "first: 10) { edges { node { organization",
+            )
+        },
+    )
     assert "errors" not in fits.json()
 
 
@@ -63,10 +74,12 @@ def test_introspection_is_not_limited_by_depth(corpus_server):
 
 
 def test_alias_limit(corpus_server):
-    fields = " ".join(f"a{i}: dimension(code: \"sex\") {{ code }}" for i in range(31))
+    fields = " ".join(f'a{i}: dimension(code: "sex") {{ code }}' for i in range(31))
     error = first_error(post(corpus_server, {"query": "{ " + fields + " }"}))
-    assert error["extensions"]["code"] == "too_many_aliases" and error["extensions"]["aliases"] == 31
-    ok = " ".join(f"a{i}: dimension(code: \"sex\") {{ code }}" for i in range(30))
+    assert (
+        error["extensions"]["code"] == "too_many_aliases" and error["extensions"]["aliases"] == 31
+    )
+    ok = " ".join(f'a{i}: dimension(code: "sex") {{ code }}' for i in range(30))
     assert "errors" not in post(corpus_server, {"query": "{ " + ok + " }"}).json()
 
 
@@ -81,13 +94,21 @@ def test_batch_limit_and_batches_answered_in_order(corpus_server):
 
 def test_query_text_and_token_limits(corpus_server):
     long_text = "{ dimensions { code } }" + " " * 20_001
-    assert first_error(post(corpus_server, {"query": long_text}))["extensions"]["code"] == "query_too_large"
+    assert (
+        first_error(post(corpus_server, {"query": long_text}))["extensions"]["code"]
+        == "query_too_large"
+    )
     many_tokens = "{ " + " ".join("dimensions { code }" for _ in range(1300)) + " }"
-    assert first_error(post(corpus_server, {"query": many_tokens}))["extensions"]["code"] == "query_too_large"
+    assert (
+        first_error(post(corpus_server, {"query": many_tokens}))["extensions"]["code"]
+        == "query_too_large"
+    )
 
 
 def test_points_per_hour_are_spent_then_refused_and_a_token_has_its_own_larger_budget(fresh_server):
-    live = fresh_server(RATELIMIT_ENABLED=True, GRAPHQL_POINTS_ANONYMOUS=3, GRAPHQL_POINTS_AUTHENTICATED=10)
+    live = fresh_server(
+        RATELIMIT_ENABLED=True, GRAPHQL_POINTS_ANONYMOUS=3, GRAPHQL_POINTS_AUTHENTICATED=10
+    )
     small = {"query": "{ rateLimit { remaining used limit } }"}
     seen = [post(live, small).json()["data"]["rateLimit"]["remaining"] for _ in range(3)]
     assert seen == [2, 1, 0]
@@ -115,7 +136,10 @@ def test_expensive_query_costs_more_points(fresh_server):
     # 1 + 100 + 100 + 100 + 100*50*2 + 1 = 10302 nodes -> 104 points, more than the 100 left
     r = post(live, {"query": q})
     assert r.status_code == 429
-    assert first_error(r)["extensions"]["cost"] == 104 and first_error(r)["extensions"]["remaining"] == 100
+    assert (
+        first_error(r)["extensions"]["cost"] == 104
+        and first_error(r)["extensions"]["remaining"] == 100
+    )
     cheaper = post(live, {"query": q.replace("first: 50", "first: 40")})
     # 1 + 300 + 100*40*2 + 1 = 8302 nodes -> 84 points
     assert cheaper.json()["data"]["rateLimit"] == {"cost": 84, "remaining": 16}

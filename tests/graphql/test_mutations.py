@@ -41,8 +41,11 @@ def world(fresh_server):
     samata_admin = person(rt, "admin@samata.example", "samata", Role.ADMIN.value)
     with rt.db.session() as s:
         p = partnerships.create_partnership(
-            s, samata_admin, title="Water monitoring",
-            parties=[PartySpec("samata"), PartySpec("cbs-nepal")], topics=["water"],
+            s,
+            samata_admin,
+            title="Water monitoring",
+            parties=[PartySpec("samata"), PartySpec("cbs-nepal")],
+            topics=["water"],
         )
         partnerships.accept_partnership(s, nso_admin, p, "cbs-nepal")
     reviewer = person(rt, "reviewer@cbs.example", "cbs-nepal", Role.MEMBER.value)
@@ -70,7 +73,9 @@ def upload_and_publish(live, dataset_id: str, csv: bytes) -> str:
     half = len(csv) // 2
     for start, chunk in ((0, csv[:half]), (half, csv[half:])):
         r = requests.put(
-            local(started["chunkUrl"]), data=chunk, timeout=30,
+            local(started["chunkUrl"]),
+            data=chunk,
+            timeout=30,
             headers={**auth, "Content-Range": f"bytes {start}-{start + len(chunk) - 1}/{len(csv)}"},
         )
         assert r.status_code == 200, r.text
@@ -78,7 +83,7 @@ def upload_and_publish(live, dataset_id: str, csv: bytes) -> str:
     assert done.status_code == 202, done.text
     version_id = done.json()["version"]["id"]
     job = live.execute(
-        'mutation($v: ID!) { publishVersion(version: $v, approveFreeText: true) { job { id kind status } } }',
+        "mutation($v: ID!) { publishVersion(version: $v, approveFreeText: true) { job { id kind status } } }",
         {"v": version_id},
         token,
     )["publishVersion"]["job"]
@@ -89,7 +94,9 @@ def upload_and_publish(live, dataset_id: str, csv: bytes) -> str:
 def test_contributor_creates_uploads_publishes_and_withdraws_through_graphql(world):
     live = world
     token = live.extras["publisher"]
-    created = live.execute(CREATE, {"org": "samata", "meta": demo_metadata()}, token)["createDataset"]["dataset"]
+    created = live.execute(CREATE, {"org": "samata", "meta": demo_metadata()}, token)[
+        "createDataset"
+    ]["dataset"]
     assert created["organization"]["slug"] == "samata"
     meta = demo_metadata()
     meta["title"] = {"en": "Water access survey, revised"}
@@ -102,15 +109,21 @@ def test_contributor_creates_uploads_publishes_and_withdraws_through_graphql(wor
 
     csv = generate_survey(150, seed=5).write_csv().encode()
     version_id = upload_and_publish(live, created["databaseId"], csv)
-    public = live.execute('{ datasets(query: "revised") { totalCount edges { node { slug recordCount } } } }')
+    public = live.execute(
+        '{ datasets(query: "revised") { totalCount edges { node { slug recordCount } } } }'
+    )
     assert public["datasets"]["totalCount"] == 1
     assert public["datasets"]["edges"][0]["node"]["recordCount"] > 0
 
     withdrawn = live.execute(
-        'mutation($v: ID!) { withdrawVersion(version: $v) { job { kind status } } }', {"v": version_id}, token
+        "mutation($v: ID!) { withdrawVersion(version: $v) { job { kind status } } }",
+        {"v": version_id},
+        token,
     )["withdrawVersion"]["job"]
     assert withdrawn["kind"] == "withdraw"
-    assert live.execute('{ datasets(query: "revised") { totalCount } }')["datasets"]["totalCount"] == 0
+    assert (
+        live.execute('{ datasets(query: "revised") { totalCount } }')["datasets"]["totalCount"] == 0
+    )
 
 
 def test_mutations_are_refused_by_the_catalogue_rules(world):
@@ -124,7 +137,9 @@ def test_mutations_are_refused_by_the_catalogue_rules(world):
     dataset_id = created["createDataset"]["dataset"]["databaseId"]
     bad = dict(meta)
     del bad["title"]
-    assert codes(live, CREATE, {"org": "samata", "meta": bad}, live.extras["publisher"]) == ["invalid_metadata"]
+    assert codes(live, CREATE, {"org": "samata", "meta": bad}, live.extras["publisher"]) == [
+        "invalid_metadata"
+    ]
     assert codes(
         live,
         'mutation($d: String!) { startUpload(dataset: $d, filename: "x.csv", size: 10) { upload { id } } }',
@@ -132,36 +147,51 @@ def test_mutations_are_refused_by_the_catalogue_rules(world):
         live.extras["outsider"],
     ) == ["organisation_not_granted"]
     assert codes(
-        live, 'mutation { publishVersion(version: "nope") { job { id } } }', {}, live.extras["write_only"]
+        live,
+        'mutation { publishVersion(version: "nope") { job { id } } }',
+        {},
+        live.extras["write_only"],
     ) == ["version_not_found"]
 
 
 def test_publishing_needs_the_publish_scope(world):
     live = world
-    created = live.execute(CREATE, {"org": "samata", "meta": demo_metadata()}, live.extras["publisher"])
+    created = live.execute(
+        CREATE, {"org": "samata", "meta": demo_metadata()}, live.extras["publisher"]
+    )
     dataset_id = created["createDataset"]["dataset"]["databaseId"]
     csv = generate_survey(120, seed=9).write_csv().encode()
     version_id = upload_and_publish(live, dataset_id, csv)
     assert codes(
-        live, 'mutation($v: ID!) { withdrawVersion(version: $v) { job { id } } }', {"v": version_id},
+        live,
+        "mutation($v: ID!) { withdrawVersion(version: $v) { job { id } } }",
+        {"v": version_id},
         live.extras["write_only"],
     ) == ["insufficient_scope"]
 
 
 def test_partner_endorses_a_published_version(world):
     live = world
-    created = live.execute(CREATE, {"org": "samata", "meta": demo_metadata()}, live.extras["publisher"])
+    created = live.execute(
+        CREATE, {"org": "samata", "meta": demo_metadata()}, live.extras["publisher"]
+    )
     dataset_id = created["createDataset"]["dataset"]["databaseId"]
-    version_id = upload_and_publish(live, dataset_id, generate_survey(150, seed=13).write_csv().encode())
+    version_id = upload_and_publish(
+        live, dataset_id, generate_survey(150, seed=13).write_csv().encode()
+    )
     findings = [{"item": item.value, "rating": "meets"} for item in QualityItem]
     endorse = """mutation($v: ID!, $f: [FindingInput!]!) { endorseVersion(version: $v, findings: $f,
         statement: "Fit for SDG 6.1 reporting.") { endorsement { statement versionNumber organization { slug } } } }"""
     assert codes(live, endorse, {"v": version_id, "f": findings}, live.extras["publisher"])[0] in {
-        "insufficient_scope", "not_a_partner", "own_data",
+        "insufficient_scope",
+        "not_a_partner",
+        "own_data",
     }
     done = live.execute(endorse, {"v": version_id, "f": findings}, live.extras["reviewer"])
     assert done["endorseVersion"]["endorsement"] == {
-        "statement": "Fit for SDG 6.1 reporting.", "versionNumber": 1, "organization": {"slug": "cbs-nepal"},
+        "statement": "Fit for SDG 6.1 reporting.",
+        "versionNumber": 1,
+        "organization": {"slug": "cbs-nepal"},
     }
     one = live.execute(
         "query($id: ID!) { dataset(id: $id) { endorsed endorsements { organization { name } } } }",

@@ -15,8 +15,21 @@ def test_committed_schema_graphql_is_up_to_date():
 def test_schema_has_the_public_contract():
     sdl = schema_sdl()
     for needle in (
-        "datasets(", "dataset(", "records(", "aggregate(", "coverage(", "organizations(",
-        "organization(", "node(", "dimensions:", "rateLimit:", "createDataset(",
-        "updateDatasetMetadata(", "startUpload(", "publishVersion(", "withdrawVersion(", "endorseVersion(",
+        "datasets(",
+        "dataset(",
+        "records(",
+        "aggregate(",
+        "coverage(",
+        "organizations(",
+        "organization(",
+        "node(",
+        "dimensions:",
+        "rateLimit:",
+        "createDataset(",
+        "updateDatasetMetadata(",
+        "startUpload(",
+        "publishVersion(",
+        "withdrawVersion(",
+        "endorseVersion(",
     ):
         assert needle in sdl, needle

@@ -100,7 +100,9 @@ class PointsBudget:
         if self.storage_uri.startswith("memory"):
             self._limiter = MemoryWindows()
         else:
-            options = {"key_prefix": self.key_prefix} if self.storage_uri.startswith("redis") else {}
+            options = (
+                {"key_prefix": self.key_prefix} if self.storage_uri.startswith("redis") else {}
+            )
             self._limiter = FixedWindowRateLimiter(storage_from_string(self.storage_uri, **options))
 
     @classmethod

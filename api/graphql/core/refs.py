@@ -5,7 +5,6 @@ from __future__ import annotations
 import binascii
 
 from graphql_relay import from_global_id
-
 from sqlalchemy import select
 
 from api.graphql.core.context import GraphQLContext
