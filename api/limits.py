@@ -50,7 +50,9 @@ def init_limiter(app: Flask) -> Limiter:
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many(err: RateLimitExceeded):
-        body = {"error": {"code": "rate_limited", "message": f"Too many requests: {err.description}."}}
+        body = {
+            "error": {"code": "rate_limited", "message": f"Too many requests: {err.description}."}
+        }
         response = jsonify(body)
         response.status_code = 429
         return response
@@ -64,8 +66,12 @@ def limit_blueprint(app: Flask, name: str, config_key: str) -> None:
     limiter.limit(lambda: current_app.config[config_key])(app.blueprints[name])
 
 
-def limit_view(app: Flask, endpoint: str, config_key: str, *, methods: list[str] | None = None) -> None:
+def limit_view(
+    app: Flask, endpoint: str, config_key: str, *, methods: list[str] | None = None
+) -> None:
+    """Limit one view per address (sign-in, sign-up: the attempts, not the form)."""
     limiter: Limiter = app.extensions["cgd_limiter"]
-    limiter.limit(lambda: current_app.config[config_key], key_func=client_address, methods=methods)(
-        app.view_functions[endpoint]
-    )
+    # The limit is checked by the wrapper, so the wrapper must become the view.
+    app.view_functions[endpoint] = limiter.limit(
+        lambda: current_app.config[config_key], key_func=client_address, methods=methods
+    )(app.view_functions[endpoint])
