@@ -132,7 +132,10 @@ def _list(value: Any) -> list[str]:
 
 # -- fq: the Solr filter queries harvesters send ----------------------------------
 
-_FQ_TERM = re.compile(r'([+-]?)([A-Za-z_][\w.]*):("(?:[^"\\]|\\.)*"|\[[^\]]*\]|\S+)')
+_FQ_TOKEN = re.compile(
+    r"\s*(?:(?P<op>OR\b|AND\b|\|\||&&|\(|\))|(?P<sign>[+-]?)(?P<name>[A-Za-z_][\w.]*):"
+    r'(?P<raw>"(?:[^"\\]|\\.)*"|\[[^\]]*\]|[^\s()]+))'
+)
 _KNOWN_FQ = {
     "organization",
     "owner_org",
@@ -209,55 +212,115 @@ def _value_check(name: str, value: str) -> Callable[[PublishedDataset], bool]:
     return lambda item: False
 
 
-def parse_fq(text: str) -> FilterQuery:
-    """Parse ``field:value`` clauses (ANDed; ``-`` negates; ranges on the date fields)."""
-    fq = FilterQuery()
-    text = (text or "").strip()
-    rest = _FQ_TERM.sub("", text).replace("AND", "").strip()
-    if rest:
-        raise ActionError(
-            f"fq: cannot read {rest!r}", 409, {"fq": [f"Use field:value clauses, not {rest!r}"]}
-        )
-    for sign, name, raw in _FQ_TERM.findall(text):
+Term = tuple[str, str, str]  # (sign, field, raw value)
+
+
+def _tokens(text: str) -> list[list[Term]]:
+    """``fq`` as groups of terms: terms joined by OR form a group; groups are ANDed."""
+    groups: list[list[Term]] = []
+    pos, join_next = 0, False
+    while pos < len(text):
+        if not text[pos:].strip():
+            break
+        m = _FQ_TOKEN.match(text, pos)
+        if m is None:
+            rest = text[pos:].strip()[:100]
+            raise ActionError(
+                f"fq: cannot read {rest!r}", 409, {"fq": [f"Use field:value clauses, not {rest!r}"]}
+            )
+        pos = m.end()
+        op = m.group("op")
+        if op in {"OR", "||"}:
+            if not groups:
+                raise ActionError(
+                    "fq: OR needs a clause before it", 409, {"fq": ["OR needs a clause before it"]}
+                )
+            join_next = True
+            continue
+        if op:
+            continue  # AND and parentheses: clauses are ANDed anyway
+        name = m.group("name")
         if name not in _KNOWN_FQ:
             raise ActionError(
                 f"fq: unknown field {name!r}", 409, {"fq": [f"Unknown field {name!r}"]}
             )
-        value = raw[1:-1].replace('\\"', '"') if raw.startswith('"') else raw
-        negate = sign == "-"
-        if name in {"metadata_modified", "metadata_created"}:
-            if not raw.startswith("["):
-                raise ActionError(
-                    f"fq: {name} takes a [from TO to] range", 409, {"fq": [f"{name} needs a range"]}
-                )
-            check = _range_check("modified" if name == "metadata_modified" else "created", raw)
-            fq.checks.append((lambda c: lambda i: not c(i))(check) if negate else check)
-            continue
-        if name in {"dataset_type", "type"}:
-            if (value == "dataset") == negate:
-                fq.nothing = True
-            continue
-        if name in {"state", "capacity"}:
-            if (value in {"active", "public"}) == negate:
-                fq.nothing = True
-            continue
-        if name == "groups":
-            fq.nothing = fq.nothing or not negate  # there are no CKAN groups here
-            continue
-        if not negate and name in BACKEND_FIELDS:
-            fq.backend.setdefault(BACKEND_FIELDS[name], []).append(value)
-            continue
-        if not negate and name == "tags" and value in TOPICS:
-            fq.backend.setdefault("topic", []).append(value)
-            continue
+        term = (m.group("sign"), name, m.group("raw"))
+        if join_next:
+            groups[-1].append(term)
+            join_next = False
+        else:
+            groups.append([term])
+    return groups
+
+
+def _unquote(raw: str) -> str:
+    return raw[1:-1].replace('\\"', '"') if raw.startswith('"') else raw
+
+
+def _always(result: bool) -> Callable[[PublishedDataset], bool]:
+    return lambda item: result
+
+
+def _term_check(term: Term) -> Callable[[PublishedDataset], bool]:
+    """One clause as a test of a dataset (negation included)."""
+    sign, name, raw = term
+    value = _unquote(raw)
+    if name in {"metadata_modified", "metadata_created"}:
+        if not raw.startswith("["):
+            raise ActionError(
+                f"fq: {name} takes a [from TO to] range", 409, {"fq": [f"{name} needs a range"]}
+            )
+        check = _range_check("modified" if name == "metadata_modified" else "created", raw)
+    elif name in {"dataset_type", "type"}:
+        check = _always(value == "dataset")
+    elif name in {"state", "capacity"}:
+        check = _always(value in {"active", "public"})
+    elif name == "groups":
+        check = _always(False)  # there are no CKAN groups here
+    else:
         check = _value_check(name, value)
-        fq.checks.append((lambda c: lambda i: not c(i))(check) if negate else check)
-    # Values of one field given twice are ANDed in Solr; the backend ORs them, so check each.
-    for name, values in list(fq.backend.items()):
-        if len(values) > 1:
-            ckan = next((k for k, v in BACKEND_FIELDS.items() if v == name), "tags")
-            fq.checks.extend(_value_check(ckan, v) for v in values)
+    return (lambda c: lambda i: not c(i))(check) if sign == "-" else check
+
+
+def _backend_field(term: Term) -> str | None:
+    """The search backend field that can answer a positive clause itself, if any."""
+    sign, name, raw = term
+    if sign == "-":
+        return None
+    if name in BACKEND_FIELDS:
+        return BACKEND_FIELDS[name]
+    if name == "tags" and _unquote(raw) in TOPICS:
+        return "topic"
+    return None
+
+
+def parse_fq(text: str) -> FilterQuery:
+    """Parse Solr-style ``field:value`` clauses: ANDed, ``OR`` between clauses, ``-`` negates,
+    ``[from TO to]`` ranges on the date fields."""
+    fq = FilterQuery()
+    for group in _tokens((text or "").strip()):
+        checks = [_term_check(t) for t in group]  # validates every clause
+        fields = {_backend_field(t) for t in group}
+        if len(fields) == 1 and None not in fields:
+            # One backend field, values ORed: exactly what a backend filter does.
+            name = fields.pop()
+            if name in fq.backend:  # the same field ANDed twice: the backend would OR them
+                fq.checks.append(lambda i, cs=checks: any(c(i) for c in cs))
+            else:
+                fq.backend[name] = [_unquote(t[2]) for t in group]
+            continue
+        constant = [c for t, c in zip(group, checks, strict=True) if t[1] in _CONSTANT_FIELDS]
+        if len(constant) == len(group):
+            probe = any(c(None) for c in constant)  # constant clauses ignore the dataset
+            fq.nothing = fq.nothing or not probe
+            continue
+        fq.checks.append(
+            checks[0] if len(checks) == 1 else (lambda i, cs=checks: any(c(i) for c in cs))
+        )
     return fq
+
+
+_CONSTANT_FIELDS = {"dataset_type", "type", "state", "capacity", "groups"}
 
 
 _SORTS = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import ckanapi
 import pytest
 import requests
@@ -120,3 +122,43 @@ def test_envelope_over_plain_http(catalogue):
         missing.json()["success"] is False
         and missing.json()["error"]["__type"] == "Not Found Error"
     )
+
+
+def test_or_between_clauses_as_ckanext_harvest_sends_organisation_filters(ckan):
+    assert (
+        ckan.action.package_search(fq="organization:samata OR organization:janajati-forum")["count"]
+        == 3
+    )
+    assert ckan.action.package_search(fq="tags:health OR organization:janajati-forum")["count"] == 2
+    assert (
+        ckan.action.package_search(fq="organization:samata organization:janajati-forum")["count"]
+        == 0
+    )
+    since = "metadata_modified:[2000-01-01T00:00:00.000000Z TO *] -groups:none"
+    assert (
+        ckan.action.package_search(fq=f"organization:samata OR organization:x {since}")["count"]
+        == 2
+    )
+
+
+def test_the_ckan_harvester_gather_loop_sees_every_dataset_once(catalogue):
+    """ckanext-harvest's gather: GET package_search, rows/start, sort=id asc, until an empty page."""
+    url = f"{catalogue.url}/api/3/action/package_search"
+    params = {
+        "rows": "2",
+        "start": "0",
+        "include_private": "true",
+        "sort": "id asc",
+        "fq": "-organization:nobody",
+    }
+    seen, previous = [], None
+    while True:
+        content = requests.get(url, params=params, timeout=10).text
+        assert content != previous  # the harvester gives up when paging repeats itself
+        previous = content
+        page = json.loads(content)["result"]["results"]
+        if not page:
+            break
+        seen += [p["id"] for p in page]
+        params["start"] = str(int(params["start"]) + int(params["rows"]))
+    assert sorted(seen) == seen and len(set(seen)) == 3
