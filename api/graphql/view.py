@@ -14,6 +14,7 @@ from api.graphql.core.errors import request_error
 from api.graphql.core.limits import QueryLimits
 from api.graphql.execution import Caller, GraphQLEndpoint, Outcome
 from api.graphql.schema import schema
+from schema.errors import CGDError
 
 bp = Blueprint("graphql", __name__)
 
@@ -96,6 +97,15 @@ def _json(body, status: int = 200, headers: dict[str, str] | None = None) -> Res
 
 def _answer(outcome: Outcome) -> Response:
     return _json(outcome.body, outcome.status, outcome.headers)
+
+
+@bp.errorhandler(CGDError)
+def _refused_before_graphql(err: CGDError):
+    """An error raised before the operation ran (a bad bearer token), in GraphQL's shape."""
+    headers = {}
+    if err.code == "invalid_token":
+        headers["WWW-Authenticate"] = 'Bearer realm="cgd-portal", error="invalid_token"'
+    return _json({"errors": [request_error(err.code, err.message)]}, err.status, headers)
 
 
 @bp.post("/graphql")

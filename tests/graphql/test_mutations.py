@@ -199,3 +199,24 @@ def test_partner_endorses_a_published_version(world):
     )["dataset"]
     assert one["endorsements"] == [{"organization": {"name": "Central Bureau of Statistics"}}]
     assert one["endorsed"] is True
+
+
+def test_an_unknown_token_is_a_graphql_shaped_401(world):
+    r = requests.post(
+        f"{world.url}/graphql",
+        json={"query": "{ rateLimit { limit } }"},
+        headers={"Authorization": "Bearer cgd_pat_not-a-real-token"},
+        timeout=10,
+    )
+    assert r.status_code == 401 and "invalid_token" in r.headers["WWW-Authenticate"]
+    assert r.json()["errors"][0]["extensions"]["code"] == "invalid_token"
+
+
+def test_a_cross_site_form_post_cannot_carry_a_mutation(world):
+    # Browsers send text/plain and form bodies cross-site without a preflight; only JSON is read.
+    body = '{"query": "mutation { withdrawVersion(version: \\"x\\") { job { id } } }"}'
+    for content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        r = requests.post(
+            f"{world.url}/graphql", data=body, headers={"Content-Type": content_type}, timeout=10
+        )
+        assert r.status_code == 400 and r.json()["errors"][0]["extensions"]["code"] == "bad_request"
