@@ -1,8 +1,9 @@
-"""Every REST action x every scope x own / other organisation x anonymous (and x role).
+"""Every REST action and GraphQL mutation x every scope x own / other organisation x anonymous
+(and x role).
 
 Exactly the allowed cells succeed; every refused cell answers with its stable
-error code. The rules live in catalog.permissions; this checks that the REST
-interface goes through them for every action.
+error code. The rules live in catalog.permissions; this checks that both
+interfaces go through them for every action.
 """
 
 from __future__ import annotations
@@ -29,8 +30,59 @@ RULES = {
     "anonymisation_report": ("datasets:read-private", "member"),
     "publish": ("datasets:publish", "publisher"),
     "withdraw": ("datasets:publish", "publisher"),
+    "graphql_create_dataset": ("datasets:write", "editor"),
+    "graphql_update_metadata": ("datasets:write", "editor"),
+    "graphql_start_upload": ("datasets:write", "editor"),
+    "graphql_publish": ("datasets:publish", "publisher"),
+    "graphql_withdraw": ("datasets:publish", "publisher"),
+}
+
+MUTATIONS = {
+    "graphql_create_dataset": (
+        "mutation($o: String!, $m: JSON!) { createDataset(organization: $o, metadata: $m) { dataset { id } } }",
+        lambda t: {"o": t["org"], "m": metadata("Created by GraphQL")},
+    ),
+    "graphql_update_metadata": (
+        "mutation($d: String!, $m: JSON!) { updateDatasetMetadata(dataset: $d, metadata: $m) { dataset { id } } }",
+        lambda t: {"d": t["read"]["dataset"], "m": metadata("Renamed by GraphQL")},
+    ),
+    "graphql_start_upload": (
+        'mutation($d: String!) { startUpload(dataset: $d, filename: "s.csv", size: 100) { upload { id } } }',
+        lambda t: {"d": t["read"]["dataset"]},
+    ),
+    "graphql_publish": (
+        "mutation($v: ID!) { publishVersion(version: $v, approveFreeText: true) { job { id } } }",
+        lambda t: {"v": t["gpublish"]["version"]},
+    ),
+    "graphql_withdraw": (
+        "mutation($v: ID!) { withdrawVersion(version: $v) { job { id } } }",
+        lambda t: {"v": t["gwithdraw"]["version"]},
+    ),
 }
 ROLES = ["member", "editor", "publisher", "admin"]
+
+
+def _outcome(client, action: str, headers: dict, target: dict) -> tuple[bool, str | None, str]:
+    """(succeeded, error code, what came back) for one cell, over REST or GraphQL."""
+    if action in MUTATIONS:
+        query, variables = MUTATIONS[action]
+        resp = client.post(
+            "/graphql", headers=headers, json={"query": query, "variables": variables(target)}
+        )
+        body = resp.get_json()
+        errors = body.get("errors") or []
+        if resp.status_code == 200 and not errors and all((body.get("data") or {}).values()):
+            return True, None, ""
+        code = (
+            (errors[0].get("extensions") or {}).get("code")
+            if errors
+            else f"http_{resp.status_code}"
+        )
+        return False, code, resp.get_data(as_text=True)[:300]
+    resp = _do(client, action, headers, target)
+    if resp.status_code < 300:
+        return True, None, ""
+    return False, resp.get_json()["error"]["code"], resp.get_data(as_text=True)[:300]
 
 
 def _do(client, action: str, headers: dict, target: dict):
@@ -90,6 +142,8 @@ def _targets(world: World, org: str) -> dict:
         "read": world.dataset(org, f"{org} private survey"),
         "publish": world.dataset(org, f"{org} to publish"),
         "withdraw": world.dataset(org, f"{org} to withdraw"),
+        "gpublish": world.dataset(org, f"{org} to publish by GraphQL"),
+        "gwithdraw": world.dataset(org, f"{org} to withdraw by GraphQL"),
     }
 
 
@@ -131,19 +185,13 @@ def test_exactly_the_allowed_scope_and_organisation_cells_succeed(world):
                 cells += 1
                 headers = bearer(token)
                 allowed = token is not None and label == needed and org == OWN
-                resp = _do(client, action, headers, targets[org])
-                ok = resp.status_code < 300
+                ok, code, text = _outcome(client, action, headers, targets[org])
                 if ok != allowed:
-                    wrong.append(
-                        (action, label, org, resp.status_code, resp.get_data(as_text=True)[:200])
-                    )
+                    wrong.append((action, label, org, text))
                 elif not ok:
-                    code = resp.get_json()["error"]["code"]
                     want = _expected_refusal(action, headers, label == needed, org == OWN)
                     if code not in want:
-                        wrong.append(
-                            (action, label, org, resp.status_code, f"code {code}, want {want}")
-                        )
+                        wrong.append((action, label, org, f"code {code}, want {want}"))
     assert cells == len(RULES) * (len(SCOPES) + 1) * 2
     assert not wrong, "\n".join(map(str, wrong))
 
@@ -161,11 +209,10 @@ def test_exactly_the_roles_high_enough_succeed_with_every_scope(world):
         targets = _targets(world, OWN)
         for action, (_scope, least) in RULES.items():
             allowed = ROLES.index(role) >= ROLES.index(least)
-            resp = _do(client, action, bearer(tokens[role]), targets)
-            if (resp.status_code < 300) != allowed:
-                wrong.append((action, role, resp.status_code, resp.get_data(as_text=True)[:200]))
+            ok, code, text = _outcome(client, action, bearer(tokens[role]), targets)
+            if ok != allowed:
+                wrong.append((action, role, text))
             elif not allowed:
-                code = resp.get_json()["error"]["code"]
                 if code != (
                     "dataset_not_found" if action == "read_private_dataset" else "role_required"
                 ):
@@ -179,8 +226,12 @@ def test_a_token_of_another_organisation_member_cannot_act_for_ours(world):
     targets = _targets(world, OWN)
     client = world.app.test_client()
     for action in RULES:
-        resp = _do(client, action, bearer(outsider), targets)
-        assert resp.status_code in (403, 404), (action, resp.status_code)
+        ok, code, text = _outcome(client, action, bearer(outsider), targets)
+        assert not ok and code in {"organisation_not_granted", "dataset_not_found"}, (
+            action,
+            code,
+            text,
+        )
 
 
 def test_a_token_cannot_be_bound_to_an_organisation_its_owner_does_not_belong_to(world):
