@@ -510,27 +510,34 @@ def package_search(params: dict[str, Any]) -> dict[str, Any]:
             search_facets={f: {"title": f, "items": []} for f in facet_fields},
         )
         return result
-    needs_all = (
-        bool(fq.checks)
-        or local_sort is not None
-        or any(f not in BACKEND_FIELDS for f in facet_fields)
-    )
+    backend_facets = all(f in BACKEND_FIELDS for f in facet_fields)
+    # Harvesters page with sort=id asc: ids alone give that order, so only one page is loaded.
+    by_id = local_sort in {"id asc", "id desc"} and not fq.checks and backend_facets
+    needs_all = bool(fq.checks) or local_sort is not None or not backend_facets
 
     with rt.db.session() as session:
-        if not needs_all:
+        if not needs_all or by_id:
             hits = rt.search.search(
                 SearchQuery(
                     text=q[:500],
                     filters=fq.backend,
                     lang="en",
-                    limit=rows,
-                    offset=start,
+                    limit=0 if by_id else rows,
+                    offset=0 if by_id else start,
                     sort=backend_sort,
                     facets=tuple(BACKEND_FIELDS[f] for f in facet_fields),
                     facet_limit=facet_limit,
                 ).validated()
             )
-            items = published_by_ids(session, [h.id for h in hits.hits], base)
+            if by_id:
+                ids = sorted(
+                    _all_hit_ids(rt.search, q, fq.backend, backend_sort),
+                    reverse=local_sort == "id desc",
+                )
+                page_ids = ids[start : start + rows]
+            else:
+                page_ids = [h.id for h in hits.hits]
+            items = published_by_ids(session, page_ids, base)
             total = hits.total
             counts = {
                 f: Counter(dict(hits.facets.get(BACKEND_FIELDS[f], []))) for f in facet_fields

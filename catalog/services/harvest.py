@@ -508,13 +508,13 @@ def withdraw_missing(session: Session, source: HarvestSource, seen: set[str]) ->
 
 def provenance_for(session: Session, dataset_ids: list[str]) -> dict[str, dict[str, Any]]:
     """Provenance of the harvested datasets among ``dataset_ids`` (local ones are absent)."""
-    if not dataset_ids:
-        return {}
-    rows = session.execute(
-        select(HarvestedDataset, HarvestSource)
-        .join(HarvestSource, HarvestSource.id == HarvestedDataset.source_id)
-        .where(HarvestedDataset.dataset_id.in_(dataset_ids))
-    ).all()
+    rows = []
+    for i in range(0, len(dataset_ids), 500):
+        rows += session.execute(
+            select(HarvestedDataset, HarvestSource)
+            .join(HarvestSource, HarvestSource.id == HarvestedDataset.source_id)
+            .where(HarvestedDataset.dataset_id.in_(dataset_ids[i : i + 500]))
+        ).all()
     return {
         rec.dataset_id: {
             "source": src.name,
