@@ -189,3 +189,35 @@ def test_only_site_administrators_configure_sources(tmp_path):
             assert busy.value.code == "harvest_running"
     finally:
         node.close()
+
+
+def test_due_sources_are_the_active_scheduled_ones_whose_last_run_is_old_enough(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    node = Node(tmp_path, "schedule")
+    try:
+        now = datetime.now(UTC)
+        with node.runtime.db.session() as s:
+            for name, hours, last, active in [
+                ("hourly-stale", 1, now - timedelta(hours=2), True),
+                ("hourly-fresh", 1, now - timedelta(minutes=10), True),
+                ("daily-never", 24, None, True),
+                ("on-demand", None, None, True),
+                ("paused", 1, None, False),
+            ]:
+                src = harvest_service.create_source(
+                    s,
+                    system(),
+                    name=name,
+                    url="https://peer.invalid",
+                    kind="dcat",
+                    frequency_hours=hours,
+                )
+                src.last_run_at, src.active = last, active
+        with node.runtime.db.session() as s:
+            assert sorted(x.name for x in harvest_service.due_sources(s, now)) == [
+                "daily-never",
+                "hourly-stale",
+            ]
+    finally:
+        node.close()
