@@ -67,9 +67,9 @@ def _clean(name: str) -> pl.Expr:
     return pl.when(s == "").then(None).otherwise(s)
 
 
-def _measure(df: pl.DataFrame, name: str, out: _Collector) -> pl.Series:
+def _measure(df: pl.DataFrame, name: str, out: _Collector, values: pl.Series) -> pl.Series:
+    """``values`` is the column cast to Float64 (non-strict), done beforehand in bulk."""
     raw = df.get_column(name)
-    values = raw.cast(pl.Float64, strict=False)
     # Fast path: every non-null cell already parses as a finite number.
     if not (raw.is_not_null() & ~values.is_finite().fill_null(False)).any():
         return values.alias(name)
@@ -97,20 +97,23 @@ def _measure(df: pl.DataFrame, name: str, out: _Collector) -> pl.Series:
 
 
 def _dimension(
-    df: pl.DataFrame, name: str, dim_code: str, out: _Collector, report: dict
-) -> pl.Series | None:
-    dim = DIMENSIONS.get(dim_code)
-    if dim is None:
-        out.error("unknown_dimension", f"Unknown dimension {dim_code!r}.", column=name)
-        return None
-    # One hashing pass: a private category list numbers the distinct raw values
-    # (0..k-1), they are matched once each, and codes are gathered by number.
-    categories = pl.Categories.random()
-    as_categories = df.get_column(name).cast(pl.Categorical(categories))
+    df: pl.DataFrame,
+    name: str,
+    dim_code: str,
+    out: _Collector,
+    report: dict,
+    as_categories: pl.Series,
+    categories: pl.Categories,
+) -> pl.Series:
+    """``as_categories`` is the column cast, beforehand in bulk, to its own ``categories``.
+
+    One hashing pass: the private category list numbers the distinct raw
+    values (0..k-1), they are matched once each, and codes are gathered by number.
+    """
+    dim = DIMENSIONS[dim_code]
     # Read the list while the column holds it alive: polars frees unused categories.
     distinct = categories.to_series().to_list()
     ids = as_categories.to_physical()
-    del as_categories
     top = ids.max()
     if top is not None and top >= len(distinct):  # the list was not complete: hash again
         distinct = df.get_column(name).unique(maintain_order=True).drop_nulls().to_list()
@@ -195,23 +198,53 @@ def validate_table(
             )
     report: dict[str, Any] = {"rows": df.height, "columns": {}}
     new: list[pl.Series] = []
+    to_text = [n for n in specs if n in df.columns and df.schema[n] != pl.String]
+    if to_text:
+        df = df.with_columns(pl.col(to_text).cast(pl.String))
+    # Every cast in one select, so that polars runs them in parallel over the columns.
+    categories = {
+        name: pl.Categories.random()
+        for name, spec in specs.items()
+        if name in df.columns
+        and spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER)
+        and spec.dimension in DIMENSIONS
+    }
+    casts = df.select(
+        [pl.col(n).cast(pl.Categorical(c)) for n, c in categories.items()]
+        + [
+            pl.col(n).cast(pl.Float64, strict=False)
+            for n, spec in specs.items()
+            if n in df.columns and spec.role == ColumnRole.MEASURE
+        ]
+    )
     for name, spec in specs.items():
         if name not in df.columns:
             continue
         col_report: dict[str, Any] = {"role": str(spec.role)}
         if spec.dimension:
             col_report["dimension"] = spec.dimension
-        if df.schema[name] != pl.String:
-            df = df.with_columns(pl.col(name).cast(pl.String))
         if spec.role == ColumnRole.MEASURE:
-            series = _measure(df, name, out)
+            series = _measure(df, name, out, casts.get_column(name))
             new.append(series)
             finite = series.filter(series.is_finite())
             col_report.update(min=finite.min(), max=finite.max(), mean=finite.mean())
         elif spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER) and spec.dimension:
-            series = _dimension(df, name, spec.dimension, out, col_report)
-            if series is not None:
-                new.append(series)
+            if spec.dimension in DIMENSIONS:
+                new.append(
+                    _dimension(
+                        df,
+                        name,
+                        spec.dimension,
+                        out,
+                        col_report,
+                        casts.get_column(name),
+                        categories[name],
+                    )
+                )
+            else:
+                out.error(
+                    "unknown_dimension", f"Unknown dimension {spec.dimension!r}.", column=name
+                )
         elif spec.role == ColumnRole.DIMENSION:
             out.error(
                 "missing_dimension", "A dimension column must name its dimension.", column=name

@@ -185,45 +185,62 @@ def _head_is_utf8(head: bytes) -> bool:
 def field_counts_agree(data: bytes, delim: str, ncols: int) -> bool:
     """Whether every non-blank record has ``ncols`` fields, checked without parsing.
 
-    Vectorised over the bytes in chunks (bounded memory): delimiters are
-    counted, and those inside double-quoted fields taken off; newlines inside
-    quotes (by the parity of the quotes before them) do not end a record.
-    ``False`` means some record may be ragged or a quote is unclosed; the
-    caller then locates the rows with the csv module.
+    Delimiters and newlines are counted over the bytes with numpy, in chunks
+    (bounded memory), and those inside double-quoted fields are taken off.
+    ``True`` is exact. ``False`` means some record may be ragged, a quote is
+    unclosed, or blank lines sit inside quoted cells; the caller then locates
+    the rows with the csv module, which has the last word.
     """
     arr = np.frombuffer(data, dtype=np.uint8)
-    d_byte, quote = ord(delim), ord('"')
+    d_byte, quote, newline = ord(delim), ord('"'), ord("\n")
     quoted = b'"' in data
-    delims = 0
-    newlines, quotes = [], []
+    delims = newlines = 0
+    quotes = []
     for start in range(0, len(arr), _CHECK_CHUNK):
         a = arr[start : start + _CHECK_CHUNK]
         delims += int(np.count_nonzero(a == d_byte))
-        newlines.append(np.flatnonzero(a == 10) + start)
+        newlines += int(np.count_nonzero(a == newline))
         if quoted:
             quotes.append(np.flatnonzero(a == quote) + start)
-    nl = np.concatenate(newlines)
+    records = newlines
+    tail = data.rfind(b"\n") + 1
+    if tail < len(data) and not data[tail:].isspace():
+        records += 1  # a last record without a newline
     if quoted:
         q = np.concatenate(quotes)
         if len(q) % 2:
             return False
-        nl = nl[np.searchsorted(q, nl) % 2 == 0]
         opens, closes = q[0::2], q[1::2]
         wide = np.flatnonzero(closes - opens > 1)
         if len(wide) <= _COUNT_SPANS:
             delim_b = delim.encode()
-            delims -= sum(data.count(delim_b, int(opens[i]) + 1, int(closes[i])) for i in wide)
+            for i in wide.tolist():
+                o, c = int(opens[i]) + 1, int(closes[i])
+                delims -= data.count(delim_b, o, c)
+                records -= data.count(b"\n", o, c)
         else:  # many quoted fields (tools that quote every cell): by parity, chunk by chunk
             for start in range(0, len(arr), _CHECK_CHUNK):
-                d = np.flatnonzero(arr[start : start + _CHECK_CHUNK] == d_byte) + start
-                delims -= int(np.count_nonzero(np.searchsorted(q, d) % 2))
-    gap = np.diff(nl, prepend=-1)
-    blank = (gap == 1) | ((gap == 2) & (arr[nl - 1] == 13))
-    records = len(nl) - int(np.count_nonzero(blank))
-    last = int(nl[-1]) if len(nl) else -1
-    if last + 1 < len(arr) and not data[last + 1 :].isspace():
-        records += 1
-    return delims == (ncols - 1) * records
+                a = arr[start : start + _CHECK_CHUNK]
+                for byte in (d_byte, newline):
+                    pos = np.flatnonzero(a == byte) + start
+                    inside = int(np.count_nonzero(np.searchsorted(q, pos) % 2))
+                    if byte == d_byte:
+                        delims -= inside
+                    else:
+                        records -= inside
+    if delims == (ncols - 1) * records:
+        return True
+    # Blank lines end no record: count them only when the plain count disagrees.
+    blank = int(data.startswith((b"\n", b"\r\n")))
+    for start in range(0, len(arr), _CHECK_CHUNK):
+        a = arr[start : start + _CHECK_CHUNK + 2]  # pairs and triples starting in this chunk
+        nl = a == newline
+        n = min(_CHECK_CHUNK, len(a) - 1)
+        blank += int(np.count_nonzero(nl[:n] & nl[1 : n + 1]))
+        m = min(_CHECK_CHUNK, len(a) - 2)
+        if m > 0:
+            blank += int(np.count_nonzero(nl[:m] & (a[1 : m + 1] == ord("\r")) & nl[2 : m + 2]))
+    return delims == (ncols - 1) * (records - blank)
 
 
 def _parse(data: bytes, delim: str, limits: Limits) -> pl.DataFrame:

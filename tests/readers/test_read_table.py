@@ -127,3 +127,16 @@ def test_legacy_encoding_only_after_the_head_is_decoded():
     data = ("place,note\n" + rows + "Pokhara,café\n").encode("cp1252")
     df = read_table(data, filename="late1252.csv")
     assert df.height == 8001 and df["note"][-1] == "café"
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 8, 64])
+def test_blank_lines_across_chunk_edges_are_not_records(monkeypatch, chunk):
+    from indexer.readers import delimited
+
+    monkeypatch.setattr(delimited, "_CHECK_CHUNK", chunk)
+    good = b"a,b\r\n\r\n1,2\n\n\n3,4\r\n\n5,6\n\n"
+    assert delimited.field_counts_agree(good, ",", 2)
+    assert not delimited.field_counts_agree(good + b"7\n", ",", 2)
+    with pytest.raises(InvalidInput) as err:
+        read_table(b"a,b\n\n1,2,3\n4\n", filename="blank.csv")
+    assert [p.row for p in err.value.problems] == [3, 4]
