@@ -87,6 +87,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(factsheets_bp)
     app.register_blueprint(guide_bp)
+    from portal.views.wizard import bp as wizard_bp
+
+    app.register_blueprint(wizard_bp)
     from api.schema_docs import bp as schema_docs_bp
 
     app.register_blueprint(schema_docs_bp)  # the standard's JSON Schema and vocabularies
