@@ -184,3 +184,18 @@ def test_gql_document_with_fragments_and_variables(corpus_server):
     assert answer["datasets"]["edges"] and all(
         e["node"]["recordCount"] > 0 for e in answer["datasets"]["edges"]
     )
+
+
+def test_search_facets_count_every_match_and_highlights_mark_the_words(corpus_server):
+    answer = corpus_server.execute(
+        """{ datasets(query: "disability", first: 1) { totalCount
+            facets { field values { value label count } }
+            edges { node { highlights { field snippet } } } } }"""
+    )["datasets"]
+    facets = {f["field"]: {v["value"]: v["count"] for v in f["values"]} for f in answer["facets"]}
+    assert set(facets) == {"organization", "topic", "dimension", "place", "licence", "language", "endorsed"}
+    # every survey has a disability column; three are about disability
+    assert sum(facets["organization"].values()) == answer["totalCount"] == 4
+    assert facets["topic"]["disability"] == 3
+    snippets = [h["snippet"] for e in answer["edges"] for h in e["node"]["highlights"]]
+    assert any("<mark>" in s.lower() for s in snippets)
