@@ -72,9 +72,13 @@ def _reviewer_organisation(
     if organisation_slug:
         return get_organisation(session, organisation_slug)
     # Pick the principal's one reviewing organisation when they did not say which.
-    for _partnership, party in partnership_service.reviewer_parties(session, dataset):
+    parties = partnership_service.reviewer_parties(session, dataset)
+    for _partnership, party in parties:
         if can(session, principal, "endorsement.write", party.organisation_id):
             return party.organisation
+    if not principal.is_authenticated or parties:
+        # the precise reason: not signed in, the token's scope or organisations, the role
+        authorize(session, principal, "endorsement.write", parties[0][1].organisation_id if parties else None)
     raise PermissionDenied(
         "You belong to no partner organisation that may review this dataset.", code="not_a_partner"
     )
