@@ -93,6 +93,10 @@ def _register_blueprints(app: Flask) -> None:
     from api.schema_docs import bp as schema_docs_bp
 
     app.register_blueprint(schema_docs_bp)  # the standard's JSON Schema and vocabularies
+    from api.rest.partnerships import bp as rest_partnerships_bp
+
+    csrf.exempt(rest_partnerships_bp)  # under /api/v1: bearer tokens only
+    app.register_blueprint(rest_partnerships_bp)
 
 
 def _register_errors(app: Flask) -> None:
