@@ -111,7 +111,9 @@ class OAuthToken(Base):
 
     @property
     def refresh_expired(self) -> bool:
-        return self.refresh_expires_at is None or _aware(self.refresh_expires_at) <= datetime.now(UTC)
+        return self.refresh_expires_at is None or _aware(self.refresh_expires_at) <= datetime.now(
+            UTC
+        )
 
     @property
     def active(self) -> bool:

@@ -113,7 +113,9 @@ class _ClientScope:
     def validate_requested_scope(self):
         super().validate_requested_scope()
         wanted = (self.request.payload.scope or "").split()
-        if wanted and len(self.client.get_allowed_scope(" ".join(wanted)).split()) != len(set(wanted)):
+        if wanted and len(self.client.get_allowed_scope(" ".join(wanted)).split()) != len(
+            set(wanted)
+        ):
             raise InvalidScopeError("The client was not registered for that scope.")
 
 
@@ -223,7 +225,9 @@ class Introspection(_TokenQuery, IntrospectionEndpoint):
 
     def check_permission(self, token: OAuthToken, client: Client, request) -> bool:
         # A resource server may look at tokens issued to it, or acting for its organisation.
-        return token.client_id == client.client_id or client.organisation_id in (token.organisation_ids or [])
+        return token.client_id == client.client_id or client.organisation_id in (
+            token.organisation_ids or []
+        )
 
     def introspect_token(self, token: OAuthToken) -> dict:
         return {
@@ -274,11 +278,14 @@ def init_oauth2(app: Flask) -> AuthorizationServer:
     """One authorisation server per app (tests build several apps in one process)."""
     app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(SCOPES))
     app.config.setdefault("OAUTH2_REFRESH_TOKEN_GENERATOR", True)
-    app.config.setdefault("OAUTH2_TOKEN_EXPIRES_IN", {
-        "authorization_code": token_service.ACCESS_TOKEN_SECONDS,
-        "client_credentials": token_service.ACCESS_TOKEN_SECONDS,
-        "refresh_token": token_service.ACCESS_TOKEN_SECONDS,
-    })
+    app.config.setdefault(
+        "OAUTH2_TOKEN_EXPIRES_IN",
+        {
+            "authorization_code": token_service.ACCESS_TOKEN_SECONDS,
+            "client_credentials": token_service.ACCESS_TOKEN_SECONDS,
+            "refresh_token": token_service.ACCESS_TOKEN_SECONDS,
+        },
+    )
     server = AuthorizationServer(app, query_client=_query_client, save_token=_save_token)
     server.register_grant(AuthorizationCodeGrant, [S256Challenge(required=True)])
     server.register_grant(ClientCredentialsGrant)

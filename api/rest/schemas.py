@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from catalog.principal import SCOPES
 from catalog.models import JobStatus, VersionStatus
+from catalog.principal import SCOPES
 
 
 class ProblemSchema(Schema):
@@ -18,7 +18,9 @@ class ProblemSchema(Schema):
 
 
 class ErrorBodySchema(Schema):
-    code = fields.String(required=True, metadata={"description": "Stable, machine-readable error code."})
+    code = fields.String(
+        required=True, metadata={"description": "Stable, machine-readable error code."}
+    )
     message = fields.String(required=True)
     problems = fields.List(fields.Nested(ProblemSchema))
 
@@ -31,7 +33,9 @@ class DatasetCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    organisation = fields.String(required=True, metadata={"description": "Slug of the publishing organisation."})
+    organisation = fields.String(
+        required=True, metadata={"description": "Slug of the publishing organisation."}
+    )
     metadata = fields.Dict(
         required=True,
         metadata={"description": "Dataset metadata of the CGD standard (see schema/metadata.py)."},
@@ -107,7 +111,10 @@ class UploadSchema(Schema):
     dataset = fields.String(required=True)
     filename = fields.String(required=True)
     size = fields.Integer(required=True)
-    received = fields.Integer(required=True, metadata={"description": "Bytes received so far; send the next chunk from here."})
+    received = fields.Integer(
+        required=True,
+        metadata={"description": "Bytes received so far; send the next chunk from here."},
+    )
     chunk_size = fields.Integer(required=True, metadata={"description": "Largest chunk accepted."})
     complete = fields.Boolean(required=True)
 
@@ -118,7 +125,9 @@ class PublishSchema(Schema):
 
     approve_free_text = fields.Boolean(
         load_default=False,
-        metadata={"description": "Approve the scrubbed free text shown in the anonymisation report."},
+        metadata={
+            "description": "Approve the scrubbed free text shown in the anonymisation report."
+        },
     )
 
 

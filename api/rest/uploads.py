@@ -60,14 +60,26 @@ def _save(files: FileStore, upload: Upload) -> None:
 
 
 def start(
-    files: FileStore, *, dataset_id: str, organisation_id: int, actor: str, filename: str,
-    size: int, columns: dict[str, Any] | None, max_bytes: int,
+    files: FileStore,
+    *,
+    dataset_id: str,
+    organisation_id: int,
+    actor: str,
+    filename: str,
+    size: int,
+    columns: dict[str, Any] | None,
+    max_bytes: int,
 ) -> Upload:
     if size > max_bytes:
         raise TooLarge(max_bytes)
     upload = Upload(
-        id=secrets.token_urlsafe(18), dataset_id=dataset_id, organisation_id=organisation_id,
-        actor=actor, filename=filename, size=size, columns=dict(columns or {}),
+        id=secrets.token_urlsafe(18),
+        dataset_id=dataset_id,
+        organisation_id=organisation_id,
+        actor=actor,
+        filename=filename,
+        size=size,
+        columns=dict(columns or {}),
     )
     data = files.path(f"{upload.prefix}/data")
     data.parent.mkdir(parents=True, exist_ok=True)
@@ -97,19 +109,30 @@ def parse_content_range(header: str | None, length: int, upload: Upload) -> int:
     if not match:
         raise InvalidInput(
             "Bad Content-Range.",
-            [Problem("invalid_content_range", "Use 'bytes START-END/TOTAL'.", field="Content-Range")],
+            [
+                Problem(
+                    "invalid_content_range", "Use 'bytes START-END/TOTAL'.", field="Content-Range"
+                )
+            ],
         )
     start_, end, total = (int(g) for g in match.groups())
     if total != upload.size or end < start_ or end - start_ + 1 != length:
         raise InvalidInput(
             "Content-Range does not match the chunk or the announced size.",
-            [Problem("invalid_content_range", f"Expected total {upload.size} and a range the size of the body.",
-                     field="Content-Range")],
+            [
+                Problem(
+                    "invalid_content_range",
+                    f"Expected total {upload.size} and a range the size of the body.",
+                    field="Content-Range",
+                )
+            ],
         )
     return start_
 
 
-def append(files: FileStore, upload: Upload, stream: BinaryIO, *, start_at: int, chunk_limit: int) -> Upload:
+def append(
+    files: FileStore, upload: Upload, stream: BinaryIO, *, start_at: int, chunk_limit: int
+) -> Upload:
     """Append one chunk; refuses a chunk that does not start at the current end."""
     if upload.complete:
         raise Conflict("This upload is complete.", code="upload_complete")
@@ -132,7 +155,13 @@ def append(files: FileStore, upload: Upload, stream: BinaryIO, *, start_at: int,
                 fh.truncate(received)
                 raise InvalidInput(
                     "More bytes than announced.",
-                    [Problem("size_exceeded", f"The upload was announced as {upload.size} bytes.", field="size")],
+                    [
+                        Problem(
+                            "size_exceeded",
+                            f"The upload was announced as {upload.size} bytes.",
+                            field="size",
+                        )
+                    ],
                 )
             fh.write(chunk)
         fh.flush()

@@ -39,6 +39,7 @@ DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 
 # --- representations -------------------------------------------------------
 
+
 def _iso(value) -> str | None:
     # RFC 3339 needs the offset; SQLite hands back naive datetimes, all of them UTC.
     if value is None:
@@ -57,7 +58,9 @@ def dataset_json(dataset: Dataset) -> dict[str, Any]:
         "published_version": dataset.published_version_id,
         "withdrawn": dataset.withdrawn,
         "metadata": dataset.metadata_,
-        "versions": [{"id": v.id, "number": v.number, "status": v.status} for v in dataset.versions],
+        "versions": [
+            {"id": v.id, "number": v.number, "status": v.status} for v in dataset.versions
+        ],
     }
 
 
@@ -93,6 +96,7 @@ def job_json(job: Job) -> dict[str, Any]:
 
 # --- input -----------------------------------------------------------------
 
+
 def _problems(err: ValidationError, prefix: str = "") -> list[Problem]:
     out: list[Problem] = []
 
@@ -119,7 +123,8 @@ def _json_body(schema) -> dict[str, Any]:
         body = {}
     if not isinstance(body, dict):
         raise InvalidInput(
-            "Send a JSON object.", [Problem("invalid_json", "The body must be a JSON object.")],
+            "Send a JSON object.",
+            [Problem("invalid_json", "The body must be a JSON object.")],
             code="invalid_json",
         )
     try:
@@ -177,6 +182,7 @@ def _chunk_bytes() -> int:
 
 # --- errors ----------------------------------------------------------------
 
+
 @bp.errorhandler(CGDError)
 def _error(err: CGDError):
     status = err.status
@@ -184,7 +190,8 @@ def _error(err: CGDError):
     if err.code in {"unauthenticated", "invalid_token"}:
         status = 401
         headers["WWW-Authenticate"] = (
-            'Bearer realm="cgd-portal"' if err.code == "unauthenticated"
+            'Bearer realm="cgd-portal"'
+            if err.code == "unauthenticated"
             else 'Bearer realm="cgd-portal", error="invalid_token"'
         )
     elif err.code == "insufficient_scope":
@@ -209,6 +216,7 @@ def _method_not_allowed(_err):
 
 # --- endpoints -------------------------------------------------------------
 
+
 @bp.get("/me")
 def me():
     """Who the token acts as: its scopes and organisations."""
@@ -216,16 +224,20 @@ def me():
     orgs = None
     if principal.organisation_ids is not None:
         with runtime().db.session() as session:
-            orgs = sorted(session.scalars(
-                select(Organisation.slug).where(Organisation.id.in_(principal.organisation_ids))
-            ))
-    return jsonify({
-        "kind": principal.kind,
-        "user_id": principal.user_id,
-        "client_id": principal.client_id,
-        "scopes": sorted(principal.scopes) if principal.scopes is not None else None,
-        "organisations": orgs,
-    })
+            orgs = sorted(
+                session.scalars(
+                    select(Organisation.slug).where(Organisation.id.in_(principal.organisation_ids))
+                )
+            )
+    return jsonify(
+        {
+            "kind": principal.kind,
+            "user_id": principal.user_id,
+            "client_id": principal.client_id,
+            "scopes": sorted(principal.scopes) if principal.scopes is not None else None,
+            "organisations": orgs,
+        }
+    )
 
 
 @bp.post("/datasets")
@@ -292,9 +304,14 @@ def start_upload(ref: str):
         dataset = _dataset(session, ref)
         authorize(session, principal, "version.upload", dataset.organisation_id)
         upload = uploads.start(
-            runtime().files, dataset_id=dataset.id, organisation_id=dataset.organisation_id,
-            actor=principal.actor, filename=_safe_filename(body["filename"]), size=body["size"],
-            columns=body.get("columns"), max_bytes=_max_bytes(),
+            runtime().files,
+            dataset_id=dataset.id,
+            organisation_id=dataset.organisation_id,
+            actor=principal.actor,
+            filename=_safe_filename(body["filename"]),
+            size=body["size"],
+            columns=body.get("columns"),
+            max_bytes=_max_bytes(),
         )
     return jsonify(_upload_json(upload)), 201
 
@@ -332,11 +349,16 @@ def upload_chunk(upload_id: str):
     upload = _own_upload(upload_id)
     length = request.content_length
     if length is None or length <= 0:
-        raise InvalidInput("Send the chunk as the request body.", [Problem("required", "Empty chunk.", field="body")])
+        raise InvalidInput(
+            "Send the chunk as the request body.",
+            [Problem("required", "Empty chunk.", field="body")],
+        )
     if length > _chunk_bytes():
         raise uploads.TooLarge(_chunk_bytes())
     start_at = uploads.parse_content_range(request.headers.get("Content-Range"), length, upload)
-    upload = uploads.append(runtime().files, upload, request.stream, start_at=start_at, chunk_limit=_chunk_bytes())
+    upload = uploads.append(
+        runtime().files, upload, request.stream, start_at=start_at, chunk_limit=_chunk_bytes()
+    )
     return jsonify(_upload_json(upload))
 
 
@@ -375,7 +397,13 @@ def validation_report(version_id: str):
     """What validation found: each problem with its row, column and message."""
     with runtime().db.session() as session:
         version = _private_version(session, version_id)
-        return jsonify({"version": version.id, "status": version.status, "report": version.validation_report or {}})
+        return jsonify(
+            {
+                "version": version.id,
+                "status": version.status,
+                "report": version.validation_report or {},
+            }
+        )
 
 
 @bp.get("/versions/<version_id>/anonymisation-report")
@@ -383,7 +411,13 @@ def anonymisation_report(version_id: str):
     """What anonymisation did: dropped, scrubbed, generalised, suppressed; residual risk."""
     with runtime().db.session() as session:
         version = _private_version(session, version_id)
-        return jsonify({"version": version.id, "status": version.status, "report": version.disclosure_report or {}})
+        return jsonify(
+            {
+                "version": version.id,
+                "status": version.status,
+                "report": version.disclosure_report or {},
+            }
+        )
 
 
 @bp.post("/versions/<version_id>/publish")

@@ -20,7 +20,9 @@ _DUMMY_HASH = hash_password("not-a-password-anyone-has")
 
 
 class SignInFailed(CGDError):
-    def __init__(self, message: str = "Wrong e-mail or password.", code: str = "invalid_credentials"):
+    def __init__(
+        self, message: str = "Wrong e-mail or password.", code: str = "invalid_credentials"
+    ):
         super().__init__(message=message, code=code, status=401)
 
 
@@ -32,7 +34,9 @@ def _aware(value: datetime | None) -> datetime | None:
 
 def authenticate(session: Session, email: str, password: str) -> User:
     """The person with this e-mail and password; after MAX_FAILURES wrong tries the account locks."""
-    user = session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
+    user = session.scalar(
+        select(User).where(func.lower(User.email) == (email or "").strip().lower())
+    )
     if user is None:
         verify_password(User(password_hash=_DUMMY_HASH), password or "")
         raise SignInFailed()

@@ -44,15 +44,23 @@ def invite(
     session.add(invitation)
     session.flush()
     audit.record(
-        session, principal, "invitation.create", "organisation", organisation.id,
-        organisation_id=organisation.id, email=email, role=role,
+        session,
+        principal,
+        "invitation.create",
+        "organisation",
+        organisation.id,
+        organisation_id=organisation.id,
+        email=email,
+        role=role,
     )
     return invitation, raw
 
 
 def get_invitation(session: Session, raw: str) -> Invitation:
     """An open invitation by its secret."""
-    invitation = session.scalar(select(Invitation).where(Invitation.token_hash == digest(raw or "")))
+    invitation = session.scalar(
+        select(Invitation).where(Invitation.token_hash == digest(raw or ""))
+    )
     if invitation is None or invitation.accepted_at is not None or invitation.expired:
         raise NotFound("This invitation is unknown, used or expired.", code="invitation_not_found")
     return invitation
@@ -65,7 +73,9 @@ def accept(session: Session, principal: Principal, raw: str) -> Membership:
         raise PermissionDenied("Sign in to accept the invitation.", code="session_required")
     user = session.get(User, principal.user_id)
     if user is None or user.email.lower() != invitation.email:
-        raise PermissionDenied("This invitation is for another e-mail address.", code="invitation_other_email")
+        raise PermissionDenied(
+            "This invitation is for another e-mail address.", code="invitation_other_email"
+        )
     membership = session.scalar(
         select(Membership).where(
             Membership.user_id == user.id, Membership.organisation_id == invitation.organisation_id
@@ -74,7 +84,9 @@ def accept(session: Session, principal: Principal, raw: str) -> Membership:
     if membership is not None and Role(membership.role).rank >= Role(invitation.role).rank:
         raise Conflict("You are already a member with this role or higher.", code="already_member")
     if membership is None:
-        membership = Membership(user_id=user.id, organisation_id=invitation.organisation_id, role=invitation.role)
+        membership = Membership(
+            user_id=user.id, organisation_id=invitation.organisation_id, role=invitation.role
+        )
         session.add(membership)
     else:
         membership.role = invitation.role
@@ -82,13 +94,20 @@ def accept(session: Session, principal: Principal, raw: str) -> Membership:
     invitation.accepted_by_id = user.id
     session.flush()
     audit.record(
-        session, principal, "invitation.accept", "organisation", invitation.organisation_id,
-        organisation_id=invitation.organisation_id, role=invitation.role,
+        session,
+        principal,
+        "invitation.accept",
+        "organisation",
+        invitation.organisation_id,
+        organisation_id=invitation.organisation_id,
+        role=invitation.role,
     )
     return membership
 
 
-def list_invitations(session: Session, principal: Principal, organisation: Organisation) -> list[Invitation]:
+def list_invitations(
+    session: Session, principal: Principal, organisation: Organisation
+) -> list[Invitation]:
     authorize(session, principal, "organisation.admin", organisation.id)
     return list(
         session.scalars(
@@ -99,7 +118,9 @@ def list_invitations(session: Session, principal: Principal, organisation: Organ
     )
 
 
-def list_members(session: Session, principal: Principal, organisation: Organisation) -> list[tuple[User, str]]:
+def list_members(
+    session: Session, principal: Principal, organisation: Organisation
+) -> list[tuple[User, str]]:
     authorize(session, principal, "organisation.admin", organisation.id)
     rows = session.execute(
         select(User, Membership.role)

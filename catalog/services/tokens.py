@@ -69,7 +69,7 @@ def organisations_of(session: Session, user_id: int) -> dict[int, str]:
     rows = session.execute(
         select(Membership.organisation_id, Membership.role).where(Membership.user_id == user_id)
     )
-    return {org_id: role for org_id, role in rows}
+    return {int(org_id): str(role) for org_id, role in rows}
 
 
 def grantable_organisations(session: Session, user: User, wanted: list[int]) -> list[int]:
@@ -83,8 +83,14 @@ def grantable_organisations(session: Session, user: User, wanted: list[int]) -> 
     if missing:
         raise InvalidInput(
             "A token can only act for organisations you belong to.",
-            [Problem("organisation_not_member", f"Not a member of organisation {o}.", field="organisations")
-             for o in missing],
+            [
+                Problem(
+                    "organisation_not_member",
+                    f"Not a member of organisation {o}.",
+                    field="organisations",
+                )
+                for o in missing
+            ],
             code="organisation_not_member",
         )
     return wanted
@@ -115,14 +121,24 @@ def create_personal_token(
     if not (name or "").strip():
         problems.append(Problem("required", "Name the token.", field="name"))
     if not 1 <= int(expires_in_days) <= MAX_PERSONAL_DAYS:
-        problems.append(Problem("invalid_expiry", f"Expire in 1 to {MAX_PERSONAL_DAYS} days.", field="expires_in_days"))
+        problems.append(
+            Problem(
+                "invalid_expiry",
+                f"Expire in 1 to {MAX_PERSONAL_DAYS} days.",
+                field="expires_in_days",
+            )
+        )
     if not organisation_ids:
-        problems.append(Problem("required", "Choose at least one organisation.", field="organisations"))
+        problems.append(
+            Problem("required", "Choose at least one organisation.", field="organisations")
+        )
     if problems:
         raise InvalidInput("The token is not valid.", problems)
     scope_list = clean_scopes(scopes)
     if not scope_list:
-        raise InvalidInput("Choose at least one scope.", [Problem("required", "Choose a scope.", field="scopes")])
+        raise InvalidInput(
+            "Choose at least one scope.", [Problem("required", "Choose a scope.", field="scopes")]
+        )
     orgs = grantable_organisations(session, user, organisation_ids)
     raw = new_secret(PERSONAL_PREFIX)
     now = datetime.now(UTC)
@@ -139,7 +155,9 @@ def create_personal_token(
     )
     session.add(token)
     session.flush()
-    audit.record(session, principal, "token.create", "token", token.id, scopes=scope_list, organisations=orgs)
+    audit.record(
+        session, principal, "token.create", "token", token.id, scopes=scope_list, organisations=orgs
+    )
     return token, raw
 
 
@@ -245,8 +263,12 @@ def redeem_refresh_token(session: Session, raw: str) -> OAuthToken | None:
     if token.refresh_used:
         revoke_family(session, token.family_id)
         audit.record(
-            session, Principal(kind="system", label="oauth2"), "token.refresh_reuse", "token",
-            token.id, family=token.family_id,
+            session,
+            Principal(kind="system", label="oauth2"),
+            "token.refresh_reuse",
+            "token",
+            token.id,
+            family=token.family_id,
         )
         return None
     if token.revoked_at is not None or token.refresh_expired:

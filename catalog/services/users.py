@@ -61,7 +61,9 @@ def create_user(
         raise InvalidInput("The account is not valid.", problems)
     if session.scalar(select(User.id).where(func.lower(User.email) == email)):
         raise Conflict("An account with this e-mail exists.", code="email_taken")
-    user = User(email=email, name=name.strip(), password_hash=hash_password(password), is_admin=is_admin)
+    user = User(
+        email=email, name=name.strip(), password_hash=hash_password(password), is_admin=is_admin
+    )
     session.add(user)
     session.flush()
     audit.record(session, principal, "user.create", "user", user.id, is_admin=is_admin)
