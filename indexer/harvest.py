@@ -46,6 +46,7 @@ FETCHERS: dict[str, Fetcher] = {
 }
 DEFAULT_RUN_SECONDS = 600
 DEFAULT_MAX_ITEMS = 10000
+BATCH = 50  # items per catalogue transaction
 
 
 def _limit(settings: dict[str, Any], source_cfg: dict[str, Any], key: str, default: float) -> float:
@@ -101,13 +102,17 @@ def run_harvest(ctx, source_id: int, run_id: str) -> dict[str, Any]:
     finally:
         client.close()
 
+    # A listing that shifted while it was paged can name a dataset twice: the first one counts.
+    first: dict[str, Offer] = {}
+    for offer in offers:
+        first.setdefault(offer.original_id, offer)
+    offers = list(first.values())
     report["seen"] = len(offers)
     report["requests"] = client.requests
     report["bytes"] = client.bytes_read
-    for n, offer in enumerate(offers, 1):
-        _apply(ctx, source_id, offer, report)
-        if n % 20 == 0:
-            _progress(ctx, run_id, 5 + int(90 * n / len(offers)))
+    for n in range(0, len(offers), BATCH):
+        _apply_batch(ctx, source_id, offers[n : n + BATCH], report)
+        _progress(ctx, run_id, 5 + int(90 * min(len(offers), n + BATCH) / len(offers)))
     with ctx.db.session() as session:
         source = harvest_service.get_source(session, source_id)
         withdrawn = harvest_service.withdraw_missing(
@@ -132,34 +137,50 @@ def _progress(ctx, run_id: str, percent: int) -> None:
         harvest_service.get_run(session, run_id).progress = min(99, percent)
 
 
-def _apply(ctx, source_id: int, offer: Offer, report: dict[str, Any]) -> None:
-    if offer.item is None:
-        report["failed"].append({"id": offer.original_id, "message": offer.error or "unreadable"})
-        return
+def _apply_batch(ctx, source_id: int, offers: list[Offer], report: dict[str, Any]) -> None:
+    """Upsert a batch in one transaction; if anything in it fails, item by item instead."""
+    for offer in offers:
+        if offer.item is None:
+            report["failed"].append(
+                {"id": offer.original_id, "message": offer.error or "unreadable"}
+            )
+    good = [o for o in offers if o.item is not None]
+    try:
+        with ctx.db.session() as session:
+            source = harvest_service.get_source(session, source_id)
+            done = []
+            for offer in good:
+                outcome, dataset = harvest_service.upsert_harvested(session, source, offer.item)
+                done.append((offer, outcome, dataset.id, dataset.slug))
+    except Exception:  # noqa: BLE001 - find the bad item(s) one by one
+        done = [r for r in (_apply_one(ctx, source_id, o, report) for o in good) if r is not None]
+    for offer, outcome, dataset_id, slug in done:
+        report[outcome].append({"id": offer.original_id, "dataset": slug})
+        if outcome != "unchanged" or ctx.search.get_dataset(dataset_id) is None:
+            try:
+                index_harvested(ctx, dataset_id, offer.item.cube)
+            except (
+                CGDError
+            ) as exc:  # in the catalogue already: `cgd reindex` or the next run indexes it
+                report["failed"].append(
+                    {"id": offer.original_id, "message": f"indexing: {exc.message}"}
+                )
+
+
+def _apply_one(ctx, source_id: int, offer: Offer, report: dict[str, Any]):
     try:
         with ctx.db.session() as session:
             source = harvest_service.get_source(session, source_id)
             outcome, dataset = harvest_service.upsert_harvested(session, source, offer.item)
-            dataset_id, slug = dataset.id, dataset.slug
+            return offer, outcome, dataset.id, dataset.slug
     except CGDError as exc:
         report["failed"].append({"id": offer.original_id, "message": exc.message})
-        return
     except Exception as exc:  # noqa: BLE001 - one bad item never fails the run
         log.exception("harvest item %s failed", offer.original_id)
         report["failed"].append(
             {"id": offer.original_id, "message": f"internal error ({type(exc).__name__})"}
         )
-        return
-    report[outcome].append({"id": offer.original_id, "dataset": slug})
-    if outcome != "unchanged" or ctx.search.get_dataset(dataset_id) is None:
-        try:
-            index_harvested(ctx, dataset_id, offer.item.cube)
-        except (
-            CGDError
-        ) as exc:  # in the catalogue already; `cgd reindex` or the next run indexes it
-            report["failed"].append(
-                {"id": offer.original_id, "message": f"indexing: {exc.message}"}
-            )
+    return None
 
 
 def index_harvested(ctx, dataset_id: str, cube: dict[str, Any] | None) -> None:

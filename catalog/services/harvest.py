@@ -399,6 +399,18 @@ def upsert_harvested(
     ``unchanged``.  A dataset withdrawn earlier and offered again is published again.
     """
     now = now or datetime.now(UTC)
+    if not item.original_id or len(item.original_id) > 500:
+        raise InvalidInput(
+            "The source's identifier of this dataset is empty or longer than 500 characters.",
+            [
+                Problem(
+                    "invalid_identifier",
+                    "Identifier must be 1-500 characters.",
+                    field="original_id",
+                )
+            ],
+            code="invalid_identifier",
+        )
     digest = item.content_hash()
     record = session.scalar(
         select(HarvestedDataset).where(

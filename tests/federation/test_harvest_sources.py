@@ -182,6 +182,18 @@ def test_dcat_source_report_lists_created_updated_withdrawn_and_failed(harvester
     assert _search(harvester, source=["ministry"]) == 2
 
 
+def test_one_bad_item_in_a_batch_fails_alone(harvester, synthetic):
+    datasets = [{"id": f"d{i}", "title": f"Dataset {i}"} for i in range(60)]
+    datasets[7] = {"id": "x" * 600, "title": "Identifier far too long"}
+    synthetic.publish(datasets, "turtle")
+    _add(harvester, "batchy", synthetic.url, "dcat")
+    result = harvest_now(harvester.runtime.ctx, "batchy")
+    assert result["status"] == "succeeded", result
+    assert result["counts"]["created"] == 59 and result["counts"]["failed"] == 1
+    assert "500 characters" in result["report"]["failed"][0]["message"]
+    assert _search(harvester, source=["batchy"]) == 59
+
+
 def test_a_source_that_fails_to_list_withdraws_nothing(harvester, synthetic):
     synthetic.publish([{"id": "w1", "title": "Wells"}], "turtle")
     _add(harvester, "flaky", synthetic.url, "dcat")
