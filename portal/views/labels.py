@@ -127,3 +127,11 @@ def version_status_label(status: str) -> str:
         "superseded": _("Replaced by a newer version"),
         "withdrawn": _("Withdrawn"),
     }.get(status, status)
+
+
+def party_role_label(role: str) -> str:
+    return {
+        "data_provider": _("Data provider"),
+        "reviewer": _("Reviewer"),
+        "member": _("Member"),
+    }.get(role, role)

@@ -15,6 +15,7 @@ from api.federation.published import local_distributions, remote_distributions
 from api.federation.schemaorg import dataset_jsonld
 from catalog.services import datasets as dataset_service
 from catalog.services import organisations as organisation_service
+from catalog.services import partnerships as partnership_service
 from catalog.services import reviews as review_service
 from indexer.search.base import MAX_LIMIT, SearchQuery
 from portal import charts
@@ -228,6 +229,9 @@ def dataset(slug: str):
             build_chart(rt, ds.id, columns, by, measure, "cube-chart") if version else (None, None)
         )
         endorsements = review_service.endorsements_for(session, ds)
+        partners = _partners(
+            partnership_service.partnerships_covering(session, ds), ds.organisation_id
+        )
         versions = [v for v in reversed(ds.versions) if v.status in PUBLIC_VERSION_STATES]
         downloads = (
             local_distributions(ds, version, "")
@@ -253,6 +257,7 @@ def dataset(slug: str):
             ],
             measures=[(m, charts.column_label(m, columns, lang)) for m in charts.measures(columns)],
             endorsements=endorsements,
+            partners=partners,
             versions=versions,
             downloads=downloads,
             jsonld=Markup(jsonld.replace("<", "\\u003c")),  # noqa: S704 - JSON with every < escaped
@@ -266,6 +271,21 @@ def dataset(slug: str):
                 for p in ((ds.metadata_ or {}).get("coverage") or {}).get("places") or []
             ],
         )
+
+
+def _partners(partnerships, own_id: int) -> list[dict]:
+    """Other organisations in the partnerships in force (names and roles, for pages)."""
+    seen: dict[str, dict] = {}
+    for p in partnerships:
+        for party in p.parties:
+            if party.organisation_id != own_id and party.organisation.slug not in seen:
+                seen[party.organisation.slug] = {
+                    "slug": party.organisation.slug,
+                    "name": party.organisation.name,
+                    "role": labels.party_role_label(party.role),
+                    "partnership": p.title,
+                }
+    return list(seen.values())
 
 
 @bp.route("/organisations")
@@ -307,6 +327,7 @@ def organisation(slug: str):
             "website": org.website,
             "verified": org.verified,
         }
+        partners = _partners(partnership_service.partnerships_of(session, org), org.id)
     result = rt.search.search(
         SearchQuery(
             filters={"organisation": [slug]},
@@ -317,7 +338,9 @@ def organisation(slug: str):
         )
     )
     topics = [(c, labels.topic_label(c, lang), n) for c, n in result.facets.get("topic", [])]
-    return render_template("organisation.html", org=info, result=result, topics=topics)
+    return render_template(
+        "organisation.html", org=info, result=result, topics=topics, partners=partners
+    )
 
 
 @bp.route("/coverage")
