@@ -8,6 +8,7 @@ by default. Schema does no I/O: the frame is only inspected.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -66,7 +67,20 @@ KOBO_METADATA = frozenset(
         "endtime",
     }
 )
-_KOBO_PREFIXES = ("_gps", "gps", "_geo", "geopoint", "_location", "location")
+_KOBO_PREFIXES = (
+    "_gps",
+    "gps",
+    "_geo",
+    "geopoint",
+    "_location",
+    "location",
+    # Kobo's structured fields, flattened (_validation_status_uid, _attachments_...).
+    "_validation_status",
+    "_attachments",
+    "_notes",
+    "_tags",
+    "_supplementaldetails",
+)
 #: ODK Central's export columns, claimed only when the header has its KEY and SubmissionDate.
 ODK_CENTRAL_METADATA = frozenset(
     {
@@ -144,6 +158,16 @@ def _is_phone(value: str) -> bool:
     return number.country_code == 977 and len(national) == 10 and national.startswith("9")
 
 
+def _is_nested_records(value: str) -> bool:
+    if not value.startswith("[{"):
+        return False
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return False
+    return isinstance(parsed, list) and all(isinstance(x, dict) for x in parsed)
+
+
 def _is_id_number(value: str) -> bool:
     return any(p.match(value) for p in _ID_PATTERNS)
 
@@ -203,6 +227,13 @@ def suggest_role(
             reason="KoboToolbox/ODK collection metadata, dropped by default",
         )
     if values:
+        if _share(values, _is_nested_records) >= MATCH_SHARE:
+            return RoleSuggestion(
+                name,
+                ColumnRole.DIRECT_IDENTIFIER,
+                reason="nested records (a KoboToolbox repeat group), dropped by default; "
+                "upload the repeat as its own table",
+            )
         if _share(values, lambda v: bool(_GEOPOINT_VALUE.match(v))) >= MATCH_SHARE:
             return RoleSuggestion(
                 name, ColumnRole.DIRECT_IDENTIFIER, reason="values are GPS coordinates"

@@ -27,7 +27,36 @@ def _submission(i: int) -> dict:
         "_submission_time": "2024-02-01T04:40:11",
         "_submitted_by": "enumerator1",
         "_geolocation": [26.6, 86.7],
-        "_attachments": [],
+        "_attachments": [
+            {
+                "download_url": f"https://kc.example.org/media/{i}.jpg",
+                "mimetype": "image/jpeg",
+                "filename": f"enumerator1/attachments/{i}.jpg",
+                "instance": 1000 + i,
+                "xform": 7,
+                "id": 50 + i,
+            }
+        ]
+        if i % 3 == 0
+        else [],
+        "_validation_status": (
+            {
+                "timestamp": 1706762411,
+                "uid": "validation_status_approved",
+                "by_whom": "supervisor",
+                "color": "#00ff00",
+                "label": "Approved",
+            }
+            if i % 2
+            else {}
+        ),
+        "_notes": [],
+        "_tags": [],
+        # A repeat group arrives as a list of objects keyed by full path.
+        "members": [
+            {"members/member_name": f"Person {i}", "members/member_age": "34"},
+            {"members/member_name": f"Person {i}b", "members/member_age": "8"},
+        ],
         "_status": "submitted_via_web",
         "__version__": "vABC",
         "meta/instanceID": f"uuid:5f2e-{i:04d}",
@@ -84,6 +113,19 @@ def test_pull_follows_next_pages_and_flattens_group_paths(kobo_server):
     assert {"sex", "age", "district", "source", "litres", "_uuid", "instanceID"} <= set(df.columns)
     assert df["litres"].to_list() == [str(10 + i) for i in range(7)]
     assert df["_geolocation"][0] == "[26.6, 86.7]"
+
+
+def test_kobo_nested_metadata_keeps_its_prefix_and_is_dropped_by_default(kobo_server):
+    df = pull_submissions(kobo_server, ASSET, TOKEN, page_size=3)
+    assert "uid" not in df.columns and "label" not in df.columns
+    nested = [c for c in df.columns if c.startswith("_validation_status")]
+    assert "_validation_status_uid" in nested and "_validation_status_by_whom" in nested
+    roles = suggest_roles(df)
+    for name in [*nested, "_attachments", "_notes", "_tags"]:
+        assert roles[name].role == "direct_identifier", (name, roles[name])
+    # A repeat group is kept whole, as JSON text, and dropped by default (it holds names).
+    assert '"members/member_name": "Person 0"' in df["members"][0]
+    assert roles["members"].role == "direct_identifier" and "repeat" in roles["members"].reason
 
 
 def test_kobo_collection_metadata_is_suggested_as_identifiers(kobo_server):
