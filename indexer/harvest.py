@@ -92,11 +92,19 @@ def run_harvest(ctx, source_id: int, run_id: str) -> dict[str, Any]:
             )
         max_items = int(_limit(ctx.settings, spec.config, "max_items", DEFAULT_MAX_ITEMS))
         offers = list(fetch(client, spec, max_items=max_items))
-    except CGDError as exc:
+    except Exception as exc:  # the run records why it failed, the job fails with it
         report["requests"] = client.requests
+        error = (
+            exc.to_dict()
+            if isinstance(exc, CGDError)
+            else {
+                "code": "internal_error",
+                "message": "The harvest failed unexpectedly; it was logged.",
+            }
+        )
         with ctx.db.session() as session:
             harvest_service.finish_run(
-                harvest_service.get_run(session, run_id), report, error=exc.to_dict()
+                harvest_service.get_run(session, run_id), report, error=error
             )
         raise
     finally:

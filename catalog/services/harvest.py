@@ -151,10 +151,14 @@ def request_harvest(
 ) -> tuple[HarvestRun, Job]:
     """Queue a harvest of ``source`` as a background job (site administrators only)."""
     require_admin(principal)
+    # A run counts as busy while its job is alive; a run whose job died does not block the source.
     busy = session.scalar(
-        select(HarvestRun.id).where(
+        select(HarvestRun.id)
+        .join(Job, Job.id == HarvestRun.job_id)
+        .where(
             HarvestRun.source_id == source.id,
             HarvestRun.status.in_([HarvestRunStatus.QUEUED.value, HarvestRunStatus.RUNNING.value]),
+            Job.status.in_(["queued", "running"]),
         )
     )
     if busy:
