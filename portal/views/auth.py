@@ -33,7 +33,7 @@ from catalog.principal import ANONYMOUS, SCOPES, Principal
 from catalog.services import accounts, invitations, organisations
 from catalog.services import clients as client_service
 from catalog.services import tokens as token_service
-from schema.errors import CGDError, InvalidInput, PermissionDenied
+from schema.errors import CGDError, InvalidInput, NotFound, PermissionDenied
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -404,7 +404,7 @@ def members(slug: str):
     with runtime().db.session() as s:
         org = _organisation(s, slug)
         people = [
-            {"email": u.email, "name": u.name, "role": r}
+            {"id": u.id, "email": u.email, "name": u.name, "role": r}
             for u, r in invitations.list_members(s, principal, org)
         ]
         pending = [
@@ -425,6 +425,22 @@ def members(slug: str):
         ),
         status,
     )
+
+
+@bp.post("/orgs/<slug>/members/<int:user_id>/role")
+@login_required
+def change_role(slug: str, user_id: int):
+    """An organisation admin changes a member's role."""
+    with runtime().db.session() as s:
+        org = _organisation(s, slug)
+        user = s.get(User, user_id)
+        if user is None or not any(m.organisation_id == org.id for m in user.memberships):
+            raise NotFound("No such member.", code="member_not_found")
+        role = request.form.get("role", "")
+        if role not in {r.value for r in Role}:
+            raise InvalidInput("Choose a role from the list.", code="invalid_choice")
+        organisations.set_membership(s, _user_principal(), org, user, role)
+    return redirect(url_for("auth.members", slug=slug))
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])

@@ -377,3 +377,30 @@ def _basic(user: str, password: str) -> str:
     import base64
 
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_an_admin_changes_a_members_role_and_others_cannot(world):
+    world.add_user("ada", org="samata", role="admin")
+    world.add_user("ed", org="samata", role="editor")
+    admin = world.app.test_client()
+    _sign_in(admin, "ada@example.org")
+    url = f"/orgs/samata/members/{world.users['ed']}/role"
+    assert (
+        _post_form(admin, url, {"role": "publisher"}, page_url="/orgs/samata/members").status_code
+        == 302
+    )
+    with world.runtime.db.session() as s:
+        role = s.scalar(select(Membership.role).where(Membership.user_id == world.users["ed"]))
+    assert role == "publisher"
+    assert (
+        _post_form(admin, url, {"role": "owner"}, page_url="/orgs/samata/members").status_code
+        == 400
+    )
+    editor = world.app.test_client()
+    _sign_in(editor, "ed@example.org")
+    page = editor.get("/account")
+    resp = editor.post(
+        f"/orgs/samata/members/{world.users['ed']}/role",
+        data={"role": "admin", "csrf_token": csrf_token(page.data)},
+    )
+    assert resp.status_code == 403
