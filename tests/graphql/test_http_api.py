@@ -193,7 +193,15 @@ def test_search_facets_count_every_match_and_highlights_mark_the_words(corpus_se
             edges { node { highlights { field snippet } } } } }"""
     )["datasets"]
     facets = {f["field"]: {v["value"]: v["count"] for v in f["values"]} for f in answer["facets"]}
-    assert set(facets) == {"organization", "topic", "dimension", "place", "licence", "language", "endorsed"}
+    assert set(facets) == {
+        "organization",
+        "topic",
+        "dimension",
+        "place",
+        "licence",
+        "language",
+        "endorsed",
+    }
     # every survey has a disability column; three are about disability
     assert sum(facets["organization"].values()) == answer["totalCount"] == 4
     assert facets["topic"]["disability"] == 3

@@ -115,6 +115,9 @@ def test_contributor_creates_uploads_publishes_and_withdraws_through_graphql(wor
     assert public["datasets"]["totalCount"] == 1
     assert public["datasets"]["edges"][0]["node"]["recordCount"] > 0
 
+    records_query = "query($d: String!) { records(dataset: $d, first: 5) { totalCount rows } }"
+    assert live.execute(records_query, {"d": created["databaseId"]})["records"]["totalCount"] > 0
+
     withdrawn = live.execute(
         "mutation($v: ID!) { withdrawVersion(version: $v) { job { kind status } } }",
         {"v": version_id},

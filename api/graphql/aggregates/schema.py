@@ -13,7 +13,7 @@ from api.graphql.aggregates.types import (
 )
 from api.graphql.core.refs import published_dataset_id
 from api.graphql.datasets.types import DIMENSION_ROLES, DatasetSource
-from schema.errors import InvalidInput, Problem
+from schema.errors import InvalidInput, NotFound, Problem
 from schema.vocabularies import DIMENSIONS
 
 MAX_DIMENSIONS = 3
@@ -117,6 +117,8 @@ class AggregateQueries(graphene.ObjectType):
         ctx = info.context
         dataset_id = published_dataset_id(ctx, dataset)
         doc = ctx.runtime.search.get_dataset(dataset_id)
+        if doc is None:  # withdrawn since the reference was resolved
+            raise NotFound(f"No dataset {dataset!r}.", code="dataset_not_found")
         from catalog.models import DatasetVersion
 
         version = (
