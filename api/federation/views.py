@@ -7,6 +7,7 @@ the public version.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import zipfile
@@ -24,7 +25,7 @@ from api.federation.downloads import (
     public_records,
 )
 from api.federation.published import base_url_of, published_one, published_page
-from schema.errors import CGDError, InvalidInput, Problem
+from schema.errors import CGDError, InvalidInput, NotFound, Problem
 
 bp = Blueprint("federation", __name__)
 
@@ -147,12 +148,28 @@ def datapackage_descriptor(slug: str) -> Response:
     )
 
 
+#: Versions whose anonymised records stay downloadable: the public one and those it replaced.
+#: A withdrawn version (consent withdrawn) never is.
+DOWNLOADABLE_STATES = ("published", "superseded")
+
+
+def _version_item(item, number: int | None):
+    if number is None:
+        return item
+    for version in item.dataset.versions:
+        if version.number == number and version.status in DOWNLOADABLE_STATES:
+            return dataclasses.replace(item, version=version)
+    raise NotFound(f"No published version {number} of this dataset.", code="version_not_found")
+
+
 @bp.route("/datasets/<slug>/datapackage.zip")
-def datapackage_zip(slug: str) -> Response:
-    """The Data Package as one zip: ``datapackage.json`` beside ``records.csv``."""
+@bp.route("/datasets/<slug>/versions/<int:number>/datapackage.zip")
+def datapackage_zip(slug: str, number: int | None = None) -> Response:
+    """The Data Package of the public version (or of an earlier published one) as one zip:
+    ``datapackage.json`` beside ``records.csv``."""
     rt = runtime()
     with rt.db.session() as session:
-        item = published_one(session, slug, base_url_of(rt.config))
+        item = _version_item(published_one(session, slug, base_url_of(rt.config)), number)
         df = public_records(rt.files, item.version)
         descriptor = datapackage(item, df, csv_path="records.csv")
         name = f"{item.dataset.slug}-v{item.version.number}"
