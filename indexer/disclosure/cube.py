@@ -33,6 +33,11 @@ from schema.errors import InvalidInput, Problem
 from schema.roles import ColumnRole, ColumnSpec
 
 MIN_THRESHOLD = 5
+#: families with more suppressed cells than this are protected by lines and
+#: perturbation only (the audit's SVD costs equations x unknowns^2 per round)
+MAX_AUDIT_UNKNOWNS = 250
+#: rounds of the audit per family before it stops adding suppressions
+MAX_AUDIT_ROUNDS = 25
 KEY_RANGE = 256
 MAX_PCV = 750
 UNKNOWN = "_unknown"  # dimension value missing or suppressed in the records
@@ -182,7 +187,13 @@ def build_cube(
                 list(combo) or "_n"
             )
 
-    _complementary_suppression(tables, threshold)
+    # Lines first (cheap, and they also keep what a line gives away from being a
+    # small total), then the linear audit of every highest-order family, until
+    # neither adds a suppression.
+    while True:
+        _complementary_suppression(tables, threshold)
+        if not _linear_audit(tables, threshold):
+            break
 
     cells: list[CubeCell] = []
     for combo, table in tables.items():
@@ -272,3 +283,122 @@ def _complementary_suppression(tables: dict[tuple[str, ...], pl.DataFrame], thre
                 tables[combo] = children.with_columns(pl.Series("_sup", flags))
                 children = tables[combo]
                 changed = True
+
+
+def _linear_audit(tables: dict[tuple[str, ...], pl.DataFrame], threshold: int) -> bool:
+    """Suppress more until no small suppressed cell follows from published ones.
+
+    Differencing is linear algebra: an attacker who combines any published
+    cells (by, filter, complements, across tables) learns a suppressed cell
+    exactly when its vector lies in the span of the published cells' vectors.
+    For each family of tables (a highest-order table and the tables of its
+    sub-combinations) the unknowns are the suppressed cells of the highest-order
+    table; published lower cells are equations over them. A suppressed cell
+    whose vector is orthogonal to the null space of those equations is
+    determined; if its count is small, the smallest published cell of the top
+    table beside it is suppressed too, and the family is audited again.
+    Returns whether anything was added.
+    """
+    top_size = max((len(c) for c in tables), default=0)
+    added = False
+    for family in [c for c in tables if len(c) == top_size and top_size > 0]:
+        for _ in range(MAX_AUDIT_ROUNDS):
+            if not _audit_family(tables, family, threshold):
+                break
+            added = True
+    return added
+
+
+def _audit_family(
+    tables: dict[tuple[str, ...], pl.DataFrame], family: tuple[str, ...], threshold: int
+) -> bool:
+    top = tables[family]
+    sup = top.get_column("_sup").to_numpy()
+    counts = top.get_column("_n").to_numpy()
+    unknown = np.flatnonzero(sup)
+    if len(unknown) == 0 or len(unknown) > MAX_AUDIT_UNKNOWNS:
+        return False
+    rows = np.arange(len(unknown))
+    equations: list[np.ndarray] = []
+    # (table, cell, vector over the unknowns, true count)
+    targets: list[tuple[tuple[str, ...], int, np.ndarray, int]] = [
+        (family, int(r), np.eye(1, len(unknown), j)[0], int(counts[r]))
+        for j, r in enumerate(unknown)
+    ]
+    for size in range(len(family)):
+        for sub in itertools.combinations(family, size):
+            table = tables[sub]
+            cell_of = _cell_of(top, table, sub)
+            matrix = np.zeros((table.height, len(unknown)))
+            matrix[cell_of[unknown], rows] = 1.0
+            table_sup = table.get_column("_sup").to_numpy()
+            table_n = table.get_column("_n").to_numpy()
+            for i in range(table.height):
+                if table_sup[i]:
+                    targets.append((sub, i, matrix[i], int(table_n[i])))
+                else:
+                    equations.append(matrix[i])
+    null = _null_space(np.array(equations) if equations else np.zeros((0, len(unknown))))
+    chosen: dict[tuple[str, ...], set[int]] = {}
+    for sub, cell, vector, count in targets:
+        if count >= threshold or count == 0:
+            continue
+        if null.shape[0] and np.abs(null @ vector).max() > 1e-9:
+            continue  # not determined by the published cells
+        pick = _sibling(tables[sub], sub, cell)
+        if pick is not None:
+            chosen.setdefault(sub, set()).add(pick)
+            continue
+        # every sibling is hidden already: hide a top cell beside one of its unknowns
+        for j in np.flatnonzero(vector > 0):
+            pick = _sibling(top, family, int(unknown[j]))
+            if pick is not None:
+                chosen.setdefault(family, set()).add(pick)
+                break
+    for sub, picks in chosen.items():
+        flags = tables[sub].get_column("_sup").to_numpy().copy()
+        flags[sorted(picks)] = True
+        tables[sub] = tables[sub].with_columns(pl.Series("_sup", flags))
+    return bool(chosen)
+
+
+def _cell_of(top: pl.DataFrame, table: pl.DataFrame, sub: tuple[str, ...]) -> np.ndarray:
+    """For each cell of the top table, the row of ``table`` (over ``sub``) it adds up to."""
+    if not sub:
+        return np.zeros(top.height, dtype=np.int64)
+    joined = (
+        top.select(list(sub))
+        .with_row_index("_r")
+        .join(table.select(list(sub)).with_row_index("_c"), on=list(sub), how="left")
+        .sort("_r")
+    )
+    return joined.get_column("_c").to_numpy().astype(np.int64)
+
+
+def _null_space(matrix: np.ndarray) -> np.ndarray:
+    """Rows spanning the null space of ``matrix`` (vectors it sends to zero)."""
+    columns = matrix.shape[1]
+    matrix = matrix[matrix.any(axis=1)]  # equations over published cells only say nothing
+    if matrix.shape[0] == 0:
+        return np.eye(columns)
+    # eigenvectors of the Gram matrix with eigenvalue 0 span the null space; it is
+    # unknowns x unknowns whatever the number of equations
+    gram = matrix.T @ matrix
+    values, vectors = np.linalg.eigh(gram)
+    return vectors[:, values <= 1e-9 * max(1.0, float(values.max(initial=0.0)))].T
+
+
+def _sibling(table: pl.DataFrame, dims: tuple[str, ...], cell: int) -> int | None:
+    """The smallest published cell of ``table`` on a line with ``cell`` (all codes but one equal)."""
+    if not dims:
+        return None
+    sup = table.get_column("_sup").to_numpy()
+    counts = table.get_column("_n").to_numpy()
+    codes = {d: table.get_column(d).to_numpy() for d in dims}
+    differing = np.zeros(table.height, dtype=np.int64)
+    for d in dims:
+        differing += codes[d] != codes[d][cell]
+    candidates = np.flatnonzero((differing == 1) & ~sup)
+    if len(candidates) == 0:
+        return None
+    return int(min(candidates.tolist(), key=lambda r: (counts[r], r)))

@@ -169,11 +169,61 @@ def test_perturbation_agrees_with_the_ons_package_cell_by_cell():
     assert compared >= 5
 
 
-def test_the_attacker_would_succeed_without_complementary_suppression(monkeypatch):
+def test_the_attacker_would_succeed_without_complementary_suppression_and_the_audit(monkeypatch):
     import indexer.disclosure.cube as cube_module
 
     monkeypatch.setattr(cube_module, "_complementary_suppression", lambda tables, threshold: None)
+    monkeypatch.setattr(cube_module, "_linear_audit", lambda tables, threshold: False)
     df = records(seed=2)
     cube = build_cube(df, roles(), threshold=10, key_seed="seed-2")
     values = true_counts(df)
     assert {k for k in attack(cube, values) if 1 <= values[k] <= 9}
+
+
+def linear_attack(cube, values):
+    """Every suppressed cell that some linear combination of published cells (and of
+    cells absent from the cube, known to be 0) gives exactly: {cell: true value}."""
+    dims = cube.dimensions
+    categories = {d: sorted({c.dims[d] for c in cube.cells if d in c.dims}) for d in dims}
+    base = list(itertools.product(*(categories[d] for d in dims)))
+
+    def vector(cell):
+        return np.array([all(b[dims.index(d)] == v for d, v in cell) for b in base], dtype=float)
+
+    present = {tuple(sorted(c.dims.items())): c for c in cube.cells}
+    rows, hidden = [], []
+    for r in range(len(dims) + 1):
+        for combo in itertools.combinations(dims, r):
+            for codes in itertools.product(*(categories[d] for d in combo)):
+                key = tuple(sorted(zip(combo, codes, strict=True)))
+                cell = present.get(key)
+                (hidden if cell is not None and cell.suppressed else rows).append(key)
+    published = np.array([vector(k) for k in rows])
+    rank = np.linalg.matrix_rank(published)
+    return {
+        key: values.get(key, 0)
+        for key in hidden
+        if np.linalg.matrix_rank(np.vstack([published, vector(key)])) == rank
+    }
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4, 5, 6, 7])
+def test_no_linear_combination_of_published_cells_gives_a_small_count(seed):
+    # the full differencing attack: any sum and difference of overlapping
+    # queries (by, filter, complements, across tables), with true published values
+    df = records(seed=seed)
+    cube = build_cube(df, roles(), threshold=10, key_seed=f"s{seed}")
+    recovered = linear_attack(cube, true_counts(df))
+    assert not {k: v for k, v in recovered.items() if 1 <= v <= 9}
+
+
+def test_the_linear_attack_succeeds_against_line_suppression_alone(monkeypatch):
+    import indexer.disclosure.cube as cube_module
+
+    monkeypatch.setattr(cube_module, "_linear_audit", lambda tables, threshold: False)
+    found = {}
+    for seed in (2, 4, 6):
+        df = records(seed=seed)
+        cube = build_cube(df, roles(), threshold=10, key_seed=f"s{seed}")
+        found.update({k: v for k, v in linear_attack(cube, true_counts(df)).items() if 1 <= v <= 9})
+    assert found

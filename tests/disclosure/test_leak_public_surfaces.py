@@ -155,23 +155,24 @@ def _site_text(client, paths: list[str]) -> str:
     return "\n".join(_text_of(client.get(p).data, client.get(p).mimetype) for p in paths)
 
 
-def _text_of(data: bytes, mimetype: str | None) -> str:
+def _text_of(data: bytes, mimetype: str | None = None) -> str:
     """Everything a reader of the body could see: decoded, unescaped, unzipped, PDF text."""
-    parts = [data.decode("utf-8", errors="ignore")]
+    # compressed bodies are read through their format only: their raw bytes are
+    # noise in which any short word can appear by chance
     if data[:4] == b"PK\x03\x04":
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for member in archive.namelist():
-                parts.append(_text_of(archive.read(member), None))
-    elif data[:5] == b"%PDF-":
+            return "\n".join(_text_of(archive.read(m), None) for m in archive.namelist())
+    if data[:5] == b"%PDF-":
         from pypdf import PdfReader
 
         reader = PdfReader(io.BytesIO(data))
-        parts.extend(page.extract_text() or "" for page in reader.pages)
+        parts = [page.extract_text() or "" for page in reader.pages]
         parts.append(json.dumps(reader.metadata or {}, default=str))
-    else:
-        with contextlib.suppress(ValueError):
-            parts.append(json.dumps(json.loads(parts[0]), ensure_ascii=False))
-        parts.append(html.unescape(parts[0]))
+        return "\n".join(parts)
+    parts = [data.decode("utf-8", errors="ignore")]
+    with contextlib.suppress(ValueError):
+        parts.append(json.dumps(json.loads(parts[0]), ensure_ascii=False))
+    parts.append(html.unescape(parts[0]))
     return "\n".join(parts)
 
 
@@ -333,11 +334,16 @@ def test_published_free_text_was_read_on_the_public_surfaces(site):
     assert any(w.startswith("tables") for w in seen)
 
 
+def _any_word(values) -> re.Pattern:
+    alternation = "|".join(re.escape(v) for v in sorted(set(values), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE)
+
+
 def test_no_seeded_name_phone_email_id_or_gps_appears_anywhere_public(site):
-    seeded = site["seeded"]
+    seeded = [v.lower() for v in site["seeded"].strings()]
     for where, text in site["bodies"].items():
         lowered = text.lower()
-        leaked = [v for v in seeded.strings() if v.lower() in lowered]
+        leaked = [v for v in seeded if v in lowered]
         assert not leaked, (where, leaked[:3])
 
 
@@ -358,10 +364,9 @@ def test_no_part_of_a_seeded_name_appears_beyond_the_sites_own_words(site):
         if not re.search(rf"(?<!\w){re.escape(p.lower())}(?!\w)", baseline)
     ]
     assert len(parts) > len(site["seeded"].name_parts()) // 2
+    pattern = _any_word(parts)
     for where, text in site["bodies"].items():
         if where.startswith("file "):
             continue  # raw bytes: checked for whole values above, tables checked here
-        leaked = [
-            p for p in parts if re.search(rf"(?<!\w){re.escape(p)}(?!\w)", text, re.IGNORECASE)
-        ]
+        leaked = pattern.findall(text)
         assert not leaked, (where, leaked[:5])
