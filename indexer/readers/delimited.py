@@ -22,6 +22,7 @@ _SNIFF_BYTES = 64 * 1024
 _LEGACY_ENCODINGS = ("cp1252", "iso8859_15", "cp1250", "mac_roman", "latin_1")
 _CHECK_CHUNK = 16 * 1024 * 1024
 _COUNT_SPANS = 50_000
+_QUOTE_POSITIONS = 4_000_000
 _MAGIC = {
     b"PK\x03\x04": "a ZIP or XLSX file",
     b"%PDF": "a PDF document",
@@ -191,43 +192,47 @@ def field_counts_agree(data: bytes, delim: str, ncols: int) -> bool:
     unclosed, or blank lines sit inside quoted cells; the caller then locates
     the rows with the csv module, which has the last word.
     """
+    if len(data) >= 2**31:
+        return False  # beyond int32 positions: let the csv module decide
     arr = np.frombuffer(data, dtype=np.uint8)
     d_byte, quote, newline = ord(delim), ord('"'), ord("\n")
     quoted = b'"' in data
-    delims = newlines = 0
-    quotes = []
+    delims = newlines = quotes = 0
     for start in range(0, len(arr), _CHECK_CHUNK):
         a = arr[start : start + _CHECK_CHUNK]
         delims += int(np.count_nonzero(a == d_byte))
         newlines += int(np.count_nonzero(a == newline))
         if quoted:
-            quotes.append(np.flatnonzero(a == quote) + start)
+            quotes += int(np.count_nonzero(a == quote))
     records = newlines
     tail = data.rfind(b"\n") + 1
     if tail < len(data) and not data[tail:].isspace():
         records += 1  # a last record without a newline
-    if quoted:
-        q = np.concatenate(quotes)
-        if len(q) % 2:
-            return False
+    if quotes % 2:
+        return False
+    wide = None
+    if quotes and quotes <= _QUOTE_POSITIONS:
+        q = np.flatnonzero(arr == quote)
         opens, closes = q[0::2], q[1::2]
-        wide = np.flatnonzero(closes - opens > 1)
-        if len(wide) <= _COUNT_SPANS:
-            delim_b = delim.encode()
-            for i in wide.tolist():
-                o, c = int(opens[i]) + 1, int(closes[i])
-                delims -= data.count(delim_b, o, c)
-                records -= data.count(b"\n", o, c)
-        else:  # many quoted fields (tools that quote every cell): by parity, chunk by chunk
-            for start in range(0, len(arr), _CHECK_CHUNK):
-                a = arr[start : start + _CHECK_CHUNK]
-                for byte in (d_byte, newline):
-                    pos = np.flatnonzero(a == byte) + start
-                    inside = int(np.count_nonzero(np.searchsorted(q, pos) % 2))
-                    if byte == d_byte:
-                        delims -= inside
-                    else:
-                        records -= inside
+        wide = np.flatnonzero(closes - opens > 1)  # quoted spans with content ("" has none)
+    if wide is not None and len(wide) <= _COUNT_SPANS:
+        # Few quoted spans with content: count inside each.
+        delim_b = delim.encode()
+        for i in wide.tolist():
+            o, c = int(opens[i]) + 1, int(closes[i])
+            delims -= data.count(delim_b, o, c)
+            records -= data.count(b"\n", o, c)
+    elif quotes:  # many quoted fields (tools that quote every cell): by parity, chunk by chunk
+        carry = 0
+        for start in range(0, len(arr), _CHECK_CHUNK):
+            a = arr[start : start + _CHECK_CHUNK]
+            # Running quote count mod 2 (uint8 wraps, its low bit is the parity).
+            inside = (np.cumsum(a == quote, dtype=np.uint8) & 1).astype(bool)
+            if carry:
+                inside = ~inside
+            delims -= int(np.count_nonzero(inside & (a == d_byte)))
+            records -= int(np.count_nonzero(inside & (a == newline)))
+            carry ^= int(np.count_nonzero(a == quote)) & 1
     if delims == (ncols - 1) * records:
         return True
     # Blank lines end no record: count them only when the plain count disagrees.
