@@ -96,11 +96,14 @@ def test_short_and_long_rows_that_cancel_out_are_both_reported():
     assert [(p.code, p.row) for p in err.value.problems] == [("ragged_row", 3), ("ragged_row", 4)]
 
 
-def test_field_count_check_spans_chunks(monkeypatch):
+@pytest.mark.parametrize(("spans", "positions"), [(50_000, 4_000_000), (0, 4_000_000), (0, 0)])
+def test_field_count_check_spans_chunks(monkeypatch, spans, positions):
     from indexer.readers import delimited
 
     monkeypatch.setattr(delimited, "_CHECK_CHUNK", 7)
-    monkeypatch.setattr(delimited, "_COUNT_SPANS", 0)  # take the parity path too
+    # Span counting, then the parity path after locating quotes, then parity straight away.
+    monkeypatch.setattr(delimited, "_COUNT_SPANS", spans)
+    monkeypatch.setattr(delimited, "_QUOTE_POSITIONS", positions)
     good = b'a,b,c\n1,"x,\ny",3\n\n4,5,6\n"7","8","9"\n'
     assert delimited.field_counts_agree(good, ",", 3)
     assert not delimited.field_counts_agree(good + b"1,2\n", ",", 3)
