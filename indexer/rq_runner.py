@@ -93,11 +93,14 @@ class RQRunner(JobRunner):
 
 
 def hand_over(queue: Queue, job_id: str, timeout: int) -> None:
-    """Put one job id on the RQ queue (unless it already waits or runs there)."""
+    """Put one job id on the RQ queue (unless it already waits there).
+
+    Called only for jobs the table says are queued: an RQ job still "started"
+    is then the ghost of a worker that died, and is handed over again.
+    """
     existing = RQJob.fetch_many([job_id], connection=queue.connection)[0]
     if existing is not None and existing.get_status(refresh=False) in (
         RQJobStatus.QUEUED,
-        RQJobStatus.STARTED,
         RQJobStatus.DEFERRED,
         RQJobStatus.SCHEDULED,
     ):
