@@ -212,7 +212,12 @@ def field_counts_agree(data: bytes, delim: str, ncols: int) -> bool:
         return False
     wide = None
     if quotes and quotes <= _QUOTE_POSITIONS:
-        q = np.flatnonzero(arr == quote)
+        q = np.concatenate(
+            [
+                np.flatnonzero(arr[start : start + _CHECK_CHUNK] == quote) + start
+                for start in range(0, len(arr), _CHECK_CHUNK)
+            ]
+        )
         opens, closes = q[0::2], q[1::2]
         wide = np.flatnonzero(closes - opens > 1)  # quoted spans with content ("" has none)
     if wide is not None and len(wide) <= _COUNT_SPANS:
@@ -235,17 +240,32 @@ def field_counts_agree(data: bytes, delim: str, ncols: int) -> bool:
             carry ^= int(np.count_nonzero(a == quote)) & 1
     if delims == (ncols - 1) * records:
         return True
-    # Blank lines end no record: count them only when the plain count disagrees.
-    blank = int(data.startswith((b"\n", b"\r\n")))
+    return delims == (ncols - 1) * (records - _blank_lines(arr, quoted))
+
+
+def _blank_lines(arr: np.ndarray, quoted: bool) -> int:
+    """Empty lines ("\n\n", "\n\r\n", or at the start) outside quoted fields."""
+    newline, cr = ord("\n"), ord("\r")
+    blank = int(len(arr) > 0 and arr[0] == newline) + int(
+        len(arr) > 1 and arr[0] == cr and arr[1] == newline
+    )
+    parity = 0
     for start in range(0, len(arr), _CHECK_CHUNK):
         a = arr[start : start + _CHECK_CHUNK + 2]  # pairs and triples starting in this chunk
+        own = min(_CHECK_CHUNK, len(arr) - start)
         nl = a == newline
-        n = min(_CHECK_CHUNK, len(a) - 1)
+        if quoted:
+            # A newline ends a line only outside quotes (parity of the quotes before it).
+            q = a == ord('"')
+            inside = (np.cumsum(q, dtype=np.uint8) & 1).astype(bool) ^ bool(parity)
+            nl &= ~inside
+            parity ^= int(np.count_nonzero(q[:own])) & 1
+        n = min(own, len(a) - 1)
         blank += int(np.count_nonzero(nl[:n] & nl[1 : n + 1]))
-        m = min(_CHECK_CHUNK, len(a) - 2)
+        m = min(own, len(a) - 2)
         if m > 0:
-            blank += int(np.count_nonzero(nl[:m] & (a[1 : m + 1] == ord("\r")) & nl[2 : m + 2]))
-    return delims == (ncols - 1) * (records - blank)
+            blank += int(np.count_nonzero(nl[:m] & (a[1 : m + 1] == cr) & nl[2 : m + 2]))
+    return blank
 
 
 def _parse(data: bytes, delim: str, limits: Limits) -> pl.DataFrame:

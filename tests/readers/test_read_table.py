@@ -143,3 +143,13 @@ def test_blank_lines_across_chunk_edges_are_not_records(monkeypatch, chunk):
     with pytest.raises(InvalidInput) as err:
         read_table(b"a,b\n\n1,2,3\n4\n", filename="blank.csv")
     assert [p.row for p in err.value.problems] == [3, 4]
+
+
+def test_blank_line_inside_a_quoted_cell_does_not_hide_a_one_field_row():
+    from indexer.readers.delimited import field_counts_agree
+
+    data = b'a,b,c\n1,"x\n\ny",3\nlonely\n4,5,6\n'
+    assert not field_counts_agree(data, ",", 3)
+    with pytest.raises(InvalidInput) as err:
+        read_table(data, filename="lonely.csv")
+    assert [(p.code, p.row) for p in err.value.problems] == [("ragged_row", 3)]
