@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
-from markupsafe import Markup
 
 from api.context import current_principal, runtime
 from catalog.services import datasets as dataset_service
@@ -16,26 +17,15 @@ from portal import charts
 from portal.factsheet import featured_charts, render_pdf
 from portal.i18n import current_language, number
 from portal.views import labels
-from portal.views.public import citation
+from portal.views.public import build_chart, citation
 from schema.errors import NotFound
 from schema.topics import TOPICS
 
 bp = Blueprint("factsheets", __name__)
 TOPIC_DATASETS = 3
-
-
-def _svg(data: charts.ChartData, chart_id: str, pdf: bool) -> Markup:
-    lang = current_language()
-    return Markup(  # noqa: S704 - matplotlib escapes text; title/desc escaped in render_svg
-        charts.render_svg(
-            data,
-            number=lambda v, decimals=None: number(v, lang, decimals=decimals),
-            gettext=_,
-            chart_id=chart_id,
-            text_as_paths=pdf,
-            width=6.4 if pdf else 7.0,
-        )
-    )
+PDF_CACHE_SIZE = 64
+_PDF_CACHE: dict[str, bytes] = {}
+_PDF_LOCK = threading.Lock()
 
 
 def _dataset_sheet(rt, session, ds, pdf: bool, limit: int = 2, prefix: str = "fs") -> dict:
@@ -59,7 +49,16 @@ def _dataset_sheet(rt, session, ds, pdf: bool, limit: int = 2, prefix: str = "fs
         "charts": [
             {
                 "data": f.data,
-                "svg": _svg(f.data, f"{prefix}{i}", pdf),
+                "svg": build_chart(
+                    rt,
+                    ds.id,
+                    columns,
+                    f.by,
+                    f.measure,
+                    f"{prefix}{i}",
+                    text_as_paths=pdf,
+                    width=6.4 if pdf else 7.0,
+                )[1],
                 "summary": charts.describe(
                     f.data, lambda v, decimals=None: number(v, lang, decimals=decimals), _
                 ),
@@ -82,7 +81,15 @@ def _respond(template: str, context: dict, pdf: bool, filename: str):
     html = render_template(template, **context)
     if not pdf:
         return html
-    body = render_pdf(html)
+    # Same HTML, same PDF: WeasyPrint takes seconds, so a PDF is made once per content.
+    key = hashlib.sha256(html.encode()).hexdigest()
+    body = _PDF_CACHE.get(key)
+    if body is None:
+        body = render_pdf(html)
+        with _PDF_LOCK:
+            if len(_PDF_CACHE) >= PDF_CACHE_SIZE:
+                _PDF_CACHE.pop(next(iter(_PDF_CACHE)))
+            _PDF_CACHE[key] = body
     return Response(
         body,
         mimetype="application/pdf",
