@@ -48,6 +48,8 @@ class CrashWorld:
     durations: dict[str, float] = field(default_factory=dict)
     awaiting: str | None = None  # a version ingested and not yet published
     seed: int = 100
+    # finish jobs (calibration, after recovery) in this process instead of a fresh worker
+    finish_in_process: bool = False
 
 
 def make_world(
@@ -57,6 +59,7 @@ def make_world(
     rows: int = 3000,
     mode: str = "embedded",
     redis_url: str | None = None,
+    finish_in_process: bool = False,
 ) -> CrashWorld:
     """A catalogue with one published version, ingested and published by worker processes."""
     instance = tmp / "instance"
@@ -83,10 +86,17 @@ def make_world(
     with runtime.db.session() as s:
         organisations.create_organisation(s, system(), slug="samata", name="Samata")
         dataset_id = datasets.create_dataset(s, system(), "samata", demo_metadata()).id
-    world = CrashWorld(cfg=cfg, runtime=runtime, dataset_id=dataset_id, rows=rows, mode=mode)
+    world = CrashWorld(
+        cfg=cfg,
+        runtime=runtime,
+        dataset_id=dataset_id,
+        rows=rows,
+        mode=mode,
+        finish_in_process=finish_in_process and mode != "rq",
+    )
     for kind in ("ingest", "publish"):
         job_id = queue_job(world, kind)
-        run_worker(world, job_id, kill_after=None)
+        finish(world, job_id)
         assert job_status(world, job_id) == "succeeded", job_error(world, job_id)
         with runtime.db.session() as s:
             job = job_service.get_job(s, job_id)
@@ -171,6 +181,14 @@ def run_worker(
             proc.wait()
 
 
+def finish(world: CrashWorld, job_id: str) -> None:
+    """Run a queued job to its end, in a fresh worker process or in this one."""
+    if world.finish_in_process:
+        job_runner.execute(world.runtime.ctx, job_id)
+    else:
+        run_worker(world, job_id, kill_after=None)
+
+
 def public_answers(world: CrashWorld) -> dict[str, Any]:
     """Everything a reader can see of the dataset."""
     rt = world.runtime
@@ -203,7 +221,7 @@ class RoundResult:
 def crash_round(world: CrashWorld, kind: str, rng: random.Random) -> RoundResult:
     """One kill at a random point of ``kind``; raises AssertionError on any broken promise."""
     if kind == "publish" and world.awaiting is None:
-        run_worker(world, queue_job(world, "ingest"), kill_after=None)
+        finish(world, queue_job(world, "ingest"))
     before = public_answers(world)
     job_id = queue_job(world, kind)
     version_id = world.awaiting
@@ -222,7 +240,7 @@ def crash_round(world: CrashWorld, kind: str, rng: random.Random) -> RoundResult
             recovery = settled.get(job_id, "none")
             assert recovery in ("requeued", "failed"), f"a killed job was not recovered: {settled}"
     if job_status(world, job_id) == "queued":
-        run_worker(world, job_id, kill_after=None)
+        finish(world, job_id)
     final_status = job_status(world, job_id)
     final = public_answers(world)
     assert final_status in ("succeeded", "failed"), f"job left {final_status}"

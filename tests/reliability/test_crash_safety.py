@@ -11,7 +11,7 @@ from tests.reliability.crash import crash_round, make_world
 def test_killing_the_worker_during_ingest_and_publish_never_changes_or_mixes_what_is_public(
     tmp_path,
 ):
-    world = make_world(tmp_path, rows=1500)
+    world = make_world(tmp_path, rows=1200, finish_in_process=True)
     rng = random.Random(20261201)
     try:
         results = [
