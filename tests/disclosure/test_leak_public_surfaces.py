@@ -54,9 +54,11 @@ def site(tmp_path_factory):
         version = datasets.get_version(s, up["version_id"])
         topics = list(version.metadata_.get("topics") or [])
         dims = [n for n, c in version.columns.items() if c.get("role") == "dimension"]
+        number = version.number
     values = {
         "dataset": [up["slug"], up["dataset_id"], "samata"],
         "version_id": [up["version_id"]],
+        "number": [number],
         "job_id": job_ids,
         "code": topics,
     }
@@ -93,6 +95,8 @@ def _arg_values(rule, name: str, values: dict) -> list[str] | None:
         return values["dataset"]
     if name in ("version_id", "version"):
         return values["version_id"]
+    if name in ("number", "version_number"):
+        return values["number"]
     if name == "job_id":
         return values["job_id"]
     if name in ("code", "topic"):
