@@ -10,6 +10,7 @@ vowel signs and virama of Devanagari are marks, so a Nepali word such as
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -157,3 +158,127 @@ def snippet_window(marked: str, width: int = 240) -> str:
         end += 1
     piece = marked[start:end]
     return ("…" if start > 0 else "") + piece + ("…" if end < len(marked) else "")
+
+
+# -- highlighting in Python, by the tokenizer's own rule ---------------------------------
+#
+# Hits are highlighted from their stored text rather than by a second FTS5 query
+# (``highlight()`` re-tokenises whole columns of every hit): the words are found
+# with the same categories and folded as unicode61 folds them (case, and the
+# diacritics of Latin letters), so exactly the indexed tokens that matched are marked.
+
+
+def _mark_ranges() -> str:
+    """A regex class body of the marks (Mn Mc) and private-use characters (Co) of the BMP."""
+    ranges: list[list[int]] = []
+    for cp in range(0x10000):
+        if unicodedata.category(chr(cp)) in ("Mn", "Mc", "Co"):
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1][1] = cp
+            else:
+                ranges.append([cp, cp])
+    ranges += [[0xF0000, 0xFFFFD], [0x100000, 0x10FFFD]]  # the private-use planes
+    return "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+
+
+# Letters and digits (L* N*) are what ``str.isalnum`` and so ``[^\W_]`` accept;
+# the marks are added explicitly (Python's \w leaves out Devanagari vowel signs).
+# Marks outside the BMP (historic scripts) are left out of highlighting only.
+@functools.cache
+def _word_re() -> re.Pattern[str]:
+    return re.compile(f"(?:[^\\W_]|[{_mark_ranges()}])+")
+
+
+_LATIN_EXTENDED = re.compile("[\u0080-\u024f\u1e00-\u1eff]")
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every word of ``text``, as :func:`words` finds them (BMP marks)."""
+    return [m.span() for m in _word_re().finditer(text)]
+
+
+def _is_latin(ch: str) -> bool:
+    return ch < "\u0250" or "\u1e00" <= ch <= "\u1eff"
+
+
+def fold(word: str) -> str:
+    """A word as the embedded index stores it: case-folded, Latin diacritics removed."""
+    word = word.casefold()
+    if not _LATIN_EXTENDED.search(word):
+        return word
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFD", word):
+        if unicodedata.category(ch) == "Mn" and out and _is_latin(out[-1]):
+            continue
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def mark_terms(text: str, terms: list[Term]) -> str:
+    """``text`` with MARK_OPEN/MARK_CLOSE around every run of words that a term matches."""
+    low = text.casefold()
+    if len(low) == len(text) and not _LATIN_EXTENDED.search(low):
+        spans = _spans_by_search(low, terms)  # no diacritics to fold: find, then check words
+    else:
+        spans = _spans_by_tokens(text, terms)
+    if not spans:
+        return text
+    spans.sort()
+    merged = [spans[0]]
+    for start, end in spans[1:]:
+        if start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    out, pos = [], 0
+    for start, end in merged:
+        out += [text[pos:start], MARK_OPEN, text[start:end], MARK_CLOSE]
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _spans_by_tokens(text: str, terms: list[Term]) -> list[tuple[int, int]]:
+    tokens = [(m.start(), m.end(), fold(m.group())) for m in _word_re().finditer(text)]
+    spans: list[tuple[int, int]] = []
+    for term in terms:
+        wanted = [fold(w) for w in term.words]
+        n = len(wanted)
+        for i in range(len(tokens) - n + 1):
+            if all(tokens[i + j][2] == wanted[j] for j in range(n - 1)):
+                last = tokens[i + n - 1][2]
+                if last == wanted[-1] or (term.prefix and last.startswith(wanted[-1])):
+                    spans.append((tokens[i][0], tokens[i + n - 1][1]))
+    return spans
+
+
+def _spans_by_search(low: str, terms: list[Term]) -> list[tuple[int, int]]:
+    """Spans of terms in case-folded text, found by substring search and checked word by word."""
+    word = _word_re()
+    spans: list[tuple[int, int]] = []
+    for term in terms:
+        wanted = [fold(w) for w in term.words]
+        start = low.find(wanted[0])
+        while start >= 0:
+            end = _match_at(low, start, wanted, term.prefix, word)
+            if end is not None:
+                spans.append((start, end))
+            start = low.find(wanted[0], start + 1)
+    return spans
+
+
+def _match_at(
+    low: str, start: int, wanted: list[str], prefix: bool, word: re.Pattern[str]
+) -> int | None:
+    if start > 0 and is_word_char(low[start - 1]):
+        return None  # inside a word
+    pos, n = start, len(wanted)
+    for j, expected in enumerate(wanted):
+        m = word.match(low, pos) if j == 0 else word.search(low, pos)
+        if m is None:
+            return None
+        token = m.group()
+        if not (token == expected or (j == n - 1 and prefix and token.startswith(expected))):
+            return None
+        pos = m.end()
+    return pos

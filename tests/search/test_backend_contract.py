@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 
 import pytest
@@ -145,3 +146,40 @@ def test_highlight_markup_is_escaped_and_balanced():
         fts.marked_to_html(marked)
         == "&lt;b&gt;<mark>water</mark>&lt;/b&gt; &amp; <mark>more</mark>"
     )
+
+
+def test_word_spans_find_the_words_of_the_parser():
+    rng = random.Random(1)
+    alphabet = "abcé अपाङ्गताभएकाव्यक्तिहरूकोंँ।,-_2०\u0301\ue000"
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        assert [text[a:b] for a, b in fts.word_spans(text)] == fts.words(text), text
+
+
+def test_highlights_found_by_search_equal_those_found_by_tokens():
+    rng = random.Random(2)
+    vocab = ["पानी", "पहुँच", "अपाङ्गता", "water", "Water", "wat", "access", "२०८२", "ab", "a"]
+    seps = [" ", ", ", "।", " - ", "-"]
+    for _ in range(3000):
+        text = "".join(rng.choice(vocab) + rng.choice(seps) for _ in range(rng.randint(0, 8)))
+        query = " ".join(
+            rng.choice(
+                [
+                    f'"{rng.choice(vocab)} {rng.choice(vocab)}"',
+                    rng.choice(vocab),
+                    rng.choice(vocab)[:2] + "*",
+                ]
+            )
+            for _ in range(rng.randint(1, 2))
+        )
+        terms = fts.parse(query)
+        fast = sorted(set(fts._spans_by_search(text.casefold(), terms)))
+        assert fast == sorted(set(fts._spans_by_tokens(text, terms))), (text, query)
+
+
+def test_highlights_fold_case_and_latin_diacritics_as_the_index_does():
+    marked = fts.mark_terms("Café Água water-borne", fts.parse("cafe AGUA borne"))
+    assert fts.marked_to_html(marked) == (
+        "<mark>Café</mark> <mark>Água</mark> water-<mark>borne</mark>"
+    )
+    assert fts.mark_terms("cafe", fts.parse("café")) == f"{fts.MARK_OPEN}cafe{fts.MARK_CLOSE}"
