@@ -402,7 +402,7 @@ def _static_version(endpoint: str, values: dict) -> None:
     values["v"] = _STATIC_HASHES[filename]
 
 
-COMPRESSIBLE = ("text/html", "application/json", "application/ld+json", "image/svg+xml", "text/css")
+COMPRESSIBLE = ("text/html", "image/svg+xml")  # pages; the API and static files are left alone
 
 
 @bp.after_app_request
@@ -410,6 +410,7 @@ def _gzip(response):
     """Compress pages for clients that accept it (pages are most of what a reader downloads)."""
     if (
         response.direct_passthrough
+        or response.is_streamed
         or response.status_code < 200
         or "Content-Encoding" in response.headers
         or response.mimetype not in COMPRESSIBLE

@@ -315,3 +315,20 @@ def test_dataset_page_is_light_has_strict_csp_and_long_cached_static(client, slu
             js += len(client.get(attrs["src"]).data)
     assert total < 100 * 1024, total
     assert js < 20 * 1024
+
+
+def test_pages_are_gzipped_for_clients_that_accept_it(client, slug):
+    import gzip
+
+    plain = client.get(f"/datasets/{slug}")
+    packed = client.get(f"/datasets/{slug}", headers={"Accept-Encoding": "gzip, br"})
+    assert "Content-Encoding" not in plain.headers
+    assert (
+        packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    )
+    assert gzip.decompress(packed.data) == plain.data
+    assert len(packed.data) < len(plain.data) / 3
+    api = client.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"Accept-Encoding": "gzip"}
+    )
+    assert "Content-Encoding" not in api.headers  # machine interfaces are left alone
