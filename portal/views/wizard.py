@@ -258,6 +258,8 @@ def start():
 @login_required
 def columns(draft_id: str):
     state = _load(draft_id)
+    if state.get("version_id"):
+        return redirect(url_for("wizard.progress", draft_id=draft_id))
     problems: list[dict] = []
     status = 200
     if request.method == "POST":
@@ -387,6 +389,8 @@ def metadata(draft_id: str):
                     dataset_id=dataset_id, version_id=version.id, job_id=job.id, slug=dataset.slug
                 )
             _save(draft_id, state)
+            # The version has its own copy now; the draft keeps only the choices.
+            runtime().files.path(state["file_key"]).unlink(missing_ok=True)
             return redirect(url_for("wizard.progress", draft_id=draft_id))
         except CGDError as err:
             problems, status = _problems(err), 400

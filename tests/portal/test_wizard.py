@@ -143,6 +143,11 @@ def test_wizard_uploads_maps_describes_previews_and_publishes(site, member):
     status = client.get(f"/publish/{draft}/status.json").get_json()
     assert status["version_status"] == "awaiting_approval" and status["next"].endswith("/review")
 
+    # The draft's copy of the raw file is gone once the version has its own.
+    rt = app.extensions["cgd"]
+    assert not list(rt.files.path(f"wizard/{draft}").glob("upload-*"))
+    assert client.get(columns_url).status_code == 302
+
     review = client.get(f"/publish/{draft}/review").data.decode()
     for text in (
         "Dropped",
