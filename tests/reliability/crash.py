@@ -170,8 +170,7 @@ def run_worker(
             while time.monotonic() < until and proc.poll() is None:
                 time.sleep(0.005)
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+                _kill_all(world, job_id, proc)
                 return "killed"
         proc.wait(timeout=max(1.0, deadline - time.monotonic()))
         return "finished"
@@ -187,6 +186,22 @@ def finish(world: CrashWorld, job_id: str) -> None:
         job_runner.execute(world.runtime.ctx, job_id)
     else:
         run_worker(world, job_id, kill_after=None)
+
+
+def _kill_all(world: CrashWorld, job_id: str, proc: subprocess.Popen) -> None:
+    """SIGKILL the worker and the process running the job: an RQ work horse leaves the
+    worker's process group (setsid), and a crashed machine or container takes both."""
+    with world.runtime.db.session() as s:
+        holder = job_service.get_job(s, job_id).worker or ""
+    parts = holder.split(":")
+    horse = int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
+    if horse is not None and horse != proc.pid:
+        try:
+            os.kill(horse, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def public_answers(world: CrashWorld) -> dict[str, Any]:
@@ -234,7 +249,12 @@ def crash_round(world: CrashWorld, kind: str, rng: random.Random) -> RoundResult
     if outcome == "killed" and status == "running":
         time.sleep(float(world.cfg["JOB_STALE_SECONDS"]) + 0.3)
         if world.mode == "rq":
-            recovery = "requeued"  # the next worker's sweeper recovers and hands it over
+            # the next worker's sweeper recovers it (requeues and hands it to Redis) first
+            finish(world, job_id)
+            with world.runtime.db.session() as s:
+                attempts = job_service.get_job(s, job_id).attempts
+            recovery = "requeued" if attempts >= 2 else "none"
+            assert recovery == "requeued", "the killed job was not recovered by the next worker"
         else:
             settled = dict(job_runner.recover(world.runtime.ctx))
             recovery = settled.get(job_id, "none")
