@@ -16,6 +16,7 @@ group with SIGKILL at a random moment while it holds the job, then checks:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -196,10 +197,8 @@ def _kill_all(world: CrashWorld, job_id: str, proc: subprocess.Popen) -> None:
     parts = holder.split(":")
     horse = int(parts[1]) if len(parts) >= 2 and parts[1].isdigit() else None
     if horse is not None and horse != proc.pid:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(horse, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
 
