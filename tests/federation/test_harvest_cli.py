@@ -27,35 +27,22 @@ def _cgd(tmp_path, *args, allow_private: bool):
     )
 
 
-def test_cli_adds_runs_and_lists_a_source(tmp_path, catalogue):
-    added = _cgd(
-        tmp_path,
-        "harvest",
-        "add",
-        "peer",
-        f"{catalogue.url}/catalog.jsonld",
-        "--kind",
-        "dcat",
-        allow_private=True,
-    )
+def test_cli_adds_runs_and_lists_a_source_and_refuses_loopback_without_the_allow_setting(
+    tmp_path, catalogue
+):
+    url = f"{catalogue.url}/catalog.jsonld"
+    added = _cgd(tmp_path, "harvest", "add", "peer", url, "--kind", "dcat", allow_private=True)
     assert added.returncode == 0, added.stderr
     run = _cgd(tmp_path, "harvest", "run", "peer", allow_private=True)
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["status"] == "succeeded" and report["counts"]["created"] == 3
-    listed = _cgd(tmp_path, "harvest", "list", allow_private=True)
-    assert listed.stdout.startswith("peer\tdcat\t") and "succeeded" in listed.stdout
 
-
-def test_cli_refuses_a_loopback_source_without_the_allow_setting(tmp_path, catalogue):
-    assert (
-        _cgd(
-            tmp_path, "harvest", "add", "peer", catalogue.url, "--kind", "cgd", allow_private=False
-        ).returncode
-        == 0
-    )
-    run = _cgd(tmp_path, "harvest", "run", "peer", allow_private=False)
-    assert run.returncode != 0
-    report = json.loads(run.stdout.strip().splitlines()[-1])
+    refused = _cgd(tmp_path, "harvest", "run", "peer", allow_private=False)
+    assert refused.returncode != 0
+    report = json.loads(refused.stdout.strip().splitlines()[-1])
     assert report["status"] == "failed" and report["error"]["code"] == "harvest_address_refused"
-    assert run.stderr.strip().splitlines() == ["error: a harvest failed (see its report)"]
+    assert refused.stderr.strip().splitlines() == ["error: a harvest failed (see its report)"]
+
+    listed = _cgd(tmp_path, "harvest", "list", allow_private=True)
+    assert listed.stdout.startswith("peer\tdcat\t") and "failed" in listed.stdout
