@@ -106,7 +106,12 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
         "Me",
         "VersionUploadForm",
     ):
-        spec.components.schema(name, schema=getattr(schemas, f"{name}Schema"))
+        shown = (
+            schemas.DatasetCreateDocumentSchema
+            if name == "DatasetCreate"
+            else getattr(schemas, f"{name}Schema")
+        )
+        spec.components.schema(name, schema=shown)
 
     ref = {
         "in": "path",

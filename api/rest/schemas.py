@@ -6,6 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from catalog.models import JobStatus, VersionStatus
 from catalog.principal import SCOPES
+from schema.metadata import DatasetMetadataSchema
 
 
 class ProblemSchema(Schema):
@@ -39,6 +40,20 @@ class DatasetCreateSchema(Schema):
     metadata = fields.Dict(
         required=True,
         metadata={"description": "Dataset metadata of the CGD standard (see schema/metadata.py)."},
+    )
+
+
+class DatasetCreateDocumentSchema(DatasetCreateSchema):
+    """What the OpenAPI document shows: the metadata spelled out from the CGD standard's own schema.
+
+    The view loads the metadata with schema.metadata.load_metadata, whose problems carry the
+    standard's stable codes, so only the document uses this nesting.
+    """
+
+    metadata = fields.Nested(
+        DatasetMetadataSchema,
+        required=True,
+        metadata={"description": "Dataset metadata of the CGD standard."},
     )
 
 
