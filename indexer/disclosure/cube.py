@@ -169,10 +169,17 @@ def build_cube(
         )
     dims, measures = _dimensions(records, columns)
     ptable = make_ptable(threshold)
-    frame = records.select(
-        [pl.col(d).cast(pl.String).fill_null(UNKNOWN) for d in dims]
-        + [pl.col(m).cast(pl.Float64, strict=False) for m in measures]
-    ).with_columns(pl.Series("_rkey", record_keys(records.height, key_seed)))
+    labelled = records.select(pl.col(d).cast(pl.String).fill_null(UNKNOWN) for d in dims)
+    # group on integer codes (in label order), not strings: every table is a group_by
+    labels = {
+        d: sorted(v for v in labelled.get_column(d).unique().to_list() if v is not None)
+        for d in dims
+    }
+    frame = pl.DataFrame(
+        [labelled.get_column(d).cast(pl.Enum(labels[d])).to_physical() for d in dims]
+        + [records.get_column(m).cast(pl.Float64, strict=False) for m in measures]
+        + [pl.Series("_rkey", record_keys(records.height, key_seed))]
+    )
 
     tables: dict[tuple[str, ...], pl.DataFrame] = {}
     aggs = [pl.len().alias("_n"), pl.col("_rkey").sum().alias("_ksum")] + [
@@ -202,7 +209,7 @@ def build_cube(
             suppressed = bool(row["_sup"])
             cells.append(
                 CubeCell(
-                    dims={d: row[d] for d in combo},
+                    dims={d: labels[d][row[d]] for d in combo},
                     count=None if suppressed else int(row["_count"]),
                     suppressed=suppressed,
                     means={

@@ -143,54 +143,44 @@ def scrub_columns(
     regions: tuple[str, ...] = ("NP",),
     recogniser: TextRecogniser | None = None,
 ) -> tuple[pl.DataFrame, Counter]:
-    """Scrub ``columns`` of ``df``; return the new frame and placeholders added per type."""
-    if not columns:
-        return df, Counter()
-    before = _placeholder_counts(df, columns)
-    out = df.with_columns(scrub_expr(c, identifier_values) for c in columns)
+    """Scrub ``columns`` of ``df``; return the new frame and placeholders added per type.
 
-    # The phonenumbers matcher and an optional recogniser run per distinct text
-    # that still has digits (or per distinct text for a recogniser).
-    for column in columns:
-        texts = out.get_column(column)
-        if recogniser is None:
-            candidates = texts.filter(
-                texts.str.contains(r"[0-9\x{0966}-\x{096F}](?:\D?[0-9\x{0966}-\x{096F}]){6}")
-            ).unique()
-        else:
-            candidates = texts.drop_nulls().unique()
-        if len(candidates) == 0:
-            continue
-        mapping = {}
-        for text in candidates.to_list():
-            new = _phonenumbers_pass(text, regions)
-            if recogniser is not None:
-                new = _recogniser_pass(new, recogniser)
-            if new != text:
-                mapping[text] = new
-        if mapping:
-            out = out.with_columns(pl.col(column).replace(mapping))
-
-    counts = _placeholder_counts(out, columns)
-    counts.subtract(before)
-    return out, +counts
-
-
-def _placeholder_counts(df: pl.DataFrame, columns: list[str]) -> Counter:
+    Each distinct text is scrubbed once and the result mapped back, so a column
+    of repeated answers costs what its distinct values cost; placeholders are
+    counted per record (a distinct text's count times its frequency).
+    """
     counts: Counter = Counter()
+    replaced = []
     for column in columns:
-        found = (
-            df.select(
-                pl.col(column)
-                .cast(pl.String)
-                .str.extract_all(_PLACEHOLDER.pattern)
-                .explode()
-                .drop_nulls()
-                .alias("v")
-            )
-            .group_by("v")
-            .len()
-        )
-        for value, n in found.iter_rows():
-            counts[value.strip("[]")] += n
-    return counts
+        distinct = df.get_column(column).cast(pl.String).drop_nulls().value_counts()
+        texts = distinct.get_column(column)
+        frequency = distinct.get_column("count")
+        scrubbed = pl.DataFrame({column: texts}).select(scrub_expr(column, identifier_values))
+        new_texts = scrubbed.get_column(column).to_list()
+        old_texts = texts.to_list()
+        # phonenumbers (and an optional recogniser) on what still has digits
+        # (or on every text, for a recogniser)
+        digits = re.compile(r"[0-9\u0966-\u096f](?:\D?[0-9\u0966-\u096f]){6}")
+        for i, text in enumerate(new_texts):
+            if recogniser is None and not digits.search(text):
+                continue
+            text = _phonenumbers_pass(text, regions)
+            if recogniser is not None:
+                text = _recogniser_pass(text, recogniser)
+            new_texts[i] = text
+        changed_old, changed_new = [], []
+        for old, new, n in zip(old_texts, new_texts, frequency.to_list(), strict=True):
+            if old == new:
+                continue
+            changed_old.append(old)
+            changed_new.append(new)
+            added = Counter(_PLACEHOLDER.findall(new))
+            added.subtract(_PLACEHOLDER.findall(old))
+            for kind, k in added.items():
+                counts[kind] += k * n
+        column_out = df.get_column(column).cast(pl.String)
+        if changed_old:
+            column_out = column_out.replace(changed_old, changed_new)
+        replaced.append(column_out.alias(column))
+    out = df.with_columns(replaced) if replaced else df
+    return out, +counts
