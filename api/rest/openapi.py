@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from apispec import APISpec
@@ -326,3 +328,16 @@ def openapi_document(base_url: str = "") -> dict[str, Any]:
         },
     )
     return spec.to_dict()
+
+
+COMMITTED = Path(__file__).with_name("openapi.json")
+
+
+def render() -> str:
+    """The document as committed beside this module (a test fails when it is out of date)."""
+    return json.dumps(openapi_document(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    COMMITTED.write_text(render(), encoding="utf-8")
+    print(f"wrote {COMMITTED}")

@@ -140,3 +140,11 @@ def test_no_operation_answers_with_a_server_error(api_world):
     # The generated requests reached real objects, not only 404s.
     assert 200 in answered["GET /versions/{version_id}/anonymisation-report"]
     assert 200 in answered["GET /jobs/{job_id}"]
+
+
+def test_the_committed_document_is_up_to_date():
+    from api.rest.openapi import COMMITTED, render
+
+    assert COMMITTED.read_text(encoding="utf-8") == render(), (
+        "api/rest/openapi.json is out of date: run `.venv/bin/python -m api.rest.openapi` and commit it"
+    )
