@@ -125,6 +125,22 @@ def test_authorisation_code_with_pkce_gives_a_token_bound_to_the_chosen_organisa
     assert me["kind"] == "token"
     assert me["organisations"] == ["samata"]
     assert me["scopes"] == ["datasets:read-private", "datasets:write"]
+    # The token acts: it may create a dataset for the granted organisation, and for no other.
+    from tests.accounts.world import metadata
+
+    auth = {"Authorization": f"Bearer {token['access_token']}"}
+    own = requests.post(
+        f"{live.url}/api/v1/datasets",
+        headers=auth,
+        json={"organisation": "samata", "metadata": metadata("Made through OAuth")},
+    )
+    assert own.status_code == 201, own.text
+    other = requests.post(
+        f"{live.url}/api/v1/datasets",
+        headers=auth,
+        json={"organisation": "dalit-voice", "metadata": metadata("Not ours")},
+    )
+    assert other.status_code == 403 and other.json()["error"]["code"] == "organisation_not_granted"
     # Only hashes are stored: neither the code nor the tokens appear in the catalogue.
     with live.runtime.db.session() as s:
         rows = s.scalars(select(OAuthToken)).all()
