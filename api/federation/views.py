@@ -68,6 +68,22 @@ def _rdf_response(graph, ext: str) -> Response:
     return Response(body, mimetype=media_type, headers={"Access-Control-Allow-Origin": "*"})
 
 
+def _negotiated() -> str:
+    """The RDF format the Accept header prefers (Turtle when it names none)."""
+    best = request.accept_mimetypes.best_match(
+        ["text/turtle", "application/ld+json", "application/rdf+xml"], default="text/turtle"
+    )
+    return {"application/ld+json": "jsonld", "application/rdf+xml": "rdf"}.get(best, "ttl")
+
+
+@bp.route("/catalog")
+def catalog_negotiated() -> Response:
+    """The catalogue's own IRI: its description in the format the client asks for."""
+    resp = catalog(_negotiated())
+    resp.vary.add("Accept")
+    return resp
+
+
 @bp.route("/catalog.<any(jsonld, ttl, rdf):ext>")
 def catalog(ext: str) -> Response:
     """The DCAT-AP catalogue, one hydra page at a time (``?page=``, ``?per_page=``)."""

@@ -130,3 +130,20 @@ def test_one_document_per_dataset(catalogue):
             == "Barriers to health posts for people with disabilities"
         )
     assert client.get("/datasets/no-such-dataset/dcat.ttl").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "accept, fmt",
+    [
+        ("text/turtle", "ttl"),
+        ("application/ld+json", "jsonld"),
+        ("application/rdf+xml", "rdf"),
+        ("*/*", "ttl"),
+    ],
+)
+def test_the_catalogue_iri_dereferences_by_content_negotiation(catalogue, accept, fmt):
+    resp = catalogue.app.test_client().get("/catalog", headers={"Accept": accept})
+    assert resp.status_code == 200
+    g = Graph().parse(data=resp.data.decode(), format=FORMATS[fmt])
+    assert (None, RDF.type, DCAT.Catalog) in g
+    assert "Accept" in [v.strip() for v in resp.headers["Vary"].split(",")]
