@@ -74,3 +74,15 @@ def authorize(
         raise PermissionDenied(
             f"This needs the {min_role.value} role in the organisation.", code="role_required"
         )
+
+
+def is_site_admin(principal: Principal) -> bool:
+    """Whether the principal may act as a site administrator.
+
+    The system, a site administrator signed in to the portal, or a token of one
+    that carries ``org:admin``: a site administrator's token with narrower
+    scopes must not carry the site-wide powers.
+    """
+    if principal.kind == "system":
+        return True
+    return principal.is_admin and principal.has_scope("org:admin")

@@ -404,3 +404,16 @@ def test_an_admin_changes_a_members_role_and_others_cannot(world):
         data={"role": "admin", "csrf_token": csrf_token(page.data)},
     )
     assert resp.status_code == 403
+
+
+def test_a_site_admins_token_is_site_admin_only_with_org_admin_scope():
+    from catalog.permissions import is_site_admin
+    from catalog.principal import ANONYMOUS, Principal, system
+
+    assert is_site_admin(system())
+    assert is_site_admin(Principal(kind="user", user_id=1, is_admin=True))
+    assert not is_site_admin(Principal(kind="user", user_id=2))
+    assert not is_site_admin(ANONYMOUS)
+    narrow = Principal(kind="token", user_id=1, is_admin=True, scopes=frozenset({"datasets:write"}))
+    wide = Principal(kind="token", user_id=1, is_admin=True, scopes=frozenset({"org:admin"}))
+    assert not is_site_admin(narrow) and is_site_admin(wide)
