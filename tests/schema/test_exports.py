@@ -82,3 +82,33 @@ def test_xlsform_can_be_written_to_a_path(tmp_path):
     path = tmp_path / "template.xlsx"
     build_xlsform(path, languages=("en",))
     assert convert(str(path)).xform
+
+
+def test_a_validated_version_passes_its_own_table_schema_and_a_stray_code_does_not(tmp_path):
+    from frictionless import Resource
+
+    from indexer.readers import read_table
+    from indexer.validate import validate_table
+
+    cols = {
+        "sex": ColumnSpec("sex", ColumnRole.QUASI_IDENTIFIER, "sex"),
+        "age": ColumnSpec("age", ColumnRole.QUASI_IDENTIFIER, "age"),
+        "district": ColumnSpec("district", ColumnRole.DIMENSION, "district"),
+        "wg_seeing": ColumnSpec("wg_seeing", ColumnRole.DIMENSION, "disability_seeing"),
+        "litres": ColumnSpec("litres", ColumnRole.MEASURE),
+    }
+    raw = (
+        "sex,age,district,wg_seeing,litres\n"
+        'महिला,३४,काठमाडौं,कुनै कठिनाइ छैन,"1,250.5"\n'
+        "M,70+,Saptari,A lot of difficulty,\n"
+    )
+    table = validate_table(read_table(raw.encode(), filename="w.csv"), cols, filename="w.csv")
+    table.df.write_csv(tmp_path / "version.csv")
+    schema = Schema.from_descriptor(table_schema(cols))
+    report = Resource(path="version.csv", basepath=str(tmp_path), schema=schema).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "message"])
+
+    (tmp_path / "stray.csv").write_text("sex,age,district,wg_seeing,litres\nfemale,34,99,no,1\n")
+    report = Resource(path="stray.csv", basepath=str(tmp_path), schema=schema).validate()
+    assert not report.valid
+    assert {e[0] for e in report.flatten(["fieldName"])} == {"district", "wg_seeing"}
