@@ -272,6 +272,7 @@ def catalog_graph(
     g.add((cat, DCTERMS.title, Literal(title, lang="en")))
     g.add((cat, DCTERMS.description, Literal(description, lang="en")))
     g.add((cat, FOAF.homepage, URIRef(f"{base_url}/")))
+    g.add((cat, DCAT.themeTaxonomy, URIRef(EU + "data-theme")))
     g.add((cat, DCTERMS.language, LANGUAGE["ENG"]))
     g.add((cat, DCTERMS.language, LANGUAGE["NEP"]))
     portal = URIRef(f"{base_url}/#publisher")

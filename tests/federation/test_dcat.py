@@ -26,6 +26,7 @@ def test_catalogue_turtle_has_the_required_dcat_ap_properties(catalogue):
     for prop in (DCTERMS.title, DCTERMS.description, DCTERMS.publisher):
         assert g.value(cat, prop) is not None, prop
     assert g.value(g.value(cat, DCTERMS.publisher), FOAF.name) is not None
+    assert str(g.value(cat, DCAT.themeTaxonomy)).endswith("/authority/data-theme")
     datasets = set(g.objects(cat, DCAT.dataset))
     assert datasets == set(g.subjects(RDF.type, DCAT.Dataset)) and len(datasets) == 3
 
