@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.models import User
+from catalog.permissions import is_site_admin
 from catalog.principal import Principal
 from catalog.services import audit
 from schema.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Problem
@@ -47,7 +48,7 @@ def create_user(
     is_admin: bool = False,
 ) -> User:
     """Create a person's account. Anyone may sign up; only admins create admins."""
-    if is_admin and not (principal.kind == "system" or principal.is_admin):
+    if is_admin and not is_site_admin(principal):
         raise PermissionDenied("Only site administrators may create administrators.")
     email = (email or "").strip().lower()
     problems = []
