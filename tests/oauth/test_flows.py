@@ -436,3 +436,26 @@ def test_a_revoked_client_loses_its_tokens(live):
     with live.runtime.db.session() as s:
         client_service.revoke_client(s, person(live.users["ada"]), client_id)
     assert _me(live, access).status_code == 401
+
+
+def test_a_confidential_client_uses_pkce_too_and_authenticates_to_refresh(live):
+    token = _code_flow(live, client="samata-sync")
+    client_id, secret = live.clients["samata-sync"]
+    unauthenticated = _refresh(live, token["refresh_token"], client="samata-sync")
+    assert (
+        unauthenticated.status_code == 401 and unauthenticated.json()["error"] == "invalid_client"
+    )
+    refreshed = requests.post(
+        f"{live.url}/oauth/token",
+        auth=(client_id, secret),
+        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    # Another client cannot spend this client's refresh token.
+    other_id, other_secret = live.clients["dalit-sync"]
+    stolen = requests.post(
+        f"{live.url}/oauth/token",
+        auth=(other_id, other_secret),
+        data={"grant_type": "refresh_token", "refresh_token": refreshed.json()["refresh_token"]},
+    )
+    assert stolen.status_code == 400 and stolen.json()["error"] == "invalid_grant"
