@@ -228,3 +228,96 @@ def test_xml_entities_are_refused(harvester, synthetic):
     _add(harvester, "xxe", synthetic.url, "dcat")
     result = harvest_now(harvester.runtime.ctx, "xxe")
     assert result["status"] == "failed" and result["error"]["code"] == "harvest_bad_response"
+
+
+class SyntheticCKAN:
+    """A CKAN-shaped action API over an in-memory package list, paged by rows/start."""
+
+    def __init__(self, packages: list[dict]) -> None:
+        self.packages, self.requests = packages, []
+        self.server = LiveServer(self.wsgi)
+        self.url = self.server.url
+
+    def wsgi(self, environ, start_response):
+        req = Request(environ)
+        self.requests.append(dict(req.args))
+        if req.path != "/api/3/action/package_search":
+            body = {
+                "success": False,
+                "error": {"__type": "Not Found Error", "message": "Not found"},
+            }
+            return Response(json.dumps(body), status=404, mimetype="application/json")(
+                environ, start_response
+            )
+        start, rows = int(req.args.get("start", 0)), int(req.args.get("rows", 10))
+        ordered = sorted(self.packages, key=lambda p: str(p.get("id", "")))
+        result = {"count": len(ordered), "results": ordered[start : start + rows]}
+        body = json.dumps({"help": "", "success": True, "result": result})
+        return Response(body, mimetype="application/json")(environ, start_response)
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def _package(i: int, **extra) -> dict:
+    pkg = {
+        "id": f"pkg-{i:02d}",
+        "name": f"survey-{i}",
+        "title": f"Survey {i}",
+        "notes": "Synthetic.",
+        "license_id": "cc-by",
+        "state": "active",
+        "private": False,
+        "organization": {"name": "ministry-of-water", "title": "Ministry of Water"},
+        "tags": [{"name": "water"}, {"name": "tubewell"}],
+        "extras": [{"key": "temporal_start", "value": "2024-01-01"}],
+        "resources": [
+            {"name": "Data", "format": "CSV", "url": f"https://data.example.org/{i}.csv"},
+            {"name": "Bad link", "format": "HTML", "url": "javascript:alert(1)"},
+        ],
+    }
+    pkg.update(extra)
+    return pkg
+
+
+def test_ckan_shaped_source_deleted_private_and_broken_packages(harvester):
+    packages = [_package(i) for i in range(5)]
+    packages += [
+        _package(5, state="deleted"),
+        _package(6, private=True),
+        _package(7, id=""),
+        _package(8, title=""),
+    ]
+    ckan = SyntheticCKAN(packages)
+    try:
+        _add(harvester, "ministry-ckan", ckan.url, "ckan", page_size=3)
+        first = harvest_now(harvester.runtime.ctx, "ministry-ckan")
+        assert first["status"] == "succeeded", first
+        assert (first["counts"]["created"], first["counts"]["failed"]) == (5, 2)
+        assert sorted(f["message"] for f in first["report"]["failed"]) == [
+            "package without a title",
+            "package without an id",
+        ]
+        assert [r["start"] for r in ckan.requests] == ["0", "3", "6"]
+        assert all(r["sort"] == "id asc" for r in ckan.requests)
+
+        client = harvester.app.test_client()
+        pkg = client.get("/api/3/action/package_show?id=ministry-ckan-survey-1").get_json()[
+            "result"
+        ]
+        assert pkg["license_id"] == "CC-BY-4.0" and {t["name"] for t in pkg["tags"]} == {
+            "water",
+            "tubewell",
+        }
+        assert [r["url"] for r in pkg["resources"]] == [
+            "https://data.example.org/1.csv"
+        ]  # no javascript: links
+        assert pkg["organization"]["title"] == "Ministry of Water"
+        assert {e["key"]: e["value"] for e in pkg["extras"]}["harvest_original_id"] == "pkg-01"
+
+        ckan.packages = [p for p in ckan.packages if p["id"] != "pkg-03"]
+        second = harvest_now(harvester.runtime.ctx, "ministry-ckan")
+        assert [w["id"] for w in second["report"]["withdrawn"]] == ["pkg-03"]
+        assert client.get("/api/3/action/package_show?id=ministry-ckan-survey-3").status_code == 404
+    finally:
+        ckan.close()
