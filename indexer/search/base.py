@@ -442,6 +442,33 @@ def check_record_filters(
     return out
 
 
+TRUE_STRINGS = frozenset({"true", "1", "yes"})
+
+
+def typed_filter_values(values: list[str], kind: str) -> list[Any]:
+    """Record filter values as a column of ``kind`` compares them, the same on every backend.
+
+    Booleans: "true", "1", "yes" (any case) are true, anything else false.
+    Numbers: a value that is not a number matches nothing, so it is dropped.
+    """
+    if kind == "bool":
+        return list(dict.fromkeys(v.lower() in TRUE_STRINGS for v in values))
+    if kind in ("int", "float"):
+        out: list[Any] = []
+        for v in values:
+            try:
+                number = float(v)
+            except ValueError:
+                continue
+            if kind == "int":
+                if number.is_integer():
+                    out.append(int(number))
+            else:
+                out.append(number)
+        return list(dict.fromkeys(out))
+    return list(dict.fromkeys(values))
+
+
 def _filter_str(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -55,6 +55,7 @@ from indexer.search.base import (
     normalise_document,
     record_position,
     sort_cells,
+    typed_filter_values,
 )
 
 #: Filter/facet field -> field of the dataset mapping.
@@ -487,7 +488,7 @@ def parse_search_response(response: Mapping[str, Any], query: SearchQuery) -> Se
 
 
 def records_body(
-    filters: Mapping[str, list[str]], limit: int, after: int | None, *, count: bool = True
+    filters: Mapping[str, list[Any]], limit: int, after: int | None, *, count: bool = True
 ) -> dict[str, Any]:
     """Keyword arguments of ``Elasticsearch.search`` for one page of records (search_after on row).
 
@@ -785,16 +786,20 @@ class ElasticsearchBackend(SearchBackend):
                 position, total = record_position(
                     decode_cursor(after, meta["version_id"]), signature
                 )
+            kinds = meta.get("kinds") or {}
+            typed = {
+                column: typed_filter_values(values, kinds.get(column, "text"))
+                for column, values in wanted.items()
+            }
             response = self.client.search(
                 index=meta["index"],
-                **records_body(wanted, limit, position, count=total is None),
+                **records_body(typed, limit, position, count=total is None),
             )
             hits = response["hits"]["hits"]
             if total is None:
                 total = int(response["hits"]["total"]["value"])
             more = len(hits) > limit
             hits = hits[:limit]
-            kinds = meta.get("kinds") or {}
             rows = [record_from_source(hit["_source"], meta["columns"], kinds) for hit in hits]
             cursor = (
                 encode_cursor(meta["version_id"], [hits[-1]["_source"]["row"], total, signature])

@@ -54,6 +54,7 @@ from indexer.search.base import (
     normalise_document,
     record_position,
     sort_cells,
+    typed_filter_values,
 )
 
 # bm25 weights of the FTS columns: title, description, keywords.
@@ -672,9 +673,10 @@ class EmbeddedBackend(SearchBackend):
             if after:
                 position, total = record_position(decode_cursor(after, version_id), signature)
             table = f"rec_{int(vkey)}"
+            typed = _sql_values(wanted, dtypes)
             if total is None:
-                total = _count_records(c, table, wanted, dtypes, row_count)
-            rows = _record_page(c, table, columns, dtypes, filterable, wanted, position, limit + 1)
+                total = _count_records(c, table, typed, row_count)
+            rows = _record_page(c, table, columns, filterable, typed, position, limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
         out = [
@@ -826,10 +828,13 @@ def _storable(df: pl.DataFrame) -> pl.DataFrame:
     return df.select(exprs)
 
 
-def _sql_value(value: str, kind: str) -> Any:
-    if kind == "bool":
-        return 1 if value.lower() in ("true", "1", "yes") else 0
-    return value
+def _sql_values(wanted: Mapping[str, list[str]], dtypes: Mapping[str, str]) -> dict[str, list[Any]]:
+    """Filter values as the columns store and compare them (booleans as 0/1)."""
+    out = {}
+    for column, values in wanted.items():
+        typed = typed_filter_values(values, dtypes[column])
+        out[column] = [int(v) if isinstance(v, bool) else v for v in typed]
+    return out
 
 
 def _from_sql(value: Any, kind: str) -> Any:
@@ -848,26 +853,23 @@ def _from_sql(value: Any, kind: str) -> Any:
 _UNION_VALUES = 64
 
 
-def _where(
-    wanted: Mapping[str, list[str]], dtypes: Mapping[str, str]
-) -> tuple[list[str], list[Any]]:
+def _where(wanted: Mapping[str, list[Any]]) -> tuple[list[str], list[Any]]:
     where, params = [], []
     for column, values in wanted.items():
         where.append(f"{_q(column)} IN ({','.join('?' * len(values))})")
-        params += [_sql_value(v, dtypes[column]) for v in values]
+        params += list(values)
     return where, params
 
 
 def _count_records(
     c: sqlite3.Connection,
     table: str,
-    wanted: Mapping[str, list[str]],
-    dtypes: Mapping[str, str],
+    wanted: Mapping[str, list[Any]],
     row_count: int,
 ) -> int:
     if not wanted:
         return int(row_count)
-    where, params = _where(wanted, dtypes)
+    where, params = _where(wanted)
     return int(
         c.execute(f"SELECT count(*) FROM {table} WHERE {' AND '.join(where)}", params).fetchone()[0]
     )
@@ -877,9 +879,8 @@ def _record_page(
     c: sqlite3.Connection,
     table: str,
     columns: list[str],
-    dtypes: Mapping[str, str],
     filterable: list[str],
-    wanted: Mapping[str, list[str]],
+    wanted: Mapping[str, list[Any]],
     position: int,
     n: int,
 ) -> list[tuple[Any, ...]]:
@@ -893,7 +894,7 @@ def _record_page(
     select = ", ".join(["_row", *(_q(name) for name in columns)])
     if any(not values for values in wanted.values()):
         return []
-    where, params = _where(wanted, dtypes)
+    where, params = _where(wanted)
     multi = {col: vals for col, vals in wanted.items() if len(vals) > 1}
     if len(multi) < len(wanted) or not multi:
         page_where = " AND ".join([*where, "_row > ?"])
@@ -908,7 +909,7 @@ def _record_page(
             f"SELECT {select} FROM {table} WHERE {page_where} ORDER BY _row LIMIT ?",
             [*params, position, n],
         ).fetchall()
-    rest_where, rest_params = _where({k: v for k, v in wanted.items() if k != driver}, dtypes)
+    rest_where, rest_params = _where({k: v for k, v in wanted.items() if k != driver})
     index = f"{table}_f{filterable.index(driver)}"
     branch = (
         f"SELECT * FROM (SELECT {select} FROM {table} INDEXED BY {index}"
@@ -916,7 +917,7 @@ def _record_page(
         " ORDER BY _row LIMIT ?)"
     )
     branches, branch_params = [], []
-    for value in dict.fromkeys(_sql_value(v, dtypes[driver]) for v in wanted[driver]):
+    for value in wanted[driver]:
         branches.append(branch)
         branch_params += [value, *rest_params, position, n]
     return c.execute(

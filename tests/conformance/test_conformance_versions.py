@@ -382,3 +382,14 @@ def test_a_cursor_reused_with_other_filters_counts_them_afresh(backend):
     cursor = backend.records("ds-1", limit=10).next_cursor
     page = backend.records("ds-1", filters={"sex": ["female"]}, limit=10, after=cursor)
     assert page.total == df.filter(pl.col("sex") == "female").height
+
+
+def test_record_filter_values_are_compared_as_the_column_type(backend):
+    df = publish(backend, rows=300)
+    yes = df.filter(pl.col("has_water")).height
+    for spelling in (["true"], ["TRUE"], ["1"], ["yes"], ["true", "1"]):
+        assert backend.records("ds-1", filters={"has_water": spelling}).total == yes, spelling
+    assert backend.records("ds-1", filters={"has_water": ["no"]}).total == df.height - yes
+    three = df.filter(pl.col("household_size") == 3).height
+    assert backend.records("ds-1", filters={"household_size": ["3", "3.0"]}).total == three
+    assert backend.records("ds-1", filters={"household_size": ["three"]}).total == 0

@@ -183,3 +183,12 @@ def test_highlights_fold_case_and_latin_diacritics_as_the_index_does():
         "<mark>Café</mark> <mark>Água</mark> water-<mark>borne</mark>"
     )
     assert fts.mark_terms("cafe", fts.parse("café")) == f"{fts.MARK_OPEN}cafe{fts.MARK_CLOSE}"
+
+
+def test_record_filter_values_are_typed_alike_for_every_backend():
+    from indexer.search.base import typed_filter_values
+
+    assert typed_filter_values(["True", "1", "yes", "no"], "bool") == [True, False]
+    assert typed_filter_values(["3", "3.0", "x", "2.5"], "int") == [3]
+    assert typed_filter_values(["2.5", "x", "1e1"], "float") == [2.5, 10.0]
+    assert typed_filter_values(["a", "a", "b"], "text") == ["a", "b"]
