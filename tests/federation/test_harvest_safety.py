@@ -110,7 +110,7 @@ def test_check_url_refuses_what_it_must(url, code):
 
 def test_harvest_of_a_loopback_source_is_refused_without_the_allow_setting(tmp_path, server):
     target = server(body=b'{"success": true, "result": {"count": 0, "results": []}}')
-    node = Node(tmp_path, "strict")  # HARVEST_ALLOW_PRIVATE defaults to false
+    node = Node(tmp_path, "strict", HARVEST_ALLOW_PRIVATE=False)  # the default
     try:
         with node.runtime.db.session() as s:
             harvest_service.create_source(s, system(), name="internal", url=target.url, kind="ckan")
@@ -221,3 +221,17 @@ def test_due_sources_are_the_active_scheduled_ones_whose_last_run_is_old_enough(
             ]
     finally:
         node.close()
+
+
+def test_private_addresses_are_refused_by_default_configuration(tmp_path):
+    from portal.config import load_config
+
+    assert (
+        load_config({"INSTANCE_PATH": str(tmp_path / "i")}, env={})["HARVEST_ALLOW_PRIVATE"]
+        is False
+    )
+    env = {"CGD_HARVEST_ALLOW_PRIVATE": "true"}
+    assert (
+        load_config({"INSTANCE_PATH": str(tmp_path / "i")}, env=env)["HARVEST_ALLOW_PRIVATE"]
+        is True
+    )
