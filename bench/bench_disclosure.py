@@ -13,7 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -74,8 +73,13 @@ def main() -> None:
     df = large_survey(n, seed=1)
     print(f"synthetic survey: {n:,} rows, quasi-identifiers {QIS}")
 
-    peer, _ = best_of(lambda: df.group_by(QIS).len())
-    ours, stats = best_of(lambda: k_anonymise(df, 5))
+    # interleaved, best of five each: the machine is shared, so both sides see
+    # the same load
+    peer, ours, stats = float("inf"), float("inf"), None
+    for _ in range(5):
+        peer = min(peer, best_of(lambda: df.group_by(QIS).len(), repeat=1)[0])
+        elapsed, stats = best_of(lambda: k_anonymise(df, 5), repeat=1)
+        ours = min(ours, elapsed)
     print(f"{'polars group_by count over the QIs (peer)':<55}{peer * 1000:9.1f} ms")
     print(
         f"{'generalise + k-anonymity (k=5, l=2) + suppression':<55}{ours * 1000:9.1f} ms   ratio {ours / peer:.2f}x  {stats}"
@@ -95,11 +99,15 @@ def main() -> None:
     print(
         f"{'anonymise() end to end (incl. risk before/after)':<55}{full * 1000:9.1f} ms   k={out.report.k} l={out.report.l}"
     )
+    suppressed = out.records.head(100_000)
+    risk_after, _ = best_of(lambda: measure_risk(suppressed, QIS))
+    print(
+        f"{'risk report, 100k anonymised rows (with suppressed cells)':<55}{risk_after * 1000:9.1f} ms   (limit 1000 ms)"
+    )
     cube_t, cube = best_of(lambda: build_cube(out.records, out.columns, key_seed="bench"), repeat=1)
     print(
         f"{'build_cube (up to 3 of 5 dimensions, 1 measure)':<55}{cube_t * 1000:9.1f} ms   {len(cube.cells):,} cells, {sum(c.suppressed for c in cube.cells):,} suppressed"
     )
-    _ = np
 
 
 if __name__ == "__main__":

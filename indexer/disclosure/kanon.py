@@ -33,7 +33,8 @@ class QIColumn:
         for _, level_labels in self.ladder.levels:
             distinct = list(dict.fromkeys(level_labels))
             index = {v: i for i, v in enumerate(distinct)}
-            mapping = np.array([index[v] for v in level_labels] + [len(distinct)], dtype=np.int64)
+            # uint32: half the memory traffic of int64, and what polars gathers with
+            mapping = np.array([index[v] for v in level_labels] + [len(distinct)], dtype=np.uint32)
             self.maps.append(mapping)
             self.labels.append(distinct)
         self.level = self.ladder.base
@@ -66,7 +67,7 @@ class QIColumn:
     def to_series(self) -> pl.Series:
         """Published labels; missing and suppressed cells are null."""
         labels = pl.Series(self.name, [*self.labels[self.level], None, None], dtype=pl.String)
-        return labels.gather(pl.Series(self.codes, dtype=pl.UInt32))
+        return labels.gather(pl.Series(self.codes))
 
 
 def _mixed_key(columns: list[QIColumn]) -> tuple[np.ndarray, int] | None:
