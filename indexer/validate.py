@@ -67,12 +67,31 @@ def _clean(name: str) -> pl.Expr:
     return pl.when(s == "").then(None).otherwise(s)
 
 
-def _measure(df: pl.DataFrame, name: str, out: _Collector, values: pl.Series) -> pl.Series:
-    """``values`` is the column cast to Float64 (non-strict), done beforehand in bulk."""
-    raw = df.get_column(name)
-    # Fast path: every non-null cell already parses as a finite number.
-    if not (raw.is_not_null() & ~values.is_finite().fill_null(False)).any():
-        return values.alias(name)
+def _measure_stats(df: pl.DataFrame, casts: pl.DataFrame, measures: list[str]) -> dict[str, Any]:
+    """For every measure at once: whether a cell needs the careful parse, and min/max/mean.
+
+    ``casts`` holds the measures cast to Float64 (non-strict). A cell needs
+    care when it is not null but did not cast to a finite number.
+    """
+    if not measures:
+        return {}
+    both = df.select(pl.col(measures).name.prefix("raw:")).hstack(casts.select(measures))
+    exprs = []
+    for m in measures:
+        finite = pl.col(m).filter(pl.col(m).is_finite())
+        exprs += [
+            (pl.col(f"raw:{m}").is_not_null() & ~pl.col(m).is_finite().fill_null(False))
+            .any()
+            .alias(f"careful:{m}"),
+            finite.min().alias(f"min:{m}"),
+            finite.max().alias(f"max:{m}"),
+            finite.mean().alias(f"mean:{m}"),
+        ]
+    return both.select(exprs).row(0, named=True)
+
+
+def _measure(df: pl.DataFrame, name: str, out: _Collector) -> pl.Series:
+    """The careful parse of a measure: spaces, Nepali digits, thousands separators."""
     raw = df.select(_clean(name)).to_series()
     text = raw
     if raw.str.contains(f"[{_DEVANAGARI}]").any():
@@ -209,14 +228,14 @@ def validate_table(
         and spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER)
         and spec.dimension in DIMENSIONS
     }
+    measures = [
+        n for n, spec in specs.items() if n in df.columns and spec.role == ColumnRole.MEASURE
+    ]
     casts = df.select(
         [pl.col(n).cast(pl.Categorical(c)) for n, c in categories.items()]
-        + [
-            pl.col(n).cast(pl.Float64, strict=False)
-            for n, spec in specs.items()
-            if n in df.columns and spec.role == ColumnRole.MEASURE
-        ]
+        + [pl.col(n).cast(pl.Float64, strict=False) for n in measures]
     )
+    stats = _measure_stats(df, casts, measures)
     for name, spec in specs.items():
         if name not in df.columns:
             continue
@@ -224,10 +243,14 @@ def validate_table(
         if spec.dimension:
             col_report["dimension"] = spec.dimension
         if spec.role == ColumnRole.MEASURE:
-            series = _measure(df, name, out, casts.get_column(name))
+            if stats[f"careful:{name}"]:
+                series = _measure(df, name, out)
+                finite = series.filter(series.is_finite())
+                col_report.update(min=finite.min(), max=finite.max(), mean=finite.mean())
+            else:
+                series = casts.get_column(name)
+                col_report.update({k: stats[f"{k}:{name}"] for k in ("min", "max", "mean")})
             new.append(series)
-            finite = series.filter(series.is_finite())
-            col_report.update(min=finite.min(), max=finite.max(), mean=finite.mean())
         elif spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER) and spec.dimension:
             if spec.dimension in DIMENSIONS:
                 new.append(
