@@ -22,7 +22,7 @@ from schema.errors import NotFound
 from schema.topics import TOPICS
 
 bp = Blueprint("factsheets", __name__)
-TOPIC_DATASETS = 3
+TOPIC_DATASETS = 2  # what fits on one A4 page
 PDF_CACHE_SIZE = 64
 _PDF_CACHE: dict[str, bytes] = {}
 _PDF_LOCK = threading.Lock()

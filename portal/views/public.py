@@ -20,7 +20,7 @@ from catalog.services import partnerships as partnership_service
 from catalog.services import reviews as review_service
 from indexer.search.base import MAX_LIMIT, SearchQuery
 from portal import charts
-from portal.i18n import current_language, number
+from portal.i18n import current_language, digits, number
 from portal.views import labels
 from portal.views.coverage import coverage_grid
 from schema.errors import NotFound
@@ -219,9 +219,9 @@ def citation(dataset, version, url: str, lang: str) -> str:
     year = (
         version.published_at.year if version and version.published_at else dataset.created_at.year
     )
-    parts = [f"{dataset.organisation.name} ({year}).", f"{dataset.title(lang)}."]
+    parts = [f"{dataset.organisation.name} ({digits(year, lang)}).", f"{dataset.title(lang)}."]
     if version:
-        parts.append(_("Version %(n)s.") % {"n": version.number})
+        parts.append(_("Version %(n)s.") % {"n": number(version.number, lang)})
     parts.append(f"cgd-portal. {url}")
     return " ".join(parts)
 

@@ -107,3 +107,27 @@ def test_factsheet_renderer_fetches_nothing_outside_static(tmp_path):
     )
     assert pdf.startswith(b"%PDF")
     assert b"not for fact sheets" not in pdf
+
+
+def test_topic_factsheet_with_two_datasets_still_fits_one_page(site, tmp_path):
+    from indexer.synthetic import demo_metadata, generate_survey
+    from portal.ingest import ingest_file
+
+    app, slug = site
+    rt = app.extensions["cgd"]
+    meta = demo_metadata()
+    meta["slug"] = "second-water-survey"
+    meta["title"] = {
+        "en": "Second water survey, Karnali 2025",
+        "ne": "दोस्रो खानेपानी सर्वेक्षण, कर्णाली २०८२",
+    }
+    path = tmp_path / "second.csv"
+    generate_survey(400, seed=99).write_csv(path)
+    ingest_file(rt, path, "samata-data-collective", meta, publish=True)
+    client = app.test_client()
+    for lang in ("en", "ne"):
+        html = client.get(f"/topics/water/factsheet?lang={lang}").data.decode()
+        assert "/datasets/second-water-survey" in html and f"/datasets/{slug}" in html
+        resp = client.get(f"/topics/water/factsheet.pdf?lang={lang}")
+        _png(resp.data, f"factsheet-topic-two-{lang}")
+        assert len(PdfReader(io.BytesIO(resp.data)).pages) == 1, lang
