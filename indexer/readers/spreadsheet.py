@@ -25,6 +25,7 @@ _FORMULA = re.compile(
 # A formula element (<f>, <f t="shared" .../>, <x:f>) cannot occur without these bytes.
 _FORMULA_HINTS = (b"<f", b":f")
 _CHUNK = 8 * 1024 * 1024
+_BATCH_ROWS = 50_000
 
 
 def check_zip(data: bytes, filename: str, limits: Limits) -> zipfile.ZipFile:
@@ -191,26 +192,38 @@ def read_xlsx(
                 f"The sheet has {ws.total_width} columns; the limit is {limits.max_columns}.",
                 row=1,
             )
-        rows = ws.to_python(skip_empty_area=False)
+        rows = ws.iter_rows()
+        # calamine may start at the first non-empty row/column; skip leading empty rows.
+        header_row = next((r for r in rows if any(v not in (None, "") for v in r)), None)
+        if header_row is None:
+            raise fail(filename, "empty_file", f"The sheet {name!r} is empty.")
+        width = max(ws.total_width, len(header_row))
+        header = [_cell_text(v) or "" for v in header_row] + [""] * (width - len(header_row))
+        # Rows become columns a batch at a time, so Python holds one batch of cells at once.
+        batches: list[pl.DataFrame] = []
+        batch: list[list] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == _BATCH_ROWS:
+                batches.append(_batch_frame(batch, width))
+                batch = []
+        if batch or not batches:
+            batches.append(_batch_frame(batch, width))
     except Exception as exc:
         if hasattr(exc, "problems"):
             raise
         raise fail(
             filename, "bad_xlsx", f"The sheet cannot be read ({type(exc).__name__})."
         ) from None
-    # calamine may start at the first non-empty row/column; keep sheet coordinates.
-    while rows and all(v in (None, "") for v in rows[0]):
-        rows = rows[1:]
-    if not rows:
-        raise fail(filename, "empty_file", f"The sheet {name!r} is empty.")
-    width = max(len(r) for r in rows)
-    header = [_cell_text(v) or "" for v in rows[0]] + [""] * (width - len(rows[0]))
-    body = rows[1:]
-    if any(len(r) != width for r in body):
-        body = [r if len(r) == width else [*r, *([None] * (width - len(r)))] for r in body]
-    columns = list(zip(*body, strict=True)) if body else [() for _ in range(width)]
-    df = pl.DataFrame([_column_series(f"column_{j}", col) for j, col in enumerate(columns)])
+    df = pl.concat(batches, how="vertical") if len(batches) > 1 else batches[0]
     return df, header
+
+
+def _batch_frame(rows: list[list], width: int) -> pl.DataFrame:
+    if any(len(r) != width for r in rows):
+        rows = [r if len(r) == width else [*r, *([None] * (width - len(r)))][:width] for r in rows]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+    return pl.DataFrame([_column_series(f"column_{j}", col) for j, col in enumerate(columns)])
 
 
 def _column_series(name: str, values: tuple) -> pl.Series:

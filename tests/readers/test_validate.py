@@ -95,3 +95,15 @@ def test_measures_with_spaces_separators_and_nepali_digits_take_the_careful_path
     df = pl.DataFrame({"n": [" 12 ", "1,234.5", "१२", "  ", None, "7"]})
     table = validate_table(df, {"n": ColumnSpec("n", ColumnRole.MEASURE)}, filename="m.csv")
     assert table.df["n"].to_list() == [12.0, 1234.5, 12.0, None, None, 7.0]
+
+
+def test_xlsx_rows_are_converted_in_batches_with_the_same_result(monkeypatch):
+    from indexer.readers import spreadsheet
+
+    rows = [[None, None], ["sex", "n"]] + [["F" if i % 2 else "M", i * 0.5] for i in range(23)]
+    data = _xlsx(rows)
+    whole = read_table(data, filename="b.xlsx")
+    monkeypatch.setattr(spreadsheet, "_BATCH_ROWS", 4)
+    batched = read_table(data, filename="b.xlsx")
+    assert batched.equals(whole) and batched.height == 23
+    assert batched["n"].to_list()[:3] == ["0", "0.5", "1"]
