@@ -86,6 +86,10 @@ def load_config(overrides: dict[str, Any] | None = None, env: dict[str, str] | N
         **{k: env[f"CGD_{k}"] for k in _JOB_KEYS if env.get(f"CGD_{k}")},
         "TESTING": False,
     }
+    # Harvest limits (seconds, bytes, items); unset means the harvester's defaults.
+    for key in ("TIMEOUT", "MAX_BYTES", "RUN_SECONDS", "MAX_ITEMS"):
+        if env.get(f"CGD_HARVEST_{key}"):
+            cfg[f"HARVEST_{key}"] = float(env[f"CGD_HARVEST_{key}"])
     cfg.update(overrides)
     cfg["INSTANCE_PATH"] = str(instance)
     if not cfg.get("SECRET_KEY"):
