@@ -262,7 +262,7 @@ def _top_up_fully_suppressed(
     sizes = class_size[keys]
     spare = {}
     donors: list[int] = []
-    for row in np.argsort(-sizes, kind="stable")[: 50 * k + 10_000]:
+    for row in _largest_first(sizes, 50 * k + 10_000):
         if all_supp[row]:
             continue
         key = int(keys[row])
@@ -284,3 +284,15 @@ def _top_up_fully_suppressed(
             break
     for c in columns:
         c.codes[donors] = c.suppressed
+
+
+def _largest_first(sizes: np.ndarray, limit: int) -> np.ndarray:
+    """The first ``limit`` rows of a stable sort by size, largest first, without sorting all rows."""
+    n = len(sizes)
+    if limit >= n:
+        return np.argsort(-sizes, kind="stable")
+    cut = np.partition(-sizes, limit - 1)[limit - 1]
+    above = np.flatnonzero(-sizes < cut)
+    ties = np.flatnonzero(-sizes == cut)[: limit - len(above)]
+    rows = np.concatenate([above, ties])
+    return rows[np.lexsort((rows, -sizes[rows]))]
