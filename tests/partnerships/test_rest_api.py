@@ -3,69 +3,15 @@ the whole path from a proposed partnership to a badge that a new version does no
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
-from catalog.models import AuditEvent, Role
+from catalog.models import AuditEvent
 from catalog.partnership_models import QualityItem
-from catalog.principal import Principal, system
-from catalog.services import datasets, organisations, tokens, users
-from tests.jobs.conftest import upload
+from catalog.principal import system
+from catalog.services import datasets
+from tests.partnerships.api_world import _call, _publish
 
 ALL_MEET = {item.value: {"rating": "meets", "comment": ""} for item in QualityItem}
-
-
-def _person(s, email, org=None, role=Role.MEMBER.value, *, admin=False):
-    user = users.create_user(
-        s, system(), email=email, password="long-enough-password", is_admin=admin
-    )
-    if org is not None:
-        organisations.set_membership(s, system(), org, user, role)
-    return Principal(kind="user", user_id=user.id, is_admin=admin)
-
-
-def _token(s, who, orgs, scopes):
-    return tokens.create_personal_token(
-        s, who, name="test", scopes=scopes, organisation_ids=[o.id for o in orgs]
-    )[1]
-
-
-def _publish(runtime, version_id):
-    with runtime.db.session() as s:
-        version = datasets.get_version(s, version_id)
-        datasets.request_publish(s, system(), version, approve_free_text=True)
-    with runtime.db.session() as s:
-        assert datasets.get_version(s, version_id).status == "published"
-
-
-@pytest.fixture
-def world(app):
-    runtime = app.extensions["cgd"]
-    dataset_id, version_id, _ = upload(runtime)  # organisation "samata", a water survey
-    _publish(runtime, version_id)
-    w = {"app": app, "runtime": runtime, "dataset_id": dataset_id, "v1": version_id}
-    with runtime.db.session() as s:
-        samata = organisations.get_organisation(s, "samata")
-        cbs = organisations.create_organisation(
-            s, system(), slug="cbs", name="Central Bureau of Statistics", kind="government"
-        )
-        site = organisations.create_organisation(s, system(), slug="site", name="Portal operators")
-        cso_admin = _person(s, "admin@samata.example", samata, Role.ADMIN.value)
-        nso_admin = _person(s, "admin@cbs.example", cbs, Role.ADMIN.value)
-        reviewer = _person(s, "reviewer@cbs.example", cbs)
-        operator = _person(s, "ops@site.example", site, Role.ADMIN.value, admin=True)
-        w["cso_admin"] = _token(s, cso_admin, [samata], ["org:admin"])
-        w["nso_admin"] = _token(s, nso_admin, [cbs], ["org:admin"])
-        w["reviewer"] = _token(s, reviewer, [cbs], ["endorsements:write"])
-        w["reviewer_no_scope"] = _token(s, reviewer, [cbs], ["datasets:read-private"])
-        w["operator"] = _token(s, operator, [site], ["org:admin"])
-    return w
-
-
-def _call(world, method, path, token=None, json=None):
-    headers = {"Authorization": f"Bearer {world[token]}"} if token else {}
-    res = world["app"].test_client().open(path, method=method, json=json, headers=headers)
-    return res.status_code, res.get_json()
 
 
 def _partner(world):
@@ -117,7 +63,10 @@ def _endorse(world, version_id):
     return review["id"], done["endorsement"]
 
 
-def test_partnership_review_and_endorsement_through_rest_and_a_new_version_starts_unendorsed(world):
+def test_partnership_review_and_endorsement_through_rest_and_a_new_version_starts_unendorsed(
+    api_world,
+):
+    world = api_world
     pid = _partner(world)
     status, listed = _call(world, "GET", "/api/v1/organisations/samata/partnerships")
     assert status == 200 and [p["id"] for p in listed["partnerships"]] == [pid]
@@ -191,7 +140,8 @@ def test_partnership_review_and_endorsement_through_rest_and_a_new_version_start
     } <= actions
 
 
-def test_request_changes_then_revoke_through_rest(world):
+def test_request_changes_then_revoke_through_rest(api_world):
+    world = api_world
     _partner(world)
     _call(
         world,
@@ -244,7 +194,8 @@ def test_request_changes_then_revoke_through_rest(world):
     )
 
 
-def test_writes_need_a_token_with_the_scope_and_partner_membership(world):
+def test_writes_need_a_token_with_the_scope_and_partner_membership(api_world):
+    world = api_world
     pid = _partner(world)
     _call(
         world,
@@ -284,7 +235,8 @@ def test_writes_need_a_token_with_the_scope_and_partner_membership(world):
     assert status == 403 and err["error"]["code"] == "not_a_partner"
 
 
-def test_bad_input_is_a_located_error(world):
+def test_bad_input_is_a_located_error(api_world):
+    world = api_world
     status, err = _call(
         world,
         "POST",

@@ -1,0 +1,1 @@
+"""GraphQL of partnerships, quality reviews and endorsements (catalogue services decide)."""
