@@ -15,6 +15,7 @@ from api.graphql.datasets.types import Dataset, DatasetVersion
 from api.graphql.mutations import Mutations
 from api.graphql.organizations.schema import OrganizationQueries
 from api.graphql.organizations.types import Organization
+from api.graphql.partnerships.schema import PartnershipMutations, PartnershipQueries
 from api.graphql.records.schema import RecordQueries
 from api.graphql.vocabulary.schema import VocabularyQueries
 from api.graphql.vocabulary.types import Dimension
@@ -29,6 +30,7 @@ class Query(
     CoverageQueries,
     OrganizationQueries,
     VocabularyQueries,
+    PartnershipQueries,
     graphene.ObjectType,
 ):
     node = graphene.relay.Node.Field(description="Any object by its global ID.")
@@ -43,9 +45,14 @@ class Query(
         return RateLimit.from_state(info.context.rate_limit)
 
 
+class AllMutations(Mutations, PartnershipMutations):
+    class Meta:
+        name = "Mutations"
+
+
 schema = graphene.Schema(
     query=Query,
-    mutation=Mutations,
+    mutation=AllMutations,
     types=[Dataset, DatasetVersion, Organization, Dimension],
 )
 
