@@ -20,7 +20,7 @@ from catalog.db import Database
 from catalog.models import DatasetVersion, Job, VersionStatus
 from catalog.services import datasets as dataset_service
 from catalog.services import jobs as job_service
-from indexer.disclosure import anonymise, build_cube
+from indexer.disclosure import DisclosureConfig, PresidioRecogniser, anonymise, build_cube
 from indexer.documents import dataset_document
 from indexer.readers import read_table
 from indexer.search.base import SearchBackend
@@ -60,6 +60,31 @@ def column_specs(df: pl.DataFrame, declared: dict[str, Any]) -> dict[str, Column
     return specs
 
 
+def disclosure_config(settings: dict[str, Any]) -> DisclosureConfig:
+    """Disclosure settings from the configuration: the optional named-entity recogniser.
+
+    ``DISCLOSURE_NER`` is empty (patterns, phonenumbers and the dataset's own
+    identifier values only: no model) or ``presidio`` (Presidio with its spaCy
+    model, which must be installed).
+    """
+    ner = str(settings.get("DISCLOSURE_NER") or "").strip().lower()
+    if not ner:
+        return DisclosureConfig()
+    if ner != "presidio":
+        raise CGDError(
+            f"Unknown DISCLOSURE_NER {ner!r}; use 'presidio' or leave it empty.",
+            code="invalid_configuration",
+        )
+    try:
+        recogniser = PresidioRecogniser()
+    except (ImportError, OSError) as exc:
+        raise CGDError(
+            f"DISCLOSURE_NER=presidio needs presidio-analyzer and a spaCy model installed ({exc}).",
+            code="ner_unavailable",
+        ) from exc
+    return DisclosureConfig(recogniser=recogniser)
+
+
 def ingest_version(ctx: PipelineContext, version_id: str) -> dict[str, Any]:
     """Read, validate and anonymise one uploaded version; store its safe records."""
     with ctx.db.session() as session:
@@ -77,6 +102,7 @@ def ingest_version(ctx: PipelineContext, version_id: str) -> dict[str, Any]:
         validated.columns,
         sensitive_topics=meta.get("sensitive_topics") or [],
         country=meta.get("country") or "NP",
+        config=disclosure_config(ctx.settings),
     )
     records_key = f"datasets/{dataset_id}/versions/{version_id}/records.parquet"
     target = ctx.files.path(records_key)

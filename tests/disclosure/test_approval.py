@@ -115,3 +115,20 @@ def test_cube_threshold_comes_from_the_dataset_and_is_never_below_five(make_app)
     assert counts and min(counts) >= 25
     with pytest.raises(InvalidInput):
         upload_survey(runtime, org="other-org", cube_threshold=4)
+
+
+def test_the_default_scrubber_needs_no_model_and_an_unavailable_ner_is_a_clear_error(make_app):
+    from indexer.pipeline import disclosure_config
+
+    assert disclosure_config({}).recogniser is None
+    assert disclosure_config({"DISCLOSURE_NER": ""}).recogniser is None
+    with pytest.raises(CGDError) as unknown:
+        disclosure_config({"DISCLOSURE_NER": "magic"})
+    assert unknown.value.code == "invalid_configuration"
+    try:
+        import presidio_analyzer  # noqa: F401
+    except ImportError:
+        runtime = make_app(DISCLOSURE_NER="presidio").extensions["cgd"]
+        up = upload_survey(runtime, rows=50)
+        assert up["job_status"] == "failed"
+        assert up["job_error"]["code"] == "ner_unavailable"
