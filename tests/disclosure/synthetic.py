@@ -58,9 +58,11 @@ class Seeded:
     emails: list[str] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     gps: list[str] = field(default_factory=list)
+    #: coordinates and dates of birth quoted in testimonies
+    quoted: list[str] = field(default_factory=list)
 
     def strings(self) -> list[str]:
-        return self.names + self.phones + self.emails + self.ids + self.gps
+        return self.names + self.phones + self.emails + self.ids + self.gps + self.quoted
 
     def name_parts(self) -> list[str]:
         parts = set()
@@ -92,6 +94,7 @@ def survey(n: int = 400, seed: int = 7) -> tuple[pl.DataFrame, dict[str, ColumnS
         seeded.emails.append(email)
         seeded.ids.append(cid)
         seeded.gps.append(gps)
+        seeded.quoted.extend([f"{lat:.5f}", f"{lon:.5f}", "12/03/1990"])
         styles = [
             f"My name is {name} and you can call me on {phone}.",
             f"{first} said the ward office refused her card {cid}. Write to {email}.",
