@@ -332,3 +332,17 @@ def test_pages_are_gzipped_for_clients_that_accept_it(client, slug):
         "/graphql", json={"query": "{ __typename }"}, headers={"Accept-Encoding": "gzip"}
     )
     assert "Content-Encoding" not in api.headers  # machine interfaces are left alone
+
+
+def test_every_download_link_on_the_dataset_page_answers(client, slug):
+    html = client.get(f"/datasets/{slug}").data.decode()
+    section = html[html.index('id="dl-h"') :]
+    section = section[: section.index("</section>")]
+    links = re.findall(r'href="([^"]+)"', section)
+    assert any(link.endswith("download.csv") for link in links)
+    for link in links:
+        resp = client.get(link)
+        assert resp.status_code == 200, link
+        if link.endswith(".csv"):
+            header = resp.data.decode().splitlines()[0].split(",")
+            assert "respondent_name" not in header and "phone" not in header
