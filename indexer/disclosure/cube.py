@@ -17,7 +17,13 @@ changes, in every line of every table (the cells that add up to a published
 parent along one dimension) a lone suppressed cell, or suppressed cells whose
 true total is under the threshold, get the smallest published sibling
 suppressed too, so no suppressed count follows from a parent minus its
-published children, and what does follow is never a small count.
+published children, and what does follow is never a small count. Lines are
+not the only attack: any sum and difference of published cells across tables
+is, so a linear audit then checks, per family of tables (a highest-order
+table and its sub-tables), which suppressed small cells lie in the span of the
+published ones, and suppresses a sibling of each until none does (families
+with more than ``MAX_AUDIT_UNKNOWNS`` suppressed cells are left to lines and
+perturbation). Combinations across families are not audited.
 """
 
 from __future__ import annotations
