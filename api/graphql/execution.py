@@ -6,6 +6,7 @@ refused query costs the server a parse and a walk of the document only.
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from threading import Lock
@@ -183,7 +184,7 @@ class GraphQLEndpoint:
                 status=429,
                 headers={
                     **_rate_headers(state),
-                    "Retry-After": str(max(1, int(state.reset_at - _now()))),
+                    "Retry-After": str(max(1, int(state.reset_at - time.time()))),
                 },
             )
 
@@ -210,12 +211,6 @@ class GraphQLEndpoint:
             body["errors"] = [format_execution_error(e) for e in result.errors]
         body["data"] = result.data
         return Outcome(body, headers=_rate_headers(state))
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
 
 
 def _rate_headers(state) -> dict[str, str]:
