@@ -1,0 +1,106 @@
+"""Every state-changing HTML form route refuses a POST without a valid CSRF token (real HTTP, signed in)."""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+from .routes import rules, urls_for
+from .site import PASSWORD
+
+#: Machine interfaces: bearer tokens or client authentication, no session cookies.
+EXEMPT = ("/api/", "/graphql", "/oauth/token", "/oauth/introspect", "/oauth/revoke")
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def signed_in(site, label: str) -> requests.Session:
+    s = requests.Session()
+    page = s.get(site.url + "/account/sign-in", timeout=30)
+    r = s.post(
+        site.url + "/account/sign-in",
+        data={
+            "email": f"{label}@example.org",
+            "password": PASSWORD,
+            "csrf_token": CSRF_RE.search(page.text).group(1),
+        },
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert r.status_code == 302, r.text[:300]
+    return s
+
+
+def form_post_urls(site) -> list[str]:
+    slug = site.published["demo"]["slug"]
+    urls = []
+    for rule in rules(site.app, "POST"):
+        if rule.rule.startswith(EXEMPT):
+            continue
+        urls += urls_for(rule, slug)
+    return urls
+
+
+def _token_count(site) -> int:
+    from sqlalchemy import func, select
+
+    from catalog.oauth_models import OAuthToken
+
+    with site.runtime.db.session() as s:
+        return s.scalar(select(func.count()).select_from(OAuthToken))
+
+
+def test_every_form_route_refuses_a_post_without_or_with_a_forged_token(site):
+    session = signed_in(site, "ada")
+    other = signed_in(site, "bea")
+    foreign = CSRF_RE.search(other.get(site.url + "/account/tokens", timeout=30).text).group(1)
+    urls = form_post_urls(site)
+    assert any(u.startswith("/account/sign-out") for u in urls)
+    assert len(urls) >= 12, urls
+    before = _token_count(site)
+    for url in urls:
+        for extra in ({}, {"csrf_token": "forged"}, {"csrf_token": foreign}):
+            data = {
+                "name": "csrf probe",
+                "scopes": "datasets:write",
+                "email": "x@example.org",
+                **extra,
+            }
+            resp = session.post(site.url + url, data=data, allow_redirects=False, timeout=30)
+            assert resp.status_code == 400, (url, extra, resp.status_code)
+            assert "csrf" in resp.text.lower(), (url, resp.text[:200])
+            assert "Traceback" not in resp.text
+        # A JSON body is no way around it either.
+        resp = session.post(site.url + url, json={"name": "x"}, allow_redirects=False, timeout=30)
+        assert resp.status_code == 400, (url, "json", resp.status_code)
+    assert _token_count(site) == before
+    # Still signed in: the sign-out without a token did nothing.
+    assert session.get(site.url + "/account", allow_redirects=False, timeout=30).status_code == 200
+
+
+def test_a_cross_site_form_with_the_victims_cookies_is_refused(site):
+    session = signed_in(site, "ada")
+    before = _token_count(site)
+    resp = session.post(
+        site.url + "/account/tokens",
+        data={"name": "attacker", "scopes": "datasets:write"},
+        headers={"Origin": "https://evil.example", "Referer": "https://evil.example/page"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert resp.status_code == 400
+    assert _token_count(site) == before
+
+
+def test_a_valid_token_is_accepted_so_the_refusals_above_are_about_csrf(site):
+    session = signed_in(site, "ada")
+    page = session.get(site.url + "/account/tokens", timeout=30)
+    token = CSRF_RE.search(page.text).group(1)
+    resp = session.post(
+        site.url + "/account/sign-out",
+        data={"csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
+    assert resp.status_code == 302
+    assert session.get(site.url + "/account", allow_redirects=False, timeout=30).status_code == 302
