@@ -75,12 +75,12 @@ def _measure_stats(df: pl.DataFrame, casts: pl.DataFrame, measures: list[str]) -
     """
     if not measures:
         return {}
-    both = df.select(pl.col(measures).name.prefix("raw:")).hstack(casts.select(measures))
+    both = df.select(pl.col(measures).name.prefix("\x00")).hstack(casts.select(measures))
     exprs = []
     for m in measures:
         finite = pl.col(m).filter(pl.col(m).is_finite())
         exprs += [
-            (pl.col(f"raw:{m}").is_not_null() & ~pl.col(m).is_finite().fill_null(False))
+            (pl.col(f"\x00{m}").is_not_null() & ~pl.col(m).is_finite().fill_null(False))
             .any()
             .alias(f"careful:{m}"),
             finite.min().alias(f"min:{m}"),
