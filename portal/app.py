@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import STATIC_DIR, load_config
 from schema.errors import CGDError
@@ -51,6 +52,11 @@ def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True)
     init_access(app)
     _register_errors(app)
     app.after_request(_security_headers)
+    if cfg.get("TRUSTED_PROXIES"):
+        # Behind a TLS proxy: take the client address, scheme and host from the
+        # X-Forwarded-* headers of exactly that many proxies (rate limits count by address).
+        n = int(cfg["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     return app
 
 
@@ -59,11 +65,11 @@ def _register_blueprints(app: Flask) -> None:
 
     ops.init_app(app)  # first: times and logs every request
     from api.graphql.view import bp as graphql_bp
-    from portal.views.factsheets import bp as factsheets_bp
-    from portal.views.guide import bp as guide_bp
     from api.oauth2.views import bp as oauth2_bp
     from api.rest.views import bp as rest_bp
     from portal.views.auth import bp as auth_bp
+    from portal.views.factsheets import bp as factsheets_bp
+    from portal.views.guide import bp as guide_bp
     from portal.views.public import bp as public_bp
 
     csrf.exempt(graphql_bp)

@@ -78,6 +78,7 @@ def load_config(overrides: dict[str, Any] | None = None, env: dict[str, str] | N
         "RATELIMIT_ENABLED": _bool(env.get("CGD_RATELIMIT_ENABLED"), True),
         "HARVEST_ALLOW_PRIVATE": _bool(env.get("CGD_HARVEST_ALLOW_PRIVATE"), False),
         "DISCLOSURE_NER": env.get("CGD_DISCLOSURE_NER", ""),  # "" or "presidio"
+        "TRUSTED_PROXIES": int(env.get("CGD_TRUSTED_PROXIES", "0")),
         "SESSION_COOKIE_SECURE": _bool(env.get("CGD_SECURE_COOKIES"), False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
