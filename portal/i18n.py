@@ -107,6 +107,11 @@ def pick(texts: Mapping[str, str] | str | None, lang: str | None = None) -> str:
     return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
 
 
+def script_lang(text: Any) -> str:
+    """The language to mark publisher-written text with: Nepali if it is in Devanagari."""
+    return "ne" if any("\u0900" <= ch <= "\u097f" for ch in str(text or "")) else "en"
+
+
 def url_lang(lang: str) -> str:
     """The current URL with ``lang`` switched (keeps every other argument)."""
     args = request.args.to_dict(flat=False)
@@ -138,7 +143,12 @@ def init_app(app: Flask) -> None:
         LANGUAGES=LANGUAGES, current_language=current_language, url_lang=url_lang, pick=pick
     )
     app.jinja_env.filters.update(
-        number=number, percent=percent, date_text=date_text, digits=digits, pick=pick
+        number=number,
+        percent=percent,
+        date_text=date_text,
+        digits=digits,
+        pick=pick,
+        script_lang=script_lang,
     )
 
     @app.after_request

@@ -68,3 +68,11 @@ def test_nepali_numbers_use_devanagari_digits_and_lakh_grouping(app):
         assert digits("2025") == "२०२५"
     with app.test_request_context("/?lang=en"):
         assert number(1234567) == "1,234,567"
+
+
+def test_publisher_text_is_marked_with_its_own_language():
+    from portal.i18n import script_lang
+
+    assert script_lang("Ward selection was purposive.") == "en"
+    assert script_lang("वडा छनोट उद्देश्यमूलक थियो।") == "ne"
+    assert script_lang(None) == "en"
