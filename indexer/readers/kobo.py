@@ -10,6 +10,7 @@ page by page following ``next``.
 from __future__ import annotations
 
 import ipaddress
+import time
 from urllib.parse import urljoin, urlsplit
 
 import polars as pl
@@ -78,6 +79,37 @@ def _allowed_url(url: str) -> bool:
     return False
 
 
+_RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_MAX_RETRY_WAIT = 10.0
+
+
+def _get_page(
+    http: requests.Session, url: str, token: str, timeout: float, retries: int
+) -> requests.Response:
+    """GET one page; a busy server (429, 502-504) is asked again, waiting as it says."""
+    for attempt in range(retries + 1):
+        try:
+            resp = http.get(
+                url,
+                headers={"Authorization": f"Token {token}", "Accept": "application/json"},
+                timeout=timeout,
+            )
+        except requests.RequestException as exc:
+            raise CGDError(
+                f"KoboToolbox could not be reached ({type(exc).__name__}).",
+                code="kobo_unreachable",
+                status=502,
+            ) from None
+        if resp.status_code not in _RETRY_STATUSES or attempt == retries:
+            return resp
+        try:
+            wait = float(resp.headers.get("Retry-After", 2**attempt))
+        except ValueError:  # an HTTP date: wait the default
+            wait = float(2**attempt)
+        time.sleep(min(max(wait, 0.0), _MAX_RETRY_WAIT))
+    raise AssertionError("unreachable")
+
+
 def pull_submissions(
     server: str,
     asset_uid: str,
@@ -86,13 +118,16 @@ def pull_submissions(
     page_size: int = 1000,
     limits: Limits = DEFAULT_LIMITS,
     timeout: float = 30.0,
+    retries: int = 3,
     session: requests.Session | None = None,
 ) -> pl.DataFrame:
     """Fetch every submission of a KoboToolbox form as an all-string frame.
 
     ``server`` is the Kobo base URL (``https://kf.kobotoolbox.org``); the
     CSO's API ``token`` is sent as ``Authorization: Token ...`` and only ever
-    to that host. Group paths are flattened as in exports.
+    to that host. Group paths are flattened as in exports. A page refused as
+    busy (HTTP 429 or 502-504) is asked again up to ``retries`` times,
+    honouring ``Retry-After`` (at most 10 s).
     """
     label = f"kobo:{asset_uid}"
     if not asset_uid or not asset_uid.replace("_", "").isalnum():
@@ -114,18 +149,7 @@ def pull_submissions(
                 "invalid_server",
                 "The server pointed to another host for the next page; refusing to follow.",
             )
-        try:
-            resp = http.get(
-                url,
-                headers={"Authorization": f"Token {token}", "Accept": "application/json"},
-                timeout=timeout,
-            )
-        except requests.RequestException as exc:
-            raise CGDError(
-                f"KoboToolbox could not be reached ({type(exc).__name__}).",
-                code="kobo_unreachable",
-                status=502,
-            ) from None
+        resp = _get_page(http, url, token, timeout, retries)
         if resp.status_code in (401, 403):
             raise PermissionDenied("KoboToolbox refused the token for this form.", code="kobo_auth")
         if resp.status_code == 404:

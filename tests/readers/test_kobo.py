@@ -74,10 +74,18 @@ class KoboReplay(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep test output quiet
         pass
 
+    busy: dict[str, int] = {}  # start offset -> 429 answers still to give
+
     def do_GET(self):
         parts = urlsplit(self.path)
         if self.headers.get("Authorization") != f"Token {TOKEN}":
             return self._send(401, {"detail": "Invalid token."})
+        start = parse_qs(parts.query).get("start", ["0"])[0]
+        if self.busy.get(start, 0) > 0:
+            self.busy[start] -= 1
+            return self._send(
+                429, {"detail": "Request was throttled."}, headers={"Retry-After": "0"}
+            )
         if parts.path != f"/api/v2/assets/{ASSET}/data/":
             return self._send(404, {"detail": "Not found."})
         q = parse_qs(parts.query)
@@ -88,9 +96,11 @@ class KoboReplay(BaseHTTPRequestHandler):
         prev = f"{base}&start={max(start - limit, 0)}" if start else None
         self._send(200, {"count": self.total, "next": nxt, "previous": prev, "results": results})
 
-    def _send(self, status, body):
+    def _send(self, status, body, headers=None):
         data = json.dumps(body).encode()
         self.send_response(status)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -275,3 +285,19 @@ def test_kobo_csv_export_with_semicolons_and_every_field_quoted():
     for name in ("start", "end", "_gps_latitude", "_id", "_uuid", "_submission_time", "_index"):
         assert roles[name].role == "direct_identifier", name
     assert roles["sex"].dimension == "sex" and roles["source_tubewell"].role == "measure"
+
+
+def test_a_throttled_page_is_asked_again(kobo_server):
+    KoboReplay.busy["3"] = 2
+    df = pull_submissions(kobo_server, ASSET, TOKEN, page_size=3)
+    assert df.height == 7 and KoboReplay.busy["3"] == 0
+
+
+def test_a_server_that_stays_busy_is_a_clean_error(kobo_server):
+    KoboReplay.busy["0"] = 5
+    try:
+        with pytest.raises(CGDError) as err:
+            pull_submissions(kobo_server, ASSET, TOKEN, page_size=3, retries=1)
+        assert err.value.code == "kobo_error" and "429" in err.value.message
+    finally:
+        KoboReplay.busy["0"] = 0
