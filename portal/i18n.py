@@ -164,7 +164,7 @@ def init_app(app: Flask) -> None:
                 secure=app.config.get("SESSION_COOKIE_SECURE", False),
             )
         vary = response.headers.get("Vary", "")
-        if "Cookie" not in vary:
+        if request.endpoint != "static" and "Cookie" not in vary:  # static files are one language
             response.headers["Vary"] = ", ".join(v for v in (vary, "Cookie, Accept-Language") if v)
         return response
 
