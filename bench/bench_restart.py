@@ -250,7 +250,7 @@ def main() -> None:
 
         # 1. PostgreSQL stops during an ingest
         print("\n1. PostgreSQL stops while an ingest runs")
-        _, _, job_id = upload(150_000, 2)
+        _, _, job_id = upload(20_000, 2)
         _wait(lambda: job_state(job_id)[0] == "running", 60, 0.05)
         time.sleep(0.5)
         pg.stop()
@@ -261,8 +261,14 @@ def main() -> None:
             f"PostgreSQL down: /readyz {status}, {body['checks']['database'].get('error', '')[:120]}"
         )
         page = client.get("/search?q=water")
-        print(f"  a page that needs the catalogue: HTTP {page.status_code}")
-        time.sleep(3)
+        api = client.get("/api/v1/partnerships/x")
+        print(
+            f"  a page that needs the catalogue: HTTP {page.status_code}; the API: HTTP {api.status_code} {api.get_json()}"
+        )
+        findings.append(
+            f"PostgreSQL down: page HTTP {page.status_code}, API HTTP {api.status_code}"
+        )
+        time.sleep(10)  # longer than the ingest's own work: its writes meet the outage
         pg.start()
         floor = _wait(pg.answers, 60)
         ready_after = _wait(lambda: readyz()[0] == 200, 60)

@@ -66,11 +66,44 @@ def _observe_job(kind: str, status: str, seconds: float) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Register the endpoints and the per-request id, metrics and log line."""
+    """Register the endpoints, the per-request id, metrics and log line, and the 503
+    answer for a backing service that does not answer."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     app.register_blueprint(bp)
     app.before_request(_before)
     app.after_request(_after)
+    for exc in (OperationalError, InterfaceError, RedisConnectionError):
+        app.register_error_handler(exc, _service_unavailable)
     install_job_metrics()
+
+
+def _service_unavailable(err: Exception):
+    """A database or Redis that does not answer is a clear, retryable 503, not a 500."""
+    from flask import render_template
+
+    from schema.errors import CGDError
+
+    logging.getLogger("cgd.ops").error(
+        "service unavailable: %s: %s",
+        type(err).__name__,
+        str(err).strip().splitlines()[0] if str(err).strip() else "",
+        extra={"request_id": getattr(g, "cgd_request_id", None), "path": request.path},
+    )
+    which = "job queue" if "redis" in type(err).__module__ else "catalogue database"
+    error = CGDError(
+        f"The {which} is not answering right now; nothing was changed. Try again in a minute.",
+        code="service_unavailable",
+        status=503,
+    )
+    headers = {"Retry-After": "30"}
+    if (
+        request.path.startswith(("/api/", "/graphql"))
+        or request.accept_mimetypes.best == "application/json"
+    ):
+        return jsonify({"error": error.to_dict()}), 503, headers
+    return render_template("error.html", error=error), 503, headers
 
 
 def _before() -> None:

@@ -72,6 +72,12 @@ def test_readyz_is_503_when_the_postgresql_database_goes_away(
         and name in check["error"]
     )
     assert client.get("/healthz").status_code == 200  # alive, not ready: no restart loop
+    api = client.get("/api/v1/partnerships/some-id")
+    assert api.status_code == 503 and api.headers["Retry-After"] == "30"
+    assert api.get_json()["error"]["code"] == "service_unavailable"
+    assert "catalogue database is not answering" in api.get_json()["error"]["message"]
+    page = client.get("/organisations")
+    assert page.status_code == 503 and b"not answering" in page.data
     with psycopg.connect(dsn, autocommit=True) as conn:  # the fixture drops it again
         conn.execute(f'CREATE DATABASE "{name}"')
 
