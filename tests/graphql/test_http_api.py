@@ -201,7 +201,9 @@ def test_search_facets_count_every_match_and_highlights_mark_the_words(corpus_se
         "licence",
         "language",
         "endorsed",
+        "source",
     }
+    assert facets["source"] == {"local": 4}
     # every survey has a disability column; three are about disability
     assert sum(facets["organization"].values()) == answer["totalCount"] == 4
     assert facets["topic"]["disability"] == 3

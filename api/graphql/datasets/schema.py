@@ -23,7 +23,19 @@ from schema.errors import InvalidInput, NotFound, Problem
 from schema.topics import TOPICS
 from schema.vocabularies import DIMENSIONS
 
-PUBLIC_FACETS = ("organisation", "topic", "dimension", "place", "licence", "language", "endorsed")
+PUBLIC_FACETS = (
+    "organisation",
+    "topic",
+    "dimension",
+    "place",
+    "licence",
+    "language",
+    "endorsed",
+    "source",
+)
+
+#: The ``source`` of a dataset published on this portal; any other is a harvest source's name.
+LOCAL_SOURCE = "local"
 
 
 class DatasetOrder(graphene.Enum):
@@ -49,7 +61,10 @@ class DatasetFilter(graphene.InputObjectType):
     licence = graphene.List(graphene.NonNull(graphene.String))
     language = graphene.List(graphene.NonNull(graphene.String))
     endorsed = graphene.Boolean()
-    source = graphene.List(graphene.NonNull(graphene.String))
+    source = graphene.List(
+        graphene.NonNull(graphene.String),
+        description="local (published here) or the name of the harvest source.",
+    )
 
 
 def search_filters(filter: dict | None) -> dict[str, list[str]]:
@@ -74,6 +89,8 @@ def facet_label(field: str, value: str, lang: str) -> str:
         return pick_language(TOPICS.get(value), lang) or value
     if field == "dimension" and value in DIMENSIONS:
         return pick_language(dict(DIMENSIONS[value].labels), lang) or value
+    if field == "source":
+        return "Published on this portal" if value == LOCAL_SOURCE else f"Harvested from {value}"
     return value
 
 
