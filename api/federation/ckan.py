@@ -21,6 +21,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 from sqlalchemy import select
 
+from api import json_bodies
 from api.context import runtime
 from api.federation.published import PublishedDataset, base_url_of, published_by_ids, published_one
 from catalog.models import Dataset, Organisation
@@ -121,7 +122,7 @@ def _list(value: Any) -> list[str]:
     text = str(value).strip()
     if text.startswith("["):
         try:
-            parsed = json.loads(text)
+            parsed = json_bodies.loads(text)
         except ValueError as exc:
             raise ActionError(
                 "facet.field: not a JSON list", 409, {"facet.field": ["Not a JSON list"]}

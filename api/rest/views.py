@@ -18,6 +18,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
+from api import json_bodies
 from api.context import current_principal, runtime
 from api.rest import uploads
 from api.rest.schemas import (
@@ -137,7 +138,7 @@ def _columns_field(raw: str | None) -> dict[str, Any] | None:
     if not raw:
         return None
     try:
-        value = json.loads(raw)
+        value = json_bodies.loads(raw)
     except json.JSONDecodeError:
         value = None
     if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
