@@ -8,6 +8,8 @@ from tests.accounts.world import cheap_password_hashing
 
 from .site import build_site
 
+MAX_UPLOAD_BYTES = 2_000_000  # small, so that "too large" costs a test two megabytes
+
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
@@ -17,7 +19,7 @@ def site(tmp_path_factory):
 
     saved = users._hasher
     users._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
-    built = build_site(tmp_path_factory.mktemp("security-site"))
+    built = build_site(tmp_path_factory.mktemp("security-site"), MAX_UPLOAD_BYTES=MAX_UPLOAD_BYTES)
     yield built
     built.close()
     users._hasher = saved
