@@ -6,6 +6,7 @@ refused query costs the server a parse and a walk of the document only.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -14,15 +15,19 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
+    FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
+    OperationDefinitionNode,
     OperationType,
+    VariableNode,
     execute,
     get_operation_ast,
     parse,
     validate,
 )
+from graphql.execution.values import get_variable_values
 
 from api.graphql.core.budget import BudgetExhausted, PointsBudget, client_key
 from api.graphql.core.context import GraphQLContext
@@ -32,7 +37,7 @@ from api.graphql.core.errors import (
     request_error,
 )
 from api.graphql.core.futures import LoaderExecutionContext
-from api.graphql.core.limits import LimitExceeded, QueryLimits, analyse
+from api.graphql.core.limits import LimitExceeded, QueryAnalysis, QueryLimits, analyse
 from catalog.principal import Principal
 
 
@@ -45,22 +50,117 @@ class Outcome:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+_MISSING = object()
+
+
+class PreparedDocument:
+    """A parsed and validated query text, with what every run of it needs again.
+
+    The limits of an operation (depth, aliases, cost) depend on the document
+    and on the values of the variables that a ``first`` argument reads, and on
+    nothing else; they are kept per operation name and those values, so a
+    client paging through records (the same text, only ``after`` changing)
+    has its query checked once. A refusal is kept too: it is refused again,
+    with the same figures, without walking the document.
+    """
+
+    MAX_ANALYSES = 64
+
+    def __init__(self, document: DocumentNode | None, errors: list[dict]) -> None:
+        self.document = document
+        self.errors = errors
+        self.fragments: dict[str, FragmentDefinitionNode] = {}
+        self.first_variables: tuple[str, ...] = ()
+        self._operations: dict[str | None, OperationDefinitionNode | None] = {}
+        self._analyses: dict[tuple, QueryAnalysis | LimitExceeded] = {}
+        self._lock = Lock()
+        if document is not None:
+            self.fragments = {
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            self.first_variables = tuple(sorted(_first_variables(document)))
+
+    def operation(self, name: str | None) -> OperationDefinitionNode | None:
+        try:
+            return self._operations[name]
+        except KeyError:
+            assert self.document is not None
+            found = self._operations[name] = get_operation_ast(self.document, name)
+            return found
+
+    def analysis(
+        self,
+        schema: GraphQLSchema,
+        op: OperationDefinitionNode,
+        variables: dict | None,
+        limits: QueryLimits,
+    ) -> QueryAnalysis:
+        """The operation's analysis (or its LimitExceeded), computed once per ``first`` values."""
+        values = variables or {}
+        key = (
+            op.name.value if op.name else None,
+            tuple(_frozen(values.get(name, _MISSING)) for name in self.first_variables),
+        )
+        found = self._analyses.get(key)
+        if found is None:
+            try:
+                found = analyse(schema, op, self.fragments, variables, limits)
+            except LimitExceeded as exc:
+                found = exc
+            # a GraphQLError (a ``first`` variable that cannot be coerced) is not kept
+            with self._lock:
+                if len(self._analyses) >= self.MAX_ANALYSES:
+                    self._analyses.clear()
+                self._analyses[key] = found
+        if isinstance(found, LimitExceeded):
+            raise LimitExceeded(found.code, found.message, **found.extensions)
+        return found
+
+
+def _first_variables(document: DocumentNode) -> set[str]:
+    """Names of the variables given to a ``first`` argument anywhere in ``document``."""
+    names: set[str] = set()
+
+    def walk(selection_set) -> None:
+        for sel in selection_set.selections if selection_set is not None else ():
+            if isinstance(sel, FieldNode):
+                for arg in sel.arguments or ():
+                    if arg.name.value == "first" and isinstance(arg.value, VariableNode):
+                        names.add(arg.value.name.value)
+            walk(getattr(sel, "selection_set", None))
+
+    for definition in document.definitions:
+        walk(getattr(definition, "selection_set", None))
+    return names
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable stand-in for a variable's JSON value (``1`` and ``true`` kept apart)."""
+    if value is _MISSING:
+        return _MISSING
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return (type(value).__name__, value)
+    return ("json", json.dumps(value, sort_keys=True, default=str))
+
+
 class DocumentCache:
-    """Parsed and validated documents by query text: repeated queries skip both steps."""
+    """Prepared documents by query text (least recently used dropped first)."""
 
     def __init__(self, size: int = 256) -> None:
         self._size = size
-        self._items: OrderedDict[str, tuple[DocumentNode | None, list[dict]]] = OrderedDict()
+        self._items: OrderedDict[str, PreparedDocument] = OrderedDict()
         self._lock = Lock()
 
-    def get(self, query: str):
+    def get(self, query: str) -> PreparedDocument | None:
         with self._lock:
             found = self._items.get(query)
             if found is not None:
                 self._items.move_to_end(query)
             return found
 
-    def put(self, query: str, value) -> None:
+    def put(self, query: str, value: PreparedDocument) -> None:
         with self._lock:
             self._items[query] = value
             self._items.move_to_end(query)
@@ -89,7 +189,7 @@ class GraphQLEndpoint:
         self.budget = budget
         self._documents = DocumentCache()
 
-    def _document(self, query: str) -> tuple[DocumentNode | None, list[dict]]:
+    def _document(self, query: str) -> PreparedDocument:
         found = self._documents.get(query)
         if found is not None:
             return found
@@ -97,10 +197,12 @@ class GraphQLEndpoint:
             document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as err:
             code = "query_too_large" if "token limit" in err.message else "syntax_error"
-            value: tuple[DocumentNode | None, list[dict]] = (None, [format_phase_error(err, code)])
+            value = PreparedDocument(None, [format_phase_error(err, code)])
         else:
             errors = validate(self.schema, document)
-            value = (document, [format_phase_error(e, "validation_failed") for e in errors])
+            value = PreparedDocument(
+                document, [format_phase_error(e, "validation_failed") for e in errors]
+            )
         self._documents.put(query, value)
         return value
 
@@ -135,11 +237,12 @@ class GraphQLEndpoint:
                     ]
                 }
             )
-        document, errors = self._document(query)
-        if errors:
-            return Outcome({"errors": errors})
+        prepared = self._document(query)
+        if prepared.errors:
+            return Outcome({"errors": prepared.errors})
+        document = prepared.document
         assert document is not None
-        op = get_operation_ast(document, operation_name)
+        op = prepared.operation(operation_name)
         if op is None:
             message = (
                 f"No operation named {operation_name!r}."
@@ -152,11 +255,13 @@ class GraphQLEndpoint:
                 {"errors": [request_error("method_not_allowed", "Send mutations with POST.")]},
                 status=405,
             )
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
+        # Variables are coerced first (defaults applied, types checked), so that the limits
+        # read the ``first`` that will run and a wrongly typed variable is refused here.
+        coerced = get_variable_values(self.schema, op.variable_definitions or (), variables or {})
+        if isinstance(coerced, list):
+            return Outcome({"errors": [format_phase_error(e, "invalid_query") for e in coerced]})
         try:
-            analysis = analyse(self.schema, op, fragments, variables, self.limits)
+            analysis = prepared.analysis(self.schema, op, coerced, self.limits)
         except LimitExceeded as exc:
             return Outcome({"errors": [request_error(exc.code, exc.message, **exc.extensions)]})
         except GraphQLError as err:  # a variable that cannot be coerced while reading ``first``

@@ -47,8 +47,9 @@ def format_execution_error(err: GraphQLError) -> dict[str, Any]:
         if original.problems:
             extensions["problems"] = [p.to_dict() for p in original.problems]
         return _located(err, {"message": original.message, "extensions": extensions})
-    if original is None and not err.path:
-        # Raised by graphql-core before any resolver ran (e.g. a variable of the wrong type).
+    if not err.path and (original is None or isinstance(original, GraphQLError)):
+        # Raised by graphql-core before any resolver ran (e.g. a variable of the wrong type,
+        # which carries the scalar's own GraphQLError as its original error).
         return _located(err, {"message": err.message, "extensions": {"code": "invalid_query"}})
     reference = uuid.uuid4().hex[:12]
     log.error(

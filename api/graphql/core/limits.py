@@ -23,6 +23,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
+    Undefined,
     get_named_type,
     value_from_ast,
 )
@@ -105,13 +106,14 @@ def analyse(
         arg = field_def.args.get("first")
         if arg is None:
             return None
-        value = None
+        default = arg.default_value if isinstance(arg.default_value, int) else DEFAULT_FIRST
+        value = default
         for node in field_node.arguments or ():
             if node.name.value == "first":
                 value = value_from_ast(node.value, arg.type, variables)
                 break
-        else:
-            value = arg.default_value if isinstance(arg.default_value, int) else DEFAULT_FIRST
+        if value is Undefined:  # a variable not sent: the argument's default, as executed
+            value = default
         if value is None:
             value = DEFAULT_FIRST
         if not isinstance(value, int) or not 0 <= value <= MAX_FIRST:
