@@ -34,6 +34,10 @@ def rate_limit_key() -> str:
     return "addr:" + client_address()
 
 
+def _outside_the_api() -> bool:
+    return not request.path.startswith("/api/")
+
+
 def storage_uri(config) -> str:
     return config.get("RATELIMIT_STORAGE_URI") or config.get("REDIS_URL") or "memory://"
 
@@ -44,7 +48,13 @@ def init_limiter(app: Flask) -> Limiter:
     app.config.setdefault("RATELIMIT_STORAGE_URI", storage_uri(app.config))
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "cgd")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
-    limiter = Limiter(key_func=rate_limit_key)
+    # Every machine interface under /api/ (REST, CKAN actions, harvest admin,
+    # partnerships) gets the API budget unless a blueprint or view sets its own.
+    limiter = Limiter(
+        key_func=rate_limit_key,
+        default_limits=[lambda: current_app.config["RATELIMIT_API"]],
+        default_limits_exempt_when=_outside_the_api,
+    )
     limiter.init_app(app)
     app.extensions["cgd_limiter"] = limiter
 
