@@ -103,7 +103,7 @@ CORPUS = {
         "karnali-dpo",
         160,
         21,
-        ("Disability access audit of ward offices, Surkhet", ["disability"], ["66"]),
+        ("Disability access audit of ward offices, Surkhet", ["disability"], ["68"]),
         "Surkhet",
     ),
     "dhanusha-water": (
