@@ -66,7 +66,9 @@ def survey(rows: int, seed: int = 42) -> pl.DataFrame:
             "sex": pick(["female", "male", "other"]),
             "age_band": pick(["0-17", "18-29", "30-44", "45-59", "60+"]),
             "district": pick([f"NP-D{i:02d}" for i in range(77)]),
-            "caste_group": pick(["dalit", "janajati", "madhesi", "brahmin_chhetri", "muslim", "other"]),
+            "caste_group": pick(
+                ["dalit", "janajati", "madhesi", "brahmin_chhetri", "muslim", "other"]
+            ),
             "disability": pick(["none", "physical", "visual", "hearing", "intellectual"]),
             "has_water": rng.random(rows) < 0.6,
             "household_size": rng.integers(1, 12, rows),
@@ -79,7 +81,11 @@ def survey(rows: int, seed: int = 42) -> pl.DataFrame:
 def cube(df: pl.DataFrame) -> list[dict]:
     cells = []
     for by in (["sex"], ["district"], ["sex", "age_band"], ["sex", "district", "disability"]):
-        for row in df.group_by(by).agg(pl.len().alias("n"), pl.col("distance_km").mean().alias("m")).iter_rows(named=True):
+        for row in (
+            df.group_by(by)
+            .agg(pl.len().alias("n"), pl.col("distance_km").mean().alias("m"))
+            .iter_rows(named=True)
+        ):
             small = row["n"] < 10
             cells.append(
                 {
@@ -100,12 +106,14 @@ def ours(df: pl.DataFrame, cells: list[dict]) -> float:
         backend.index_dataset({"id": "survey", "title": {"en": "Water survey"}, "version_id": "v1"})
         backend.index_version("survey", "v1", df, cells, COLUMNS)
         backend.activate_version("survey", "v1")
-        page = backend.records("survey", filters={"district": ["NP-D07"], "sex": ["female"]}, limit=100)
+        page = backend.records(
+            "survey", filters={"district": ["NP-D07"], "sex": ["female"]}, limit=100
+        )
         elapsed = time.perf_counter() - start
         assert page.total > 0 and len(page.rows) == 100
         size = os.path.getsize(os.path.join(tmp, "search.sqlite3"))
         backend.close()
-    print(f"  embedded file size {size / 1e6:.0f} MB")
+    print(f"  embedded file size {size / 1e6:.0f} MB", flush=True)
     return elapsed
 
 
@@ -121,12 +129,16 @@ def ckan_datastore(df: pl.DataFrame) -> float:
         with psycopg.connect(PG + f" dbname={db}") as conn:
             start = time.perf_counter()
             cols = ", ".join(f'"{c}" text' for c in df.columns)
-            conn.execute(f'CREATE TABLE survey (_id serial PRIMARY KEY, _full_text tsvector, {cols})')
+            conn.execute(
+                f"CREATE TABLE survey (_id serial PRIMARY KEY, _full_text tsvector, {cols})"
+            )
             names = ", ".join(f'"{c}"' for c in df.columns)
-            with conn.cursor().copy(f"COPY survey ({names}) FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            with conn.cursor().copy(
+                f"COPY survey ({names}) FROM STDIN WITH (FORMAT csv, HEADER true)"
+            ) as copy:
                 for offset in range(0, len(csv_bytes), 1 << 20):
                     copy.write(csv_bytes[offset : offset + (1 << 20)])
-            text_cols = ", ".join(f'coalesce("{c}", \'\')' for c in df.columns)
+            text_cols = ", ".join(f"coalesce(\"{c}\", '')" for c in df.columns)
             conn.execute(f"UPDATE survey SET _full_text = to_tsvector(concat_ws(' ', {text_cols}))")
             conn.execute("CREATE INDEX survey_full_text ON survey USING gin (_full_text)")
             conn.commit()
@@ -147,7 +159,10 @@ def main() -> None:
     args = parser.parse_args()
     df = survey(args.rows)
     cells = cube(df)
-    print(f"ingest of a {args.rows:,}-row survey ({df.width} columns, {len(cells):,} cube cells) to searchable")
+    print(
+        f"ingest of a {args.rows:,}-row survey ({df.width} columns, {len(cells):,} cube cells) to searchable",
+        flush=True,
+    )
     a = ours(df, cells)
     b = ckan_datastore(df)
     print(f"{'embedded (SQLite: table + 6 indexes + cube)':<52} {a:8.2f} s")

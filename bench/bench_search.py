@@ -11,6 +11,11 @@ matches 5..100 of the documents, English and Nepali):
 * page: what a search page needs: core + highlighted titles + 8 facet counts
   over all matches (PostgreSQL: ts_headline + GROUP BY over the matches).
 
+Ours returns whole documents with highlighted titles and descriptions even
+in "core"; the peer returns ids and ranks only.  Both engines are timed on
+the same query back to back (order alternating), over several rounds, so
+that the load of a shared machine falls on both alike.
+
 Run: .venv/bin/python bench/bench_search.py [--docs 100000] [--queries 300]
 Needs PostgreSQL at 127.0.0.1:5432 (user postgres, trust); creates and drops its own database.
 """
@@ -18,7 +23,7 @@ Needs PostgreSQL at 127.0.0.1:5432 (user postgres, trust); creates and drops its
 from __future__ import annotations
 
 import argparse
-import io
+import contextlib
 import os
 import random
 import statistics
@@ -35,10 +40,65 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from indexer.search import SearchQuery, get_backend  # noqa: E402
 
 PG = "host=127.0.0.1 port=5432 user=postgres"
-LATIN = ["ka", "ra", "mi", "to", "lu", "sen", "dar", "po", "ni", "ghat", "bar", "shi", "tal", "un", "ve", "jor"]
-DEVANAGARI = ["क", "पा", "नी", "स", "मु", "दा", "य", "ह", "रु", "जि", "ल्ला", "गा", "उँ", "पा", "लि", "का"]
-TOPICS = ["water", "health", "education", "land", "gbv", "disability", "migration", "livelihood", "climate", "sogi"]
-DIMS = ["sex", "age", "caste", "disability", "district", "province", "ethnicity", "language", "sogi"]
+LATIN = [
+    "ka",
+    "ra",
+    "mi",
+    "to",
+    "lu",
+    "sen",
+    "dar",
+    "po",
+    "ni",
+    "ghat",
+    "bar",
+    "shi",
+    "tal",
+    "un",
+    "ve",
+    "jor",
+]
+DEVANAGARI = [
+    "क",
+    "पा",
+    "नी",
+    "स",
+    "मु",
+    "दा",
+    "य",
+    "ह",
+    "रु",
+    "जि",
+    "ल्ला",
+    "गा",
+    "उँ",
+    "पा",
+    "लि",
+    "का",
+]
+TOPICS = [
+    "water",
+    "health",
+    "education",
+    "land",
+    "gbv",
+    "disability",
+    "migration",
+    "livelihood",
+    "climate",
+    "sogi",
+]
+DIMS = [
+    "sex",
+    "age",
+    "caste",
+    "disability",
+    "district",
+    "province",
+    "ethnicity",
+    "language",
+    "sogi",
+]
 ORGS = [f"org-{i}" for i in range(300)]
 PLACES = [f"NP-{i:03d}" for i in range(753)]
 FACETS = {
@@ -64,7 +124,9 @@ def documents(n: int, seed: int = 7) -> list[dict]:
     rng = random.Random(seed)
     en = vocabulary(rng, 20_000, LATIN)
     ne = vocabulary(rng, 20_000, DEVANAGARI)
-    weights = [1 / (r + 1) for r in range(20_000)]  # Zipf: a few common words, a long tail of rare ones
+    weights = [
+        1 / (r + 1) for r in range(20_000)
+    ]  # Zipf: a few common words, a long tail of rare ones
     docs = []
     for i in range(n):
         title_en = " ".join(rng.choices(en, weights, k=6))
@@ -74,7 +136,10 @@ def documents(n: int, seed: int = 7) -> list[dict]:
                 "id": f"ds-{i}",
                 "slug": f"dataset-{i}",
                 "title": {"en": title_en, "ne": title_ne},
-                "description": {"en": " ".join(rng.choices(en, weights, k=40)), "ne": " ".join(rng.choices(ne, weights, k=40))},
+                "description": {
+                    "en": " ".join(rng.choices(en, weights, k=40)),
+                    "ne": " ".join(rng.choices(ne, weights, k=40)),
+                },
                 "organisation": {"slug": (org := rng.choice(ORGS)), "name": f"Organisation {org}"},
                 "topics": rng.sample(TOPICS, 2),
                 "dimensions": rng.sample(DIMS, 3),
@@ -111,26 +176,47 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return q[49] * 1000, q[94] * 1000
 
 
-def time_queries(fn, terms: list[str]) -> tuple[float, float]:
+def time_interleaved(
+    engines: dict[str, object], terms: list[str], rounds: int
+) -> dict[str, tuple[float, float]]:
+    """p50/p95 per engine, each query timed on every engine back to back (order alternating).
+
+    The machines are shared, so load comes and goes; timing the engines in the
+    same moments gives both the same noise instead of one a quiet minute.
+    """
+    names = list(engines)
     for t in terms[:20]:  # warm caches as a serving process would be
-        fn(t)
-    samples = []
-    for t in terms:
-        start = time.perf_counter()
-        fn(t)
-        samples.append(time.perf_counter() - start)
-    return percentiles(samples)
+        for name in names:
+            engines[name](t)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for i, t in enumerate(terms):
+            order = names if (i + r) % 2 == 0 else names[::-1]
+            for name in order:
+                start = time.perf_counter()
+                engines[name](t)
+                samples[name].append(time.perf_counter() - start)
+    return {name: percentiles(values) for name, values in samples.items()}
 
 
-def run_embedded(docs: list[dict], terms: list[str]) -> dict[str, tuple[float, float]]:
+@contextlib.contextmanager
+def embedded_engine(docs: list[dict], terms: list[str]):
     with tempfile.TemporaryDirectory() as tmp:
         backend = get_backend("embedded", path=os.path.join(tmp, "search.sqlite3"))
         backend.setup()
         start = time.perf_counter()
         backend.rebuild((d, None, None, {}) for d in docs)
-        print(f"  embedded: indexed {len(docs):,} documents in {time.perf_counter() - start:.1f} s")
+        print(
+            f"  embedded: indexed {len(docs):,} documents in {time.perf_counter() - start:.1f} s",
+            flush=True,
+        )
         for t in terms[:5]:
             assert backend.search(SearchQuery(text=t)).total >= 5, t
+        start = time.perf_counter()
+        backend.search(SearchQuery())
+        print(
+            f"  embedded: unfiltered facets over all documents {1000 * (time.perf_counter() - start):.1f} ms"
+        )
 
         def core(t):
             return backend.search(SearchQuery(text=t, facets=()))
@@ -138,15 +224,14 @@ def run_embedded(docs: list[dict], terms: list[str]) -> dict[str, tuple[float, f
         def page(t):
             return backend.search(SearchQuery(text=t))
 
-        out = {"core": time_queries(core, terms), "page": time_queries(page, terms)}
-        start = time.perf_counter()
-        backend.search(SearchQuery())
-        print(f"  embedded: unfiltered facets over all documents {1000 * (time.perf_counter() - start):.0f} ms")
-        backend.close()
-    return out
+        try:
+            yield {"core": core, "page": page}
+        finally:
+            backend.close()
 
 
-def run_postgres(docs: list[dict], terms: list[str]) -> dict[str, tuple[float, float]]:
+@contextlib.contextmanager
+def postgres_engine(docs: list[dict], terms: list[str]):
     db = f"cgd_bench_search_{os.getpid()}"
     with psycopg.connect(PG + " dbname=postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {db}")
@@ -159,7 +244,6 @@ def run_postgres(docs: list[dict], terms: list[str]) -> dict[str, tuple[float, f
                 " topics text[], dimensions text[], places text[], licence text, languages text[], endorsed bool,"
                 " source text, published_at date, tsv tsvector)"
             )
-            buf = io.StringIO()
             with conn.cursor().copy(
                 "COPY docs (id, title, description, keywords, org, topics, dimensions, places, licence, languages,"
                 " endorsed, source, published_at) FROM STDIN"
@@ -170,7 +254,14 @@ def run_postgres(docs: list[dict], terms: list[str]) -> dict[str, tuple[float, f
                             d["id"],
                             " ".join(d["title"].values()),
                             " ".join(d["description"].values()),
-                            " ".join([d["organisation"]["name"], *d["topics"], *d["dimensions"], *d["places"]]),
+                            " ".join(
+                                [
+                                    d["organisation"]["name"],
+                                    *d["topics"],
+                                    *d["dimensions"],
+                                    *d["places"],
+                                ]
+                            ),
                             d["organisation"]["slug"],
                             d["topics"],
                             d["dimensions"],
@@ -182,27 +273,35 @@ def run_postgres(docs: list[dict], terms: list[str]) -> dict[str, tuple[float, f
                             d["published_at"],
                         )
                     )
-            del buf
             conn.execute(
                 "UPDATE docs SET tsv = setweight(to_tsvector('simple', title), 'A')"
                 " || setweight(to_tsvector('simple', description), 'B') || setweight(to_tsvector('simple', keywords), 'C')"
             )
             conn.execute("CREATE INDEX docs_tsv ON docs USING gin (tsv)")
             conn.execute("VACUUM ANALYZE docs")
-            print(f"  postgres: indexed {len(docs):,} documents in {time.perf_counter() - start:.1f} s")
+            print(
+                f"  postgres: indexed {len(docs):,} documents in {time.perf_counter() - start:.1f} s",
+                flush=True,
+            )
             for t in terms[:5]:
-                n = conn.execute("SELECT count(*) FROM docs WHERE tsv @@ plainto_tsquery('simple', %s)", (t,)).fetchone()[0]
+                n = conn.execute(
+                    "SELECT count(*) FROM docs WHERE tsv @@ plainto_tsquery('simple', %s)", (t,)
+                ).fetchone()[0]
                 assert n >= 5, (t, n)
 
             def core(t):
-                conn.execute("SELECT count(*) FROM docs WHERE tsv @@ plainto_tsquery('simple', %s)", (t,)).fetchone()
+                conn.execute(
+                    "SELECT count(*) FROM docs WHERE tsv @@ plainto_tsquery('simple', %s)", (t,)
+                ).fetchone()
                 conn.execute(
                     "SELECT id, ts_rank(tsv, q) AS r FROM docs, plainto_tsquery('simple', %s) q"
                     " WHERE tsv @@ q ORDER BY r DESC, id LIMIT 20",
                     (t,),
                 ).fetchall()
 
-            facet_sql = " UNION ALL ".join(f"SELECT '{k}', v, count FROM ({sql}) {k}" for k, sql in FACETS.items())
+            facet_sql = " UNION ALL ".join(
+                f"SELECT '{k}', v, count FROM ({sql}) {k}" for k, sql in FACETS.items()
+            )
 
             def page(t):
                 core(t)
@@ -213,10 +312,11 @@ def run_postgres(docs: list[dict], terms: list[str]) -> dict[str, tuple[float, f
                     (t,),
                 ).fetchall()
                 conn.execute(
-                    f"WITH m AS (SELECT * FROM docs WHERE tsv @@ plainto_tsquery('simple', %s)) {facet_sql}", (t,)
+                    f"WITH m AS (SELECT * FROM docs WHERE tsv @@ plainto_tsquery('simple', %s)) {facet_sql}",
+                    (t,),
                 ).fetchall()
 
-            return {"core": time_queries(core, terms), "page": time_queries(page, terms)}
+            yield {"core": core, "page": page}
     finally:
         with psycopg.connect(PG + " dbname=postgres", autocommit=True) as admin:
             admin.execute(f"DROP DATABASE IF EXISTS {db}")
@@ -226,18 +326,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     docs = documents(args.docs)
     terms = selective_terms(docs, args.queries)
-    print(f"selective-term search over {len(docs):,} dataset documents, {len(terms)} queries (half Nepali)")
-    ours = run_embedded(docs, terms)
-    peer = run_postgres(docs, terms)
+    print(
+        f"selective-term search over {len(docs):,} dataset documents, {len(terms)} queries (half Nepali)",
+        flush=True,
+    )
+    with embedded_engine(docs, terms) as ours, postgres_engine(docs, terms) as peer:
+        results = {
+            kind: time_interleaved({"ours": ours[kind], "peer": peer[kind]}, terms, args.rounds)
+            for kind in ("core", "page")
+        }
     print(f"{'':<44}{'p50 ms':>10}{'p95 ms':>10}")
-    for kind in ("core", "page"):
-        print(f"{'embedded SQLite FTS5, ' + kind:<44}{ours[kind][0]:>10.2f}{ours[kind][1]:>10.2f}")
-        print(f"{'PostgreSQL tsvector + GIN, ' + kind:<44}{peer[kind][0]:>10.2f}{peer[kind][1]:>10.2f}")
-    for kind in ("core", "page"):
-        print(f"p95 ratio ours/peer ({kind}): {ours[kind][1] / peer[kind][1]:.2f}x (goal <= 1.0x)")
+    for kind, r in results.items():
+        print(f"{'embedded SQLite FTS5, ' + kind:<44}{r['ours'][0]:>10.2f}{r['ours'][1]:>10.2f}")
+        print(
+            f"{'PostgreSQL tsvector + GIN, ' + kind:<44}{r['peer'][0]:>10.2f}{r['peer'][1]:>10.2f}"
+        )
+    for kind, r in results.items():
+        print(f"p95 ratio ours/peer ({kind}): {r['ours'][1] / r['peer'][1]:.2f}x (goal <= 1.0x)")
 
 
 if __name__ == "__main__":
