@@ -484,3 +484,32 @@ def test_a_search_request_carries_the_body_the_builder_made(node):
     expected = search_body(query)
     expected["from"] = expected.pop("from_")
     assert sent.body == json.loads(json.dumps(expected, ensure_ascii=False))
+
+
+def test_record_filters_are_sent_typed_as_the_version_mapped_them(node):
+    alias = records_alias(PREFIX, "ds-1")
+    concrete = f"{alias}-v1_x-00000000000000000009"
+    meta = {
+        "kind": "meta",
+        "dataset_id": "ds-1",
+        "version_id": "v1",
+        "meta": {
+            "columns": ["has_water", "household_size"],
+            "kinds": {"has_water": "bool", "household_size": "int"},
+            "filterable": ["has_water", "household_size"],
+            "row_count": 0,
+        },
+    }
+    empty = {"hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}}
+    node.routes = [
+        ("GET", f"/{alias}/_doc/meta", lambda r: (200, {"_index": concrete, "_source": meta})),
+        ("POST", f"/{concrete}/_search", lambda r: (200, empty)),
+    ]
+    es_backend().records(
+        "ds-1", filters={"has_water": ["1", "TRUE"], "household_size": ["3", "three"]}
+    )
+    (sent,) = calls(node, "POST", "/_search")
+    assert sent.body["query"]["bool"]["filter"][1:] == [
+        {"terms": {"r.has_water": [True]}},
+        {"terms": {"r.household_size": [3]}},
+    ]
