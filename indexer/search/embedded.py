@@ -14,6 +14,15 @@ transaction):
 * ``active_<g>``: which vkey answers for each dataset.  Activating a version
   is one UPDATE; an ingest that dies before it leaves the old row in place.
 
+Everything a search page needs is read through an index (tests/search/
+test_embedded_plans.py explains every statement): the FTS5 index for text,
+``terms_<g>`` (field, value, ds) and (ds, field, value) for filters and facet
+counts over the matches, ``facets_<g>`` for the counts over all documents,
+``ds_<g>_published`` for the recent sort.  Sorting by title in a language
+other than the stored sort title sorts the matches (all documents when there
+is neither text nor filter).  Record pages follow an index of a filter column
+or the integer primary key from the cursor onwards.
+
 Readers run each call in one read transaction (WAL snapshot), so a call never
 sees half a switch.  Each thread has its own connection; writes are
 serialised by a process lock and SQLite's own write lock across processes.
