@@ -164,9 +164,7 @@ class QualityReview(Base):
     __table_args__ = (Index("ix_quality_reviews_version", "version_id"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    version_id: Mapped[str] = mapped_column(
-        ForeignKey("dataset_versions.id", ondelete="CASCADE")
-    )
+    version_id: Mapped[str] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     partnership_id: Mapped[str] = mapped_column(ForeignKey("partnerships.id"))
@@ -208,9 +206,7 @@ class Endorsement(Base):
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
-    version_id: Mapped[str] = mapped_column(
-        ForeignKey("dataset_versions.id", ondelete="CASCADE")
-    )
+    version_id: Mapped[str] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"))
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     review_id: Mapped[str] = mapped_column(ForeignKey("quality_reviews.id"))

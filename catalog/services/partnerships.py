@@ -65,7 +65,9 @@ def verify_organisation(
     site vouches that "Central Bureau of Statistics" really is the NSO.
     """
     if not _is_site_admin(principal):
-        raise PermissionDenied("Only site administrators verify organisations.", code="admin_required")
+        raise PermissionDenied(
+            "Only site administrators verify organisations.", code="admin_required"
+        )
     profile = profile_of(session, organisation)
     if government_type is not None:
         if organisation.kind != OrganisationKind.GOVERNMENT.value:
@@ -76,7 +78,13 @@ def verify_organisation(
         if government_type not in {t.value for t in GovernmentBodyType}:
             raise InvalidInput(
                 f"Unknown government body type {government_type!r}.",
-                [Problem("invalid_choice", "Use nso, ministry, local_government or other.", field="government_type")],
+                [
+                    Problem(
+                        "invalid_choice",
+                        "Use nso, ministry, local_government or other.",
+                        field="government_type",
+                    )
+                ],
             )
         profile.government_type = government_type
     organisation.verified = verified
@@ -84,9 +92,14 @@ def verify_organisation(
     profile.verified_at = datetime.now(UTC) if verified else None
     profile.verification_note = note
     audit.record(
-        session, principal, "organisation.verify" if verified else "organisation.unverify",
-        "organisation", organisation.id, organisation_id=organisation.id,
-        government_type=profile.government_type, note=note,
+        session,
+        principal,
+        "organisation.verify" if verified else "organisation.unverify",
+        "organisation",
+        organisation.id,
+        organisation_id=organisation.id,
+        government_type=profile.government_type,
+        note=note,
     )
     return organisation
 
@@ -112,7 +125,9 @@ def _clean_list(values: Iterable[Any] | None, field: str, problems: list[Problem
     out = []
     for v in values or []:
         if not isinstance(v, str) or not v.strip():
-            problems.append(Problem("invalid_value", "Give codes as non-empty strings.", field=field))
+            problems.append(
+                Problem("invalid_value", "Give codes as non-empty strings.", field=field)
+            )
             continue
         out.append(v.strip())
     return sorted(set(out))
@@ -140,9 +155,13 @@ def create_partnership(
     if not (title or "").strip():
         problems.append(Problem("required", "A title is required.", field="title"))
     if len(parties) < 2:
-        problems.append(Problem("too_few_parties", "A partnership needs two or more parties.", field="parties"))
+        problems.append(
+            Problem("too_few_parties", "A partnership needs two or more parties.", field="parties")
+        )
     if starts_on and ends_on and ends_on < starts_on:
-        problems.append(Problem("invalid_dates", "The end date is before the start date.", field="ends_on"))
+        problems.append(
+            Problem("invalid_dates", "The end date is before the start date.", field="ends_on")
+        )
     topic_codes = _clean_list(topics, "topics", problems)
     place_codes = _clean_list(places, "places", problems)
     orgs: list[tuple[Organisation, str]] = []
@@ -151,20 +170,34 @@ def create_partnership(
         try:
             org = get_organisation(session, spec.organisation)
         except NotFound:
-            problems.append(Problem("organisation_not_found", f"No organisation {spec.organisation!r}.", field="parties"))
+            problems.append(
+                Problem(
+                    "organisation_not_found",
+                    f"No organisation {spec.organisation!r}.",
+                    field="parties",
+                )
+            )
             continue
         if org.id in seen:
-            problems.append(Problem("duplicate_party", f"{org.slug} is named twice.", field="parties"))
+            problems.append(
+                Problem("duplicate_party", f"{org.slug} is named twice.", field="parties")
+            )
             continue
         seen.add(org.id)
         role = spec.role or _default_role(org)
         if role not in {r.value for r in PartyRole}:
-            problems.append(Problem("invalid_choice", f"Unknown party role {role!r}.", field="parties"))
+            problems.append(
+                Problem("invalid_choice", f"Unknown party role {role!r}.", field="parties")
+            )
             continue
         orgs.append((org, role))
     if orgs and not any(role == PartyRole.REVIEWER.value for _, role in orgs):
         problems.append(
-            Problem("no_reviewer", "Name the government or designated party that reviews.", field="parties")
+            Problem(
+                "no_reviewer",
+                "Name the government or designated party that reviews.",
+                field="parties",
+            )
         )
     if problems:
         raise InvalidInput("The partnership is not valid.", problems)
@@ -190,7 +223,9 @@ def create_partnership(
         data_sharing_terms=data_sharing_terms,
         agreement_url=agreement_url,
         created_by_id=principal.user_id,
-        status=PartnershipStatus.ACTIVE.value if proposer is None else PartnershipStatus.PROPOSED.value,
+        status=PartnershipStatus.ACTIVE.value
+        if proposer is None
+        else PartnershipStatus.PROPOSED.value,
     )
     for org, role in orgs:
         accepted = proposer is None or org.id == proposer.id
@@ -206,8 +241,14 @@ def create_partnership(
     session.flush()
     for org, role in orgs:
         audit.record(
-            session, principal, "partnership.create", "partnership", partnership.id,
-            organisation_id=org.id, role=role, status=partnership.status,
+            session,
+            principal,
+            "partnership.create",
+            "partnership",
+            partnership.id,
+            organisation_id=org.id,
+            role=role,
+            status=partnership.status,
         )
     return partnership
 
@@ -244,22 +285,38 @@ def accept_partnership(
     if all(p.accepted_at for p in partnership.parties):
         partnership.status = PartnershipStatus.ACTIVE.value
     audit.record(
-        session, principal, "partnership.accept", "partnership", partnership.id,
-        organisation_id=org.id, status=partnership.status,
+        session,
+        principal,
+        "partnership.accept",
+        "partnership",
+        partnership.id,
+        organisation_id=org.id,
+        status=partnership.status,
     )
     return partnership
 
 
 _TRANSITIONS = {
     PartnershipStatus.PROPOSED.value: {PartnershipStatus.ENDED.value},
-    PartnershipStatus.ACTIVE.value: {PartnershipStatus.SUSPENDED.value, PartnershipStatus.ENDED.value},
-    PartnershipStatus.SUSPENDED.value: {PartnershipStatus.ACTIVE.value, PartnershipStatus.ENDED.value},
+    PartnershipStatus.ACTIVE.value: {
+        PartnershipStatus.SUSPENDED.value,
+        PartnershipStatus.ENDED.value,
+    },
+    PartnershipStatus.SUSPENDED.value: {
+        PartnershipStatus.ACTIVE.value,
+        PartnershipStatus.ENDED.value,
+    },
     PartnershipStatus.ENDED.value: set(),
 }
 
 
 def set_partnership_status(
-    session: Session, principal: Principal, partnership: Partnership, status: str, *, reason: str = ""
+    session: Session,
+    principal: Principal,
+    partnership: Partnership,
+    status: str,
+    *,
+    reason: str = "",
 ) -> Partnership:
     """Suspend, resume or end a partnership (an administrator of any party, or a site admin)."""
     if status not in _TRANSITIONS.get(partnership.status, set()):
@@ -267,18 +324,33 @@ def set_partnership_status(
             f"A {partnership.status} partnership cannot become {status}.", code="invalid_state"
         )
     if not _is_site_admin(principal):
-        allowed = [p for p in partnership.parties if can(session, principal, "organisation.admin", p.organisation_id)]
+        allowed = [
+            p
+            for p in partnership.parties
+            if can(session, principal, "organisation.admin", p.organisation_id)
+        ]
         if not allowed:
-            authorize(session, principal, "organisation.admin", partnership.parties[0].organisation_id)
+            authorize(
+                session, principal, "organisation.admin", partnership.parties[0].organisation_id
+            )
             raise PermissionDenied("Administer one of the parties to change the partnership.")
-    if status == PartnershipStatus.ACTIVE.value and not all(p.accepted_at for p in partnership.parties):
+    if status == PartnershipStatus.ACTIVE.value and not all(
+        p.accepted_at for p in partnership.parties
+    ):
         raise Conflict("Every party must accept first.", code="invalid_state")
     old = partnership.status
     partnership.status = status
     for party in partnership.parties:
         audit.record(
-            session, principal, "partnership.status", "partnership", partnership.id,
-            organisation_id=party.organisation_id, old=old, new=status, reason=reason,
+            session,
+            principal,
+            "partnership.status",
+            "partnership",
+            partnership.id,
+            organisation_id=party.organisation_id,
+            old=old,
+            new=status,
+            reason=reason,
         )
     return partnership
 
@@ -306,7 +378,9 @@ def covers(partnership: Partnership, dataset: Dataset) -> bool:
     return not (partnership.places and not set(partnership.places) & places)
 
 
-def partnerships_of(session: Session, organisation: Organisation, *, include_ended: bool = False) -> list[Partnership]:
+def partnerships_of(
+    session: Session, organisation: Organisation, *, include_ended: bool = False
+) -> list[Partnership]:
     """Every partnership the organisation is a party to (for its page), newest first."""
     stmt = (
         select(Partnership)
@@ -334,11 +408,16 @@ def partnerships_covering(session: Session, dataset: Dataset) -> list[Partnershi
     return [p for p in session.scalars(stmt).unique() if is_in_force(p) and covers(p, dataset)]
 
 
-def reviewer_parties(session: Session, dataset: Dataset) -> list[tuple[Partnership, PartnershipParty]]:
+def reviewer_parties(
+    session: Session, dataset: Dataset
+) -> list[tuple[Partnership, PartnershipParty]]:
     """(partnership, reviewing party) pairs entitled to review the dataset now."""
     out = []
     for partnership in partnerships_covering(session, dataset):
         for party in partnership.parties:
-            if party.role == PartyRole.REVIEWER.value and party.organisation_id != dataset.organisation_id:
+            if (
+                party.role == PartyRole.REVIEWER.value
+                and party.organisation_id != dataset.organisation_id
+            ):
                 out.append((partnership, party))
     return out

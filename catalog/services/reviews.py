@@ -78,7 +78,12 @@ def _reviewer_organisation(
             return party.organisation
     if not principal.is_authenticated or parties:
         # the precise reason: not signed in, the token's scope or organisations, the role
-        authorize(session, principal, "endorsement.write", parties[0][1].organisation_id if parties else None)
+        authorize(
+            session,
+            principal,
+            "endorsement.write",
+            parties[0][1].organisation_id if parties else None,
+        )
     raise PermissionDenied(
         "You belong to no partner organisation that may review this dataset.", code="not_a_partner"
     )
@@ -132,18 +137,32 @@ def start_review(
     session.add(review)
     session.flush()
     audit.record(
-        session, principal, "review.start", "quality_review", review.id,
-        organisation_id=org.id, dataset_id=dataset.id, version_id=version.id,
+        session,
+        principal,
+        "review.start",
+        "quality_review",
+        review.id,
+        organisation_id=org.id,
+        dataset_id=dataset.id,
+        version_id=version.id,
         partnership_id=partnership.id,
     )
     audit.record(
-        session, principal, "review.start", "dataset_version", version.id,
-        organisation_id=dataset.organisation_id, review_id=review.id, reviewer_organisation_id=org.id,
+        session,
+        principal,
+        "review.start",
+        "dataset_version",
+        version.id,
+        organisation_id=dataset.organisation_id,
+        review_id=review.id,
+        reviewer_organisation_id=org.id,
     )
     return review
 
 
-def _check_can_edit(session: Session, principal: Principal, review: QualityReview) -> DatasetVersion:
+def _check_can_edit(
+    session: Session, principal: Principal, review: QualityReview
+) -> DatasetVersion:
     version = session.get(DatasetVersion, review.version_id)
     org = session.get(Organisation, review.organisation_id)
     _reviewing_partnership(session, principal, version.dataset, org)
@@ -153,7 +172,10 @@ def _check_can_edit(session: Session, principal: Principal, review: QualityRevie
 
 
 def record_findings(
-    session: Session, principal: Principal, review: QualityReview, findings: dict[str, dict[str, Any]]
+    session: Session,
+    principal: Principal,
+    review: QualityReview,
+    findings: dict[str, dict[str, Any]],
 ) -> QualityReview:
     """Record or replace findings: ``{item: {"rating": ..., "comment": ...}}``."""
     _check_can_edit(session, principal, review)
@@ -162,15 +184,22 @@ def record_findings(
     problems = []
     for item, finding in findings.items():
         if item not in items:
-            problems.append(Problem("unknown_item", f"{item!r} is not on the checklist.", field=item))
+            problems.append(
+                Problem("unknown_item", f"{item!r} is not on the checklist.", field=item)
+            )
             continue
         rating = (finding or {}).get("rating")
         if rating not in ratings:
             problems.append(
-                Problem("invalid_choice", f"Rate with one of {', '.join(sorted(ratings))}.", field=item)
+                Problem(
+                    "invalid_choice", f"Rate with one of {', '.join(sorted(ratings))}.", field=item
+                )
             )
         comment = (finding or {}).get("comment") or ""
-        if rating in (FindingRating.DOES_NOT_MEET.value, FindingRating.PARTLY_MEETS.value) and not comment.strip():
+        if (
+            rating in (FindingRating.DOES_NOT_MEET.value, FindingRating.PARTLY_MEETS.value)
+            and not comment.strip()
+        ):
             problems.append(Problem("comment_required", "Say what falls short.", field=item))
     if problems:
         raise InvalidInput("The findings are not valid.", problems)
@@ -179,14 +208,20 @@ def record_findings(
         row = by_item.get(item)
         if row is None:
             review.findings.append(
-                QualityFinding(item=item, rating=finding["rating"], comment=finding.get("comment") or "")
+                QualityFinding(
+                    item=item, rating=finding["rating"], comment=finding.get("comment") or ""
+                )
             )
         else:
             row.rating = finding["rating"]
             row.comment = finding.get("comment") or ""
     session.flush()
     audit.record(
-        session, principal, "review.findings", "quality_review", review.id,
+        session,
+        principal,
+        "review.findings",
+        "quality_review",
+        review.id,
         organisation_id=review.organisation_id,
         findings={k: v["rating"] for k, v in findings.items()},
     )
@@ -217,10 +252,16 @@ def submit_review(
     if decision == ReviewDecision.ENDORSE.value:
         for item in QualityItem:
             if item.value not in rated:
-                problems.append(Problem("finding_missing", "Rate this item before endorsing.", field=item.value))
+                problems.append(
+                    Problem("finding_missing", "Rate this item before endorsing.", field=item.value)
+                )
             elif rated[item.value] == FindingRating.DOES_NOT_MEET.value:
                 problems.append(
-                    Problem("item_not_met", "An item that is not met blocks endorsement.", field=item.value)
+                    Problem(
+                        "item_not_met",
+                        "An item that is not met blocks endorsement.",
+                        field=item.value,
+                    )
                 )
     elif not (summary or "").strip():
         problems.append(Problem("required", "Say which changes are needed.", field="summary"))
@@ -237,12 +278,24 @@ def submit_review(
     review.reviewer_id = principal.user_id or review.reviewer_id
     dataset = version.dataset
     audit.record(
-        session, principal, "review.submit", "quality_review", review.id,
-        organisation_id=review.organisation_id, decision=decision, version_id=version.id,
+        session,
+        principal,
+        "review.submit",
+        "quality_review",
+        review.id,
+        organisation_id=review.organisation_id,
+        decision=decision,
+        version_id=version.id,
     )
     audit.record(
-        session, principal, "review.submit", "dataset_version", version.id,
-        organisation_id=dataset.organisation_id, decision=decision, review_id=review.id,
+        session,
+        principal,
+        "review.submit",
+        "dataset_version",
+        version.id,
+        organisation_id=dataset.organisation_id,
+        decision=decision,
+        review_id=review.id,
     )
     if decision == ReviewDecision.ENDORSE.value:
         _endorse(session, principal, review, version, statement, now)
@@ -259,7 +312,8 @@ def _endorse(
 ) -> Endorsement:
     endorsement = session.scalar(
         select(Endorsement).where(
-            Endorsement.version_id == version.id, Endorsement.organisation_id == review.organisation_id
+            Endorsement.version_id == version.id,
+            Endorsement.organisation_id == review.organisation_id,
         )
     )
     if endorsement is None:
@@ -280,8 +334,14 @@ def _endorse(
     session.flush()
     for org_id in (review.organisation_id, version.dataset.organisation_id):
         audit.record(
-            session, principal, "endorsement.create", "endorsement", endorsement.id,
-            organisation_id=org_id, version_id=version.id, dataset_id=version.dataset_id,
+            session,
+            principal,
+            "endorsement.create",
+            "endorsement",
+            endorsement.id,
+            organisation_id=org_id,
+            version_id=version.id,
+            dataset_id=version.dataset_id,
             review_id=review.id,
         )
     _queue_reindex(session, principal, version)
@@ -304,7 +364,8 @@ def revoke_endorsement(
         raise Conflict("This endorsement is already revoked.", code="invalid_state")
     if not (reason or "").strip():
         raise InvalidInput(
-            "Say why the endorsement is revoked.", [Problem("required", "A reason is required.", field="reason")]
+            "Say why the endorsement is revoked.",
+            [Problem("required", "A reason is required.", field="reason")],
         )
     endorsement.revoked_at = datetime.now(UTC)
     endorsement.revoked_by_id = principal.user_id
@@ -312,8 +373,14 @@ def revoke_endorsement(
     version = session.get(DatasetVersion, endorsement.version_id)
     for org_id in (endorsement.organisation_id, version.dataset.organisation_id):
         audit.record(
-            session, principal, "endorsement.revoke", "endorsement", endorsement.id,
-            organisation_id=org_id, version_id=version.id, reason=endorsement.revoke_reason,
+            session,
+            principal,
+            "endorsement.revoke",
+            "endorsement",
+            endorsement.id,
+            organisation_id=org_id,
+            version_id=version.id,
+            reason=endorsement.revoke_reason,
         )
     _queue_reindex(session, principal, version)
     return endorsement
@@ -323,7 +390,10 @@ def _queue_reindex(session: Session, principal: Principal, version: DatasetVersi
     dataset = version.dataset
     if dataset.published_version_id == version.id:
         jobs.enqueue(
-            session, principal, "reindex_dataset", {"dataset_id": dataset.id},
+            session,
+            principal,
+            "reindex_dataset",
+            {"dataset_id": dataset.id},
             organisation_id=dataset.organisation_id,
         )
 
@@ -384,7 +454,8 @@ def reviews_of(
         .order_by(QualityReview.created_at)
     ).all()
     return [
-        r for r in reviews
+        r
+        for r in reviews
         if r.status == ReviewStatus.SUBMITTED.value
         or can(session, principal, "endorsement.write", r.organisation_id)
     ]

@@ -36,7 +36,9 @@ def _user(s, org, email, role="member"):
 def _published_version(s, dataset, number=None) -> DatasetVersion:
     """A version marked published without running the pipeline (catalogue rules only)."""
     number = number or len(dataset.versions) + 1
-    version = DatasetVersion(dataset=dataset, number=number, status="awaiting_approval", metadata_={})
+    version = DatasetVersion(
+        dataset=dataset, number=number, status="awaiting_approval", metadata_={}
+    )
     s.add(version)
     s.flush()
     datasets.mark_published(s, version)
@@ -48,14 +50,18 @@ def world(db):
     """A CSO with a published dataset, a verified NSO partnered with it, and people."""
     w = {}
     with db.session() as s:
-        cso = organisations.create_organisation(s, system(), slug="samata", name="Samata Collective")
+        cso = organisations.create_organisation(
+            s, system(), slug="samata", name="Samata Collective"
+        )
         nso = organisations.create_organisation(
             s, system(), slug="cbs-nepal", name="Central Bureau of Statistics", kind="government"
         )
         ministry = organisations.create_organisation(
             s, system(), slug="mowss", name="Ministry of Water Supply", kind="government"
         )
-        partnerships.verify_organisation(s, system(), nso, government_type="nso", note="checked letterhead")
+        partnerships.verify_organisation(
+            s, system(), nso, government_type="nso", note="checked letterhead"
+        )
         w["cso_admin"] = _user(s, cso, "admin@samata.example", Role.ADMIN.value)
         w["cso_editor"] = _user(s, cso, "editor@samata.example", Role.EDITOR.value)
         w["nso_admin"] = _user(s, nso, "admin@cbs.example", Role.ADMIN.value)
@@ -70,9 +76,12 @@ def world(db):
 def _partner(db, world, **kw):
     with db.session() as s:
         p = partnerships.create_partnership(
-            s, world["cso_admin"], title="Water access monitoring",
+            s,
+            world["cso_admin"],
+            title="Water access monitoring",
             parties=[PartySpec("samata"), PartySpec("cbs-nepal")],
-            topics=kw.pop("topics", ["water"]), **kw,
+            topics=kw.pop("topics", ["water"]),
+            **kw,
         )
         pid = p.id
         assert p.status == "proposed"
@@ -88,7 +97,12 @@ def _review(db, world, principal=None, findings=ALL_MEET, decision="endorse"):
         review = reviews.start_review(s, principal, version)
         reviews.record_findings(s, principal, review, findings)
         reviews.submit_review(
-            s, principal, review, decision=decision, summary="Sound survey.", statement="Fit for SDG 6.1 reporting."
+            s,
+            principal,
+            review,
+            decision=decision,
+            summary="Sound survey.",
+            statement="Fit for SDG 6.1 reporting.",
         )
         return review.id
 
@@ -96,7 +110,10 @@ def _review(db, world, principal=None, findings=ALL_MEET, decision="endorse"):
 def test_partnership_becomes_active_only_when_every_party_accepts(db, world):
     with db.session() as s:
         p = partnerships.create_partnership(
-            s, world["cso_admin"], title="Water", parties=[PartySpec("samata"), PartySpec("cbs-nepal")]
+            s,
+            world["cso_admin"],
+            title="Water",
+            parties=[PartySpec("samata"), PartySpec("cbs-nepal")],
         )
         roles = {party.organisation.slug: party.role for party in p.parties}
         assert roles == {"samata": "data_provider", "cbs-nepal": "reviewer"}
@@ -107,19 +124,28 @@ def test_partnership_becomes_active_only_when_every_party_accepts(db, world):
         assert p.status == "proposed"
         partnerships.accept_partnership(s, world["nso_admin"], p, "cbs-nepal")
         assert p.status == "active"
-        assert [x.title for x in partnerships.partnerships_of(s, organisations.get_organisation(s, "cbs-nepal"))] == ["Water"]
+        assert [
+            x.title
+            for x in partnerships.partnerships_of(s, organisations.get_organisation(s, "cbs-nepal"))
+        ] == ["Water"]
 
 
 def test_partnership_needs_an_administrator_of_a_party_and_a_reviewer(db, world):
     with db.session() as s, pytest.raises(PermissionDenied):
         partnerships.create_partnership(
-            s, world["ministry_member"], title="X", parties=[PartySpec("samata"), PartySpec("cbs-nepal")]
+            s,
+            world["ministry_member"],
+            title="X",
+            parties=[PartySpec("samata"), PartySpec("cbs-nepal")],
         )
     with db.session() as s, pytest.raises(InvalidInput) as err:
         partnerships.create_partnership(
-            s, world["cso_admin"], title="X",
+            s,
+            world["cso_admin"],
+            title="X",
             parties=[PartySpec("samata"), PartySpec("cbs-nepal", role="member")],
-            starts_on=date(2025, 5, 1), ends_on=date(2025, 1, 1),
+            starts_on=date(2025, 5, 1),
+            ends_on=date(2025, 1, 1),
         )
     assert {p.code for p in err.value.problems} == {"no_reviewer", "invalid_dates"}
 
@@ -199,14 +225,18 @@ def test_only_site_admins_verify_organisations(db, world):
         with pytest.raises(PermissionDenied):
             partnerships.verify_organisation(s, world["nso_admin"], org)
         with pytest.raises(InvalidInput):
-            partnerships.verify_organisation(s, system(), organisations.get_organisation(s, "samata"), government_type="nso")
+            partnerships.verify_organisation(
+                s, system(), organisations.get_organisation(s, "samata"), government_type="nso"
+            )
         partnerships.verify_organisation(s, system(), org, government_type="ministry")
         assert org.verified and partnerships.profile_of(s, org).government_type == "ministry"
 
 
 def test_token_needs_endorsements_scope(db, world):
     _partner(db, world)
-    token = Principal(kind="token", user_id=world["nso_reviewer"].user_id, scopes=frozenset({"datasets:write"}))
+    token = Principal(
+        kind="token", user_id=world["nso_reviewer"].user_id, scopes=frozenset({"datasets:write"})
+    )
     with db.session() as s:
         version = datasets.get_version(s, world["version_id"])
         with pytest.raises(PermissionDenied) as err:
@@ -221,7 +251,9 @@ def test_endorsing_needs_every_item_and_none_unmet(db, world):
         _review(db, world, findings=partial)
     assert err.value.code == "review_incomplete"
     assert len(err.value.problems) == len(QualityItem) - 1
-    unmet = dict(ALL_MEET, consent={"rating": "does_not_meet", "comment": "No consent record for minors."})
+    unmet = dict(
+        ALL_MEET, consent={"rating": "does_not_meet", "comment": "No consent record for minors."}
+    )
     with pytest.raises(InvalidInput):
         _review(db, world, findings=unmet)
     with pytest.raises(InvalidInput) as err:
@@ -231,7 +263,9 @@ def test_endorsing_needs_every_item_and_none_unmet(db, world):
 
 def test_request_changes_records_review_without_endorsement_and_audits(db, world):
     _partner(db, world)
-    findings = dict(ALL_MEET, sample_size_coverage={"rating": "partly_meets", "comment": "Two districts only."})
+    findings = dict(
+        ALL_MEET, sample_size_coverage={"rating": "partly_meets", "comment": "Two districts only."}
+    )
     review_id = _review(db, world, findings=findings, decision="request_changes")
     with db.session() as s:
         ds = datasets.get_dataset(s, world["dataset_id"])
@@ -241,8 +275,14 @@ def test_request_changes_records_review_without_endorsement_and_audits(db, world
         with pytest.raises(Conflict):
             reviews.record_findings(s, world["nso_reviewer"], review, ALL_MEET)
         actions = set(s.scalars(select(AuditEvent.action)).all())
-        assert {"organisation.verify", "partnership.create", "partnership.accept", "review.start",
-                "review.findings", "review.submit"} <= actions
+        assert {
+            "organisation.verify",
+            "partnership.create",
+            "partnership.accept",
+            "review.start",
+            "review.findings",
+            "review.submit",
+        } <= actions
         # submitted reviews are public, drafts only to the reviewer's organisation
         version = datasets.get_version(s, world["version_id"])
         anyone = Principal(kind="user", user_id=world["cso_editor"].user_id)
@@ -257,11 +297,16 @@ def test_revoking_an_endorsement_is_audited_and_clears_the_badge(db, world):
         [endorsement] = reviews.endorsements_for(s, ds)
         with pytest.raises(PermissionDenied):
             reviews.revoke_endorsement(s, world["cso_admin"], endorsement, reason="we dislike it")
-        reviews.revoke_endorsement(s, world["nso_reviewer"], endorsement, reason="Consent issue found.")
+        reviews.revoke_endorsement(
+            s, world["nso_reviewer"], endorsement, reason="Consent issue found."
+        )
         assert reviews.endorsements_for(s, ds) == []
         assert len(reviews.endorsements_for(s, ds, include_revoked=True)) == 1
         events = s.scalars(select(AuditEvent).where(AuditEvent.action.like("endorsement.%"))).all()
-        assert sorted(e.action for e in events) == ["endorsement.create"] * 2 + ["endorsement.revoke"] * 2
+        assert (
+            sorted(e.action for e in events)
+            == ["endorsement.create"] * 2 + ["endorsement.revoke"] * 2
+        )
 
 
 def test_an_organisation_cannot_endorse_its_own_data(db, world):
