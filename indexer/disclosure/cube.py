@@ -24,6 +24,17 @@ table and its sub-tables), which suppressed small cells lie in the span of the
 published ones, and suppresses a sibling of each until none does (families
 with more than ``MAX_AUDIT_UNKNOWNS`` suppressed cells are left to lines and
 perturbation). Combinations across families are not audited.
+
+Cells unknown in a dimension (missing, or withheld by k-anonymity: its fully
+suppressed class of exactly k records sits alone in a row and column of every
+table) are hidden when under the threshold but are not protected: they
+describe no group anyone can point at, and the published records show them
+anyway. They count as known to the attacker (never a complement, always an
+equation), so what they give away about cells of known categories is still
+audited. Protecting them instead hid every cell around them (on the 3000-row
+demo, the whole male/female and urban/rural splits). A complement in a lower
+table must also be able to protect: a cell whose top-table cells are all
+published is known whatever its own table hides, and is never chosen.
 """
 
 from __future__ import annotations
@@ -196,9 +207,17 @@ def build_cube(
             table = frame.group_by(list(combo)).agg(aggs) if combo else frame.select(aggs)
             if table.height and table["_n"][0] == 0 and not combo:
                 table = table.clear()
-            tables[combo] = table.with_columns((pl.col("_n") < threshold).alias("_sup")).sort(
-                list(combo) or "_n"
-            )
+            # a cell unknown in a dimension describes no group of people (k-anonymity's
+            # fully suppressed class lands there in every table): it is hidden when
+            # small but is not protected, and counts as known
+            withheld = pl.lit(False)
+            for d in combo:
+                if UNKNOWN in labels[d]:
+                    withheld = withheld | (pl.col(d) == labels[d].index(UNKNOWN))
+            tables[combo] = table.with_columns(
+                ((pl.col("_n") < threshold) & ~withheld).alias("_sup"),
+                ((pl.col("_n") < threshold) & withheld).alias("_withheld"),
+            ).sort(list(combo) or "_n")
 
     # Lines first (cheap, and they also keep what a line gives away from being a
     # small total), then the linear audit of every highest-order family, until
@@ -212,7 +231,7 @@ def build_cube(
     for combo, table in tables.items():
         table = _perturb(table, ptable)
         for row in table.iter_rows(named=True):
-            suppressed = bool(row["_sup"])
+            suppressed = bool(row["_sup"] or row["_withheld"])
             cells.append(
                 CubeCell(
                     dims={d: labels[d][row[d]] for d in combo},
@@ -259,7 +278,7 @@ def _complementary_suppression(tables: dict[tuple[str, ...], pl.DataFrame], thre
                 lines = children.group_by(parent_dims or pl.lit(0).alias("_all")).agg(
                     pl.col("_sup").sum().alias("_nsup"),
                     pl.col("_n").filter(pl.col("_sup")).sum().alias("_supn"),
-                    (~pl.col("_sup")).sum().alias("_npub"),
+                    (~pl.col("_sup") & ~pl.col("_withheld")).sum().alias("_npub"),
                 )
                 if parent_dims:
                     lines = lines.join(
@@ -275,12 +294,16 @@ def _complementary_suppression(tables: dict[tuple[str, ...], pl.DataFrame], thre
                     ~pl.col("_psup").fill_null(True)
                     & (pl.col("_nsup") > 0)
                     & ((pl.col("_nsup") == 1) | (pl.col("_supn") < threshold))
+                    # a line whose other cells are known has nothing to hide here;
+                    # the linear audit (withheld cells count as known) settles it
                     & (pl.col("_npub") > 0)
                 )
                 if weak.height == 0:
                     continue
                 # the smallest published sibling in each weak line
-                candidates = children.with_row_index("_i").filter(~pl.col("_sup"))
+                candidates = children.with_row_index("_i").filter(
+                    ~pl.col("_sup") & ~pl.col("_withheld")
+                )
                 if parent_dims:
                     candidates = candidates.join(
                         weak.select(parent_dims), on=parent_dims, how="semi"
@@ -338,12 +361,16 @@ def _audit_family(
         (family, int(r), np.eye(1, len(unknown), j)[0], int(counts[r]))
         for j, r in enumerate(unknown)
     ]
+    # a published lower cell whose top cells are all published is known whatever
+    # is hidden in its own table: hiding it as a complement would protect nothing
+    involved: dict[tuple[str, ...], np.ndarray] = {}
     for size in range(len(family)):
         for sub in itertools.combinations(family, size):
             table = tables[sub]
             cell_of = _cell_of(top, table, sub)
             matrix = np.zeros((table.height, len(unknown)))
             matrix[cell_of[unknown], rows] = 1.0
+            involved[sub] = matrix.any(axis=1)
             table_sup = table.get_column("_sup").to_numpy()
             table_n = table.get_column("_n").to_numpy()
             for i in range(table.height):
@@ -358,7 +385,7 @@ def _audit_family(
             continue
         if null.shape[0] and np.abs(null @ vector).max() > 1e-9:
             continue  # not determined by the published cells
-        pick = _sibling(tables[sub], sub, cell)
+        pick = _sibling(tables[sub], sub, cell, involved.get(sub))
         if pick is not None:
             chosen.setdefault(sub, set()).add(pick)
             continue
@@ -401,8 +428,11 @@ def _null_space(matrix: np.ndarray) -> np.ndarray:
     return vectors[:, values <= 1e-9 * max(1.0, float(values.max(initial=0.0)))].T
 
 
-def _sibling(table: pl.DataFrame, dims: tuple[str, ...], cell: int) -> int | None:
-    """The smallest published cell of ``table`` on a line with ``cell`` (all codes but one equal)."""
+def _sibling(
+    table: pl.DataFrame, dims: tuple[str, ...], cell: int, allowed: np.ndarray | None = None
+) -> int | None:
+    """The smallest published cell of ``table`` on a line with ``cell`` (all codes but
+    one equal), among ``allowed`` rows if given."""
     if not dims:
         return None
     sup = table.get_column("_sup").to_numpy()
@@ -411,7 +441,11 @@ def _sibling(table: pl.DataFrame, dims: tuple[str, ...], cell: int) -> int | Non
     differing = np.zeros(table.height, dtype=np.int64)
     for d in dims:
         differing += codes[d] != codes[d][cell]
-    candidates = np.flatnonzero((differing == 1) & ~sup)
+    withheld = table.get_column("_withheld").to_numpy()
+    eligible = (differing == 1) & ~sup & ~withheld
+    if allowed is not None:
+        eligible &= allowed
+    candidates = np.flatnonzero(eligible)
     if len(candidates) == 0:
         return None
     return int(min(candidates.tolist(), key=lambda r: (counts[r], r)))

@@ -227,3 +227,33 @@ def test_the_linear_attack_succeeds_against_line_suppression_alone(monkeypatch):
         cube = build_cube(df, roles(), threshold=10, key_seed=f"s{seed}")
         found.update({k: v for k, v in linear_attack(cube, true_counts(df)).items() if 1 <= v <= 9})
     assert found
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_with_withheld_values_no_small_cell_of_known_categories_is_recoverable(seed):
+    # a fully withheld class of 5 (as k-anonymity leaves it) and values withheld
+    # in one dimension: cells unknown in a dimension are hidden when small but not
+    # protected (they describe no group anyone can point at), so they count as
+    # known to the attacker; every small cell of known categories stays hidden
+    df = records(seed=seed)
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(df.height, 5 + 12, replace=False)
+    sex = df["sex"].to_list()
+    caste = df["caste"].to_list()
+    district = df["district"].to_list()
+    for i in rows[:5]:
+        sex[i] = caste[i] = district[i] = None
+    for i in rows[5:]:
+        caste[i] = None
+    df = df.with_columns(
+        pl.Series("sex", sex), pl.Series("caste", caste), pl.Series("district", district)
+    )
+    cube = build_cube(df, roles(), threshold=10, key_seed=f"w{seed}")
+    values = true_counts(df.with_columns(pl.col(DIMS).fill_null(UNKNOWN)))
+    for cell in cube.cells:
+        if not cell.suppressed:
+            assert cell.count >= 10
+    recovered = linear_attack(cube, values)
+    assert not {
+        k: v for k, v in recovered.items() if 1 <= v <= 9 and all(c != UNKNOWN for _, c in k)
+    }
