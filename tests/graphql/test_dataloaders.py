@@ -79,3 +79,39 @@ def test_a_100_dataset_page_costs_the_same_few_statements_as_a_10_dataset_page(a
         counts[n] = len([s for s in seen if s.lstrip().upper().startswith("SELECT")])
     # one statement per relation (organisations, versions, datasets, endorsements), whatever the page size
     assert counts[100] == counts[10] <= 6, counts
+
+
+def test_search_and_repeated_records_queries_send_no_catalogue_statement(app, runtime, tmp_path):
+    from indexer.synthetic import generate_survey
+    from portal.ingest import ingest_file
+
+    with runtime.db.session() as s:
+        organisations.create_organisation(s, system(), slug="samata", name="Samata Collective")
+    path = tmp_path / "survey.csv"
+    generate_survey(150, seed=5).write_csv(path)
+    slug = ingest_file(runtime, path, "samata", demo_metadata(), publish=True)["slug"]
+    client = app.test_client()
+    records = """query($d: String!, $after: String) { records(dataset: $d, first: 100, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } rows } }"""
+
+    def run(query: str, variables: dict | None = None) -> dict:
+        body = client.post("/graphql", json={"query": query, "variables": variables}).get_json()
+        assert "errors" not in body, body["errors"]
+        return body["data"]
+
+    # the first page looks the published dataset up in the catalogue once ...
+    with counting_statements(runtime.db.engine) as seen:
+        first = run(records, {"d": slug})["records"]
+    assert [s for s in seen if s.lstrip().upper().startswith("SELECT")], seen
+    # ... the next page, a search of titles and the rate limit need no catalogue at all
+    with counting_statements(runtime.db.engine) as seen:
+        second = run(records, {"d": slug, "after": first["pageInfo"]["endCursor"]})["records"]
+        titles = run(
+            "{ datasets(first: 5, orderBy: TITLE) { totalCount edges { node { slug title } } } }"
+        )
+        run("{ rateLimit { cost remaining } }")
+    assert seen == []
+    assert len(first["rows"]) == 100 < first["totalCount"] <= 150
+    assert len(first["rows"]) + len(second["rows"]) == first["totalCount"]
+    assert second["pageInfo"]["hasNextPage"] is False
+    assert [e["node"]["slug"] for e in titles["datasets"]["edges"]] == [slug]
