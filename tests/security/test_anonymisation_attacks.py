@@ -1,0 +1,246 @@
+"""Attacks on anonymisation through the public interfaces: hidden identifier columns, names in free text,
+unique quasi-identifier combinations, small cells by differencing, and a walk of every public GET for the
+seeded personal strings."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import zipfile
+
+import polars as pl
+import pytest
+
+from .routes import rules, urls_for
+from .site import HOSTILE_SLUG
+
+THRESHOLD = 10
+PHONE_LIKE = re.compile(r"(?:\+?977[\s-]?)?9[678]\d[\s-]?\d{3}[\s-]?\d{4}|9[678]\d{8}")
+AGG = (
+    "query($d: String!, $by: [String!]!, $f: [DimensionFilter!]) { aggregate(dataset: $d, by: $by, filter: $f)"
+    " { suppressedCount cells { count suppressed dimensions { column code } } } }"
+)
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)[-10:]
+
+
+@pytest.fixture(scope="module")
+def report(site):
+    token = site.token("ada", ["datasets:read-private"], ["samata"])
+    resp = site.get(
+        f"/api/v1/versions/{site.published['hostile']['version']}/anonymisation-report",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert resp.status_code == 200, resp.text
+    return resp.json()["report"]
+
+
+@pytest.fixture(scope="module")
+def records(site) -> pl.DataFrame:
+    resp = site.get(f"/datasets/{HOSTILE_SLUG}/download.csv")
+    assert resp.status_code == 200
+    return pl.read_csv(io.BytesIO(resp.content), infer_schema_length=0)
+
+
+def test_undeclared_phone_email_and_citizenship_columns_are_detected_and_dropped(
+    site, report, records
+):
+    dropped = {d["column"]: d["kind"] for d in report["dropped"]}
+    assert dropped.get("alt_contact") == "phone", dropped
+    assert dropped.get("reach_me") == "email", dropped
+    assert dropped.get("nagarikta") == "national_id", dropped
+    assert not {"alt_contact", "reach_me", "nagarikta", "respondent_name", "phone"} & set(
+        records.columns
+    )
+    api = site.graphql(
+        "query($d: String!) { records(dataset: $d, first: 5) { rows } }", {"d": HOSTILE_SLUG}
+    ).json()["data"]["records"]["rows"]
+    assert api and not {"alt_contact", "reach_me", "nagarikta"} & set(api[0])
+
+
+def test_names_quoted_inside_free_text_are_scrubbed(site, records):
+    comments = [c for c in records["comments"].drop_nulls().to_list() if c]
+    quoted = [c for c in comments if c.startswith("Ward secretary")]
+    assert quoted, "the quoted-name comments were dropped; nothing was tested"
+    assert all('"[NAME]"' in c for c in quoted), quoted[:3]
+    names = site.seeded["names"]
+    assert not [c for c in comments if any(n in c for n in names)]
+
+
+def test_every_quasi_identifier_combination_is_shared_by_at_least_k_records(report, records):
+    qi = report["quasi_identifiers"]
+    assert {"age", "sex", "district", "caste_ethnicity"} <= set(qi)
+    k = report["k_target"]
+    assert k >= 5
+    sizes = records.group_by(qi).len()["len"]
+    assert sizes.min() >= k, records.group_by(qi).len().sort("len").head(5)
+    # The planted unique record (aged 97) is not singled out: no 97, and its band is shared.
+    assert "97" not in records["age"].drop_nulls().to_list()
+
+
+def _aggregate(site, by, filters=None):
+    resp = site.graphql(AGG, {"d": HOSTILE_SLUG, "by": by, "f": filters or []})
+    body = resp.json()
+    assert "errors" not in body, body
+    out = {}
+    for cell in body["data"]["aggregate"]["cells"]:
+        key = tuple(
+            d["code"]
+            for d in sorted(
+                cell["dimensions"], key=lambda d: by.index(d["column"]) if d["column"] in by else 99
+            )
+        )
+        out[key] = cell
+    return out
+
+
+def _true_counts(records: pl.DataFrame, by: list[str]) -> dict[tuple, int]:
+    df = records.select(by).fill_null("_unknown")
+    return {tuple(r[:-1]): r[-1] for r in df.group_by(by).len().rows()}
+
+
+DIMS = ["sex", "district", "caste_ethnicity", "urban_rural", "disability"]
+
+
+def test_no_small_count_is_published_or_recoverable_by_differencing(site, records):
+    singles = {d: _aggregate(site, [d]) for d in DIMS}
+    checked_small = 0
+    for a, b in itertools.combinations(DIMS, 2):
+        table = _aggregate(site, [a, b])
+        truth = _true_counts(records, [a, b])
+        for key, cell in table.items():
+            true = truth.get(key, 0)
+            if 1 <= true < THRESHOLD:
+                checked_small += 1
+                assert cell["suppressed"] and cell["count"] is None, (a, b, key, true, cell)
+        # Differencing: a published margin minus its known children leaves one unknown cell?
+        # Cells in the "_unknown" bucket (values k-anonymity suppressed) describe no group of
+        # people: they are hidden when small but are not targets here.
+        value = {key: cell["count"] for key, cell in table.items() if not cell["suppressed"]}
+        changed = True
+        while changed:
+            changed = False
+            for axis, margin in ((0, singles[a]), (1, singles[b])):
+                for mkey, mcell in margin.items():
+                    if mcell["suppressed"]:
+                        continue
+                    line = [k for k in table if k[axis] == mkey[0]]
+                    hidden = [k for k in line if k not in value]
+                    if len(hidden) != 1:
+                        continue
+                    target = hidden[0]
+                    estimate = mcell["count"] - sum(value[k] for k in line if k != target)
+                    value[target] = estimate
+                    changed = True
+                    true = truth.get(target, 0)
+                    if "_unknown" not in target:
+                        assert not (1 <= true < THRESHOLD and estimate == true), (
+                            f"{a} x {b}: cell {target} (true {true}) recovered as {estimate}"
+                        )
+    assert checked_small > 0, "no small cells in the data; the test checks nothing"
+
+
+def test_filters_and_complements_answer_the_same_protected_cells(site, records):
+    both = _aggregate(site, ["district", "sex"])
+    for (district, sex), cell in list(both.items())[:6]:
+        filtered = _aggregate(site, ["sex"], [{"dimension": "district", "code": district}])
+        same = filtered.get((sex,)) or next((c for k, c in filtered.items() if sex in k), None)
+        assert same is not None, (district, sex, filtered.keys())
+        assert same["count"] == cell["count"] and same["suppressed"] == cell["suppressed"]
+    # Filters on a small group (three dimensions at once) never reveal a count under the threshold.
+    truth = _true_counts(records, ["district", "sex", "caste_ethnicity"])
+    small = [k for k, v in truth.items() if 1 <= v < THRESHOLD and "_unknown" not in k][:8]
+    for district, sex, caste in small:
+        cells = _aggregate(
+            site,
+            ["caste_ethnicity"],
+            [{"dimension": "district", "code": district}, {"dimension": "sex", "code": sex}],
+        )
+        for key, cell in cells.items():
+            if caste in key:
+                assert cell["suppressed"] and cell["count"] is None, (district, sex, caste, cell)
+
+
+def _public_get_urls(site) -> list[str]:
+    urls = set()
+    slugs = [site.published["demo"]["slug"], HOSTILE_SLUG]
+    for rule in rules(site.app, "GET"):
+        if rule.arguments & {"slug", "ref", "code", "number"} or not rule.arguments:
+            for slug in slugs:
+                urls.update(urls_for(rule, slug))
+    skip = ("/static/", "/metrics", "/account", "/orgs/", "/publish/", "/oauth/", "factsheet.pdf")
+    extra = [
+        "/catalog.ttl",
+        "/catalog.jsonld",
+        "/catalog.rdf",
+        "/api/3/action/package_search?rows=100",
+        "/api/3/action/current_package_list_with_resources",
+        *[f"/api/3/action/package_show?id={s}" for s in slugs],
+        *[f"/datasets/{s}/download.csv?hxl=1" for s in slugs],
+        *[f"/datasets/{s}/download.json?hxl=1" for s in slugs],
+        "/search?q=water",
+        "/search?q=ward",
+    ]
+    return sorted(u for u in urls | set(extra) if not u.startswith(skip))
+
+
+def _bodies(resp) -> list[str]:
+    if resp.headers.get("Content-Type", "").startswith("application/zip"):
+        with zipfile.ZipFile(io.BytesIO(resp.content)) as zf:
+            return [zf.read(n).decode("utf-8", "ignore") for n in zf.namelist()]
+    return [resp.content.decode("utf-8", "ignore")]
+
+
+def _leaks(site, text: str) -> list[str]:
+    seeded = site.seeded
+    found = [s for s in seeded["names"] | seeded["emails"] | seeded["citizenship"] if s in text]
+    phones = {_digits(p) for p in seeded["phones"]}
+    found += [m for m in PHONE_LIKE.findall(text) if _digits(m) in phones]
+    lowered = text.lower()
+    found += [e for e in seeded["emails"] if e.lower() in lowered]
+    return found
+
+
+def test_no_seeded_personal_string_in_any_public_response(site):
+    urls = _public_get_urls(site)
+    assert len(urls) > 40, urls
+    for url in urls:
+        resp = site.get(url)
+        assert resp.status_code < 500, (url, resp.status_code)
+        for text in _bodies(resp):
+            leaked = _leaks(site, text)
+            assert not leaked, f"{url}: {leaked[:3]}"
+    for slug in (site.published["demo"]["slug"], HOSTILE_SLUG):
+        after = None
+        while True:
+            page = site.graphql(
+                "query($d: String!, $a: String) { records(dataset: $d, first: 100, after: $a)"
+                " { rows nodes { values } pageInfo { hasNextPage endCursor } } }",
+                {"d": slug, "a": after},
+            ).json()["data"]["records"]
+            leaked = _leaks(site, str(page))
+            assert not leaked, f"records of {slug}: {leaked[:3]}"
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+    datasets = site.graphql(
+        "{ datasets(first: 100) { edges { node { title description slug anonymisation { k }"
+        " distributions { url } } } } }"
+    )
+    assert not _leaks(site, datasets.text)
+
+
+def test_searching_for_a_seeded_email_or_name_finds_nothing(site):
+    email = sorted(site.seeded["emails"])[0]
+    local = email.split("@")[0].split(".")[1]  # e.g. "sharma12": unique to that person
+    for q in (local, f'"{email}"'):
+        resp = site.graphql("query($q: String!) { datasets(query: $q) { totalCount } }", {"q": q})
+        assert resp.json()["data"]["datasets"]["totalCount"] == 0, q
+        page = site.get("/search", params={"q": q})
+        assert (
+            page.status_code in (200, 400)
+            and 'href="/datasets/' not in page.text.split("<main", 1)[-1]
+        )
