@@ -151,9 +151,9 @@ class SearchQuery:
                     field="offset",
                 )
             )
-        if self.facet_limit < 1 or self.facet_limit > MAX_LIMIT:
+        if not 0 <= self.facet_limit <= MAX_LIMIT:
             problems.append(
-                Problem("bad_limit", f"facet_limit must be 1..{MAX_LIMIT}", field="facet_limit")
+                Problem("bad_limit", f"facet_limit must be 0..{MAX_LIMIT}", field="facet_limit")
             )
         if not isinstance(self.lang, str) or not _LANG.fullmatch(self.lang):
             problems.append(

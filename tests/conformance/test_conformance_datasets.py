@@ -335,3 +335,8 @@ def test_facet_limit_keeps_the_most_frequent_values(catalogue):
     assert result.facets == {"place": [("NP-KTM", 3)], "topic": [("water", 2)]}
     filtered = catalogue.search(SearchQuery(text="water", facet_limit=2, facets=("topic",)))
     assert filtered.facets["topic"] == [("water", 2), ("disability", 1)]
+
+
+def test_zero_facet_limit_counts_no_values(catalogue):
+    result = catalogue.search(SearchQuery(facet_limit=0, facets=("topic",)))
+    assert result.total == 4 and result.facets == {"topic": []}
