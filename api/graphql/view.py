@@ -14,6 +14,7 @@ from api.graphql.core.errors import request_error
 from api.graphql.core.limits import QueryLimits
 from api.graphql.execution import Caller, GraphQLEndpoint, Outcome
 from api.graphql.schema import schema
+from api.json_bodies import loads as bounded_json_loads
 from schema.errors import CGDError
 
 bp = Blueprint("graphql", __name__)
@@ -152,8 +153,8 @@ def graphql_get():
         return _graphiql()
     variables = request.args.get("variables")
     try:
-        parsed = json.loads(variables) if variables else None
-    except json.JSONDecodeError:
+        parsed = bounded_json_loads(variables) if variables else None
+    except json.JSONDecodeError:  # too deep nesting included (never a RecursionError)
         return _json({"errors": [request_error("bad_request", "'variables' is not JSON.")]}, 400)
     operation = {
         "query": request.args["query"],

@@ -209,3 +209,15 @@ def test_search_facets_count_every_match_and_highlights_mark_the_words(corpus_se
     assert facets["topic"]["disability"] == 3
     snippets = [h["snippet"] for e in answer["edges"] for h in e["node"]["highlights"]]
     assert any("<mark>" in s.lower() for s in snippets)
+
+
+def test_get_variables_nested_too_deeply_are_a_bad_request_not_a_crash(corpus_server):
+    for variables in ("[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000):
+        r = requests.get(
+            f"{corpus_server.url}/graphql",
+            params={"query": "{ __typename }", "variables": variables},
+            headers={"Accept": "application/json"},
+            timeout=15,
+        )
+        assert r.status_code == 400
+        assert r.json()["errors"][0]["extensions"]["code"] == "bad_request"
