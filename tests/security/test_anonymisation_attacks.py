@@ -105,8 +105,7 @@ def _true_counts(records: pl.DataFrame, by: list[str]) -> dict[tuple, int]:
 DIMS = ["sex", "district", "caste_ethnicity", "urban_rural", "disability"]
 
 
-def test_no_small_count_is_published_or_recoverable_by_differencing(site, records):
-    singles = {d: _aggregate(site, [d]) for d in DIMS}
+def test_no_small_count_is_published(site, records):
     checked_small = 0
     for a, b in itertools.combinations(DIMS, 2):
         table = _aggregate(site, [a, b])
@@ -116,10 +115,25 @@ def test_no_small_count_is_published_or_recoverable_by_differencing(site, record
             if 1 <= true < THRESHOLD:
                 checked_small += 1
                 assert cell["suppressed"] and cell["count"] is None, (a, b, key, true, cell)
+    assert checked_small > 0, "no small cells in the data; the test checks nothing"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="indexer/disclosure/cube.py: cells in the '_unknown' bucket are withheld but not protected, so a"
+    " line's one protected cell is determined through them (district x disability: ('2', 'with_disability'),"
+    " true 5 = margin - the _unknown cell got from its own row)",
+)
+def test_no_small_count_is_recoverable_by_differencing(site, records):
+    singles = {d: _aggregate(site, [d]) for d in DIMS}
+    for a, b in itertools.combinations(DIMS, 2):
+        table = _aggregate(site, [a, b])
+        truth = _true_counts(records, [a, b])
         # Differencing: a published margin minus its known children leaves one unknown cell?
-        # Cells in the "_unknown" bucket (values k-anonymity suppressed) describe no group of
-        # people: they are hidden when small but are not targets here.
-        value = {key: cell["count"] for key, cell in table.items() if not cell["suppressed"]}
+        # Followed symbolically (which cells become determined, up to the perturbation), so the
+        # answer does not hang on this run's noise. Cells in the "_unknown" bucket (values
+        # k-anonymity suppressed) describe no group of people and are not targets themselves.
+        known = {key for key, cell in table.items() if not cell["suppressed"]}
         changed = True
         while changed:
             changed = False
@@ -127,20 +141,16 @@ def test_no_small_count_is_published_or_recoverable_by_differencing(site, record
                 for mkey, mcell in margin.items():
                     if mcell["suppressed"]:
                         continue
-                    line = [k for k in table if k[axis] == mkey[0]]
-                    hidden = [k for k in line if k not in value]
+                    hidden = [k for k in table if k[axis] == mkey[0] and k not in known]
                     if len(hidden) != 1:
                         continue
                     target = hidden[0]
-                    estimate = mcell["count"] - sum(value[k] for k in line if k != target)
-                    value[target] = estimate
+                    known.add(target)
                     changed = True
                     true = truth.get(target, 0)
-                    if "_unknown" not in target:
-                        assert not (1 <= true < THRESHOLD and estimate == true), (
-                            f"{a} x {b}: cell {target} (true {true}) recovered as {estimate}"
-                        )
-    assert checked_small > 0, "no small cells in the data; the test checks nothing"
+                    assert "_unknown" in target or not 1 <= true < THRESHOLD, (
+                        f"{a} x {b}: suppressed cell {target} (true {true}) is determined by differencing"
+                    )
 
 
 def test_filters_and_complements_answer_the_same_protected_cells(site, records):
@@ -244,3 +254,39 @@ def test_searching_for_a_seeded_email_or_name_finds_nothing(site):
             page.status_code in (200, 400)
             and 'href="/datasets/' not in page.text.split("<main", 1)[-1]
         )
+
+
+def test_suppressed_cells_hide_their_means_and_only_dimensions_can_be_grouped(site):
+    resp = site.graphql(
+        'query($d: String!) { aggregate(dataset: $d, by: ["district", "caste_ethnicity", "sex"])'
+        " { cells { suppressed count means { measure value } } } }",
+        {"d": HOSTILE_SLUG},
+    ).json()
+    cells = resp["data"]["aggregate"]["cells"]
+    hidden = [c for c in cells if c["suppressed"]]
+    assert hidden, "nothing suppressed in a three-way table of 400 records"
+    assert all(c["count"] is None and all(m["value"] is None for m in c["means"]) for c in hidden)
+    for by in (
+        ["comments"],
+        ["monthly_income_npr"],
+        ["respondent_name"],
+        ["alt_contact"],
+        ["district", "comments"],
+    ):
+        body = site.graphql(AGG, {"d": HOSTILE_SLUG, "by": by, "f": []}).json()
+        assert body.get("errors"), (by, body)
+        assert body["errors"][0]["extensions"]["code"] not in (None, "internal_error"), body
+    too_many = site.graphql(
+        AGG,
+        {
+            "d": HOSTILE_SLUG,
+            "by": ["district", "sex"],
+            "f": [
+                {"dimension": "caste_ethnicity", "code": "hill_dalit"},
+                {"dimension": "urban_rural", "code": "rural"},
+            ],
+        },
+    ).json()
+    assert too_many.get("errors"), (
+        "four dimensions at once (two filters) must be refused: the cube has three"
+    )

@@ -8,6 +8,7 @@ import requests
 
 from .routes import rules, urls_for
 from .site import PASSWORD
+from .test_headers import assert_strict
 
 #: Machine interfaces: bearer tokens or client authentication, no session cookies.
 EXEMPT = ("/api/", "/graphql", "/oauth/token", "/oauth/introspect", "/oauth/revoke")
@@ -70,6 +71,7 @@ def test_every_form_route_refuses_a_post_without_or_with_a_forged_token(site):
             assert resp.status_code == 400, (url, extra, resp.status_code)
             assert "csrf" in resp.text.lower(), (url, resp.text[:200])
             assert "Traceback" not in resp.text
+            assert_strict(resp, url)
         # A JSON body is no way around it either.
         resp = session.post(site.url + url, json={"name": "x"}, allow_redirects=False, timeout=30)
         assert resp.status_code == 400, (url, "json", resp.status_code)

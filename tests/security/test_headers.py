@@ -151,3 +151,21 @@ def test_session_cookie_is_secure_when_configured(tmp_path):
         assert cookies and all("Secure" in c for c in cookies), cookies
     finally:
         app.extensions["cgd"].close()
+
+
+def test_hsts_behind_a_trusted_tls_proxy_and_not_from_an_untrusted_header(tmp_path):
+    from portal.app import create_app
+
+    from ..conftest import app_config
+
+    proxied = create_app(app_config(tmp_path / "p", TRUSTED_PROXIES=1), start_jobs=False)
+    direct = create_app(app_config(tmp_path / "d"), start_jobs=False)
+    try:
+        forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+        resp = proxied.test_client().get("/", headers=forwarded)
+        assert "max-age=" in resp.headers.get("Strict-Transport-Security", ""), resp.headers
+        resp = direct.test_client().get("/", headers=forwarded)
+        assert "Strict-Transport-Security" not in resp.headers
+    finally:
+        proxied.extensions["cgd"].close()
+        direct.extensions["cgd"].close()

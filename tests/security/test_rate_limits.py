@@ -10,6 +10,7 @@ import requests
 from ..federation.nodes import LiveServer
 from .leaks import assert_clean
 from .site import PASSWORD, Site
+from .test_headers import assert_strict
 
 LIMITS = {
     "RATELIMIT_ENABLED": True,
@@ -55,6 +56,7 @@ def _until_429(send, budget: int) -> requests.Response:
 
 def _assert_limited(resp) -> None:
     assert resp.status_code == 429
+    assert_strict(resp, "429")
     retry = resp.headers.get("Retry-After", "")
     assert re.fullmatch(r"\d+", retry) and 0 < int(retry) <= 3600, resp.headers
     body = resp.json() if "json" in resp.headers.get("Content-Type", "") else None
