@@ -122,6 +122,15 @@ class _ClientScope:
 class AuthorizationCodeGrant(_ClientScope, grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = [*CLIENT_AUTH, "none"]
 
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client):
+        # authlib quotes the refused URI in its error, and refuses to build an error
+        # holding '"' or '\\' (ValueError, a 500): the message names no client input.
+        uri = request.payload.redirect_uri
+        if uri and not client.check_redirect_uri(uri):
+            raise InvalidRequestError("The redirect URI is not registered for this client.")
+        return grants.AuthorizationCodeGrant.validate_authorization_redirect_uri(request, client)
+
     def save_authorization_code(self, code, request):
         data = request.payload.data
         user: GrantUser = request.user
@@ -274,6 +283,20 @@ def _save_token(token: dict, request) -> None:
         )
 
 
+class CGDAuthorizationServer(AuthorizationServer):
+    """authlib's server, whose consent step answers hostile parameters with an OAuth error."""
+
+    def get_consent_grant(self, request=None, end_user=None):
+        try:
+            return super().get_consent_grant(request, end_user=end_user)
+        except ValueError:
+            # authlib builds some errors from the request (e.g. an unsupported response_type)
+            # and refuses characters an error description may not hold.
+            raise InvalidRequestError(
+                "The request holds characters that are not allowed."
+            ) from None
+
+
 def init_oauth2(app: Flask) -> AuthorizationServer:
     """One authorisation server per app (tests build several apps in one process)."""
     app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(SCOPES))
@@ -286,7 +309,7 @@ def init_oauth2(app: Flask) -> AuthorizationServer:
             "refresh_token": token_service.ACCESS_TOKEN_SECONDS,
         },
     )
-    server = AuthorizationServer(app, query_client=_query_client, save_token=_save_token)
+    server = CGDAuthorizationServer(app, query_client=_query_client, save_token=_save_token)
     server.register_grant(AuthorizationCodeGrant, [S256Challenge(required=True)])
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(RefreshTokenGrant)
