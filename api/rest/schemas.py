@@ -117,7 +117,7 @@ class UploadCreateSchema(Schema):
         unknown = RAISE
 
     filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    size = fields.Integer(required=True, validate=validate.Range(min=1))
+    size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     columns = fields.Dict(metadata={"description": "Column name -> {role, dimension, ...}."})
 
 

@@ -311,3 +311,52 @@ def test_formula_cells_are_neutralised_in_every_download(site, publisher):
                 assert not _dangerous(cell), f"{where}: {cell!r}"
                 seen_formula_text |= "HYPERLINK" in cell or "cmd|" in cell
     assert seen_formula_text, "the comments were dropped entirely; the test checks nothing"
+
+
+def test_resumable_uploads_refuse_ranges_sizes_and_other_peoples_uploads(site, publisher):
+    slug = site.published["demo"]["slug"]
+    for size in (-1, 0, MAX_UPLOAD_BYTES + 1, 10**30, "many", None, 1.5):
+        resp = site.post(
+            f"/api/v1/datasets/{slug}/uploads",
+            json={"filename": "s.csv", "size": size},
+            headers=_auth(publisher),
+        )
+        assert_clean(resp, f"size {size!r}", site)
+        assert resp.status_code in (400, 413), (size, resp.status_code)
+    start = site.post(
+        f"/api/v1/datasets/{slug}/uploads",
+        json={"filename": "s.csv", "size": 10},
+        headers=_auth(publisher),
+    )
+    assert start.status_code == 201, start.text
+    upload = start.json()["id"]
+    url = f"/api/v1/uploads/{upload}"
+    import requests
+
+    def put(body: bytes, content_range: str | None, token=publisher):
+        headers = {**_auth(token), **({"Content-Range": content_range} if content_range else {})}
+        return requests.put(site.url + url, data=body, headers=headers, timeout=30)
+
+    for body, rng in [
+        (b"abcde", "bytes 5-9/10"),
+        (b"abcde", "bytes 0-4/11"),
+        (b"abcde", "bytes 0-9/10"),
+        (b"abcde", "bytes -5-0/10"),
+        (b"abcde", "bytes 0-4/" + "9" * 400),
+        (b"abcde", "items 0-4/10"),
+        (b"abcdefghijk", None),
+    ]:
+        resp = put(body, rng)
+        assert_clean(resp, str(rng), site)
+        assert resp.status_code in (400, 409, 413), (rng, resp.status_code, resp.text[:200])
+    assert site.get(url, headers=_auth(publisher)).json()["received"] == 0
+    outsider = site.token("bea", ["datasets:write"], ["dalit-voice"])
+    other_ada = site.token("ada", ["datasets:write"], ["samata"])
+    for token in (outsider, other_ada):
+        assert put(b"abcde", "bytes 0-4/10", token).status_code == 404
+        assert site.get(url, headers=_auth(token)).status_code == 404
+    early = site.post(url + "/complete", headers=_auth(publisher))
+    assert early.status_code == 409 and early.json()["error"]["code"] == "upload_incomplete"
+    for bad_id in ("../../secret_key", "..%2f..%2fsecret_key", "a" * 500):
+        resp = site.get(f"/api/v1/uploads/{bad_id}", headers=_auth(publisher))
+        assert resp.status_code == 404, (bad_id, resp.status_code)
