@@ -106,3 +106,38 @@ def test_a_valid_token_is_accepted_so_the_refusals_above_are_about_csrf(site):
     )
     assert resp.status_code == 302
     assert session.get(site.url + "/account", allow_redirects=False, timeout=30).status_code == 302
+
+
+def test_graphql_mutations_cannot_ride_on_a_session_cookie_from_another_site(site):
+    from sqlalchemy import func, select
+
+    from catalog.models import Dataset
+
+    session = signed_in(site, "ada")
+    import json as _json
+
+    from indexer.synthetic import demo_metadata
+
+    meta = demo_metadata()
+    meta["title"] = {"en": "csrf via graphql"}
+    mutation = 'mutation($m: JSON!) { createDataset(organization: "samata", metadata: $m) { dataset { id } } }'
+    op = {"query": mutation, "variables": {"m": meta}}
+
+    with site.runtime.db.session() as s:
+        before = s.scalar(select(func.count()).select_from(Dataset))
+    attempts = [
+        {"data": _json.dumps(op), "headers": {"Content-Type": "text/plain"}},
+        {"data": {"query": mutation, "variables": _json.dumps(op["variables"])}},
+        {"files": {"operations": (None, _json.dumps(op)), "map": (None, "{}")}},
+        {"data": _json.dumps(op), "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+    ]
+    for kw in attempts:
+        headers = {"Origin": "https://evil.example", **kw.pop("headers", {})}
+        resp = session.post(site.url + "/graphql", headers=headers, timeout=30, **kw)
+        assert resp.status_code < 500, resp.status_code
+        assert '"createDataset":{"dataset"' not in resp.text.replace(" ", ""), resp.text[:300]
+    with site.runtime.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Dataset)) == before
+    # The same operation as a same-site JSON request does run: the refusals above are real.
+    ok = session.post(site.url + "/graphql", json=op, timeout=30)
+    assert ok.json().get("data", {}).get("createDataset", {}).get("dataset"), ok.text[:300]
