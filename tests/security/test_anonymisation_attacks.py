@@ -290,3 +290,73 @@ def test_suppressed_cells_hide_their_means_and_only_dimensions_can_be_grouped(si
     assert too_many.get("errors"), (
         "four dimensions at once (two filters) must be refused: the cube has three"
     )
+
+
+def test_identifiers_under_neutral_names_uploaded_through_rest_never_reach_the_public(site):
+    import random
+
+    from indexer.synthetic import demo_metadata, generate_survey
+
+    from .site import citizenship_number
+
+    rng = random.Random(3)
+    df = generate_survey(240, seed=41).drop("respondent_name", "phone")
+    n = df.height
+    phones = [
+        f"+977-98{rng.randint(40, 69)}-{rng.randint(100000, 999999)}" if i % 3 else ""
+        for i in range(n)
+    ]
+    emails = [f"person{i}.{rng.randint(1000, 9999)}@gmail.example" for i in range(n)]
+    cits = [citizenship_number(rng) for _ in range(n)]
+    notes = [
+        f"Reach me at other{i}@mail.example.org or {phones[i] or '9841000000'}" for i in range(n)
+    ]
+    df = df.with_columns(
+        pl.Series("ref", phones),
+        pl.Series("x1", emails),
+        pl.Series("code", cits),
+        pl.Series("remarks", notes),
+    )
+    meta = demo_metadata()
+    meta["title"] = {"en": "Survey with identifiers under neutral column names"}
+    meta["columns"] = {
+        k: v for k, v in meta["columns"].items() if k not in ("respondent_name", "phone")
+    }
+    token = site.token(
+        "ada", ["datasets:write", "datasets:read-private", "datasets:publish"], ["samata"]
+    )
+    auth = {"Authorization": f"Bearer {token}"}
+    ds = site.post(
+        "/api/v1/datasets", json={"organisation": "samata", "metadata": meta}, headers=auth
+    ).json()
+    buf = io.BytesIO()
+    df.write_csv(buf)
+    up = site.post(
+        f"/api/v1/datasets/{ds['id']}/versions",
+        files={"file": ("s.csv", buf.getvalue())},
+        headers=auth,
+    )
+    assert up.status_code == 202, up.text
+    version = up.json()["version"]["id"]
+    assert (
+        site.post(
+            f"/api/v1/versions/{version}/publish", json={"approve_free_text": True}, headers=auth
+        ).status_code
+        == 202
+    )
+    public = [
+        site.get(f"/datasets/{ds['slug']}/download.csv").text,
+        site.get(f"/datasets/{ds['slug']}/download.json").text,
+        site.get(f"/datasets/{ds['slug']}").text,
+        site.graphql(
+            "query($d: String!) { records(dataset: $d, first: 100) { rows } }", {"d": ds["slug"]}
+        ).text,
+    ]
+    assert "[EMAIL]" in public[0] and "remarks" in public[0], public[0][:300]
+    for text in public:
+        leaked = [s for s in phones + emails + cits if s and s in text]
+        leaked += [
+            m for m in PHONE_LIKE.findall(text) if _digits(m) in {_digits(p) for p in phones if p}
+        ]
+        assert not leaked, leaked[:3]
+        assert "other0@mail.example.org" not in text
