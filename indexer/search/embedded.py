@@ -30,6 +30,7 @@ serialised by a process lock and SQLite's own write lock across processes.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -674,30 +675,26 @@ class EmbeddedBackend(SearchBackend):
                     decode_cursor(after, None)
                 return RecordPage(rows=[], next_cursor=None, total=0)
             version_id, vkey, filterable, dtypes, row_count, columns = active
-            dtypes, columns = json.loads(dtypes), json.loads(columns)
-            filterable = json.loads(filterable)
-            wanted = check_record_filters(filters, filterable)
+            shape = _record_shape(filterable, dtypes, columns)
+            wanted = check_record_filters(filters, shape.filterable)
             signature = filter_signature(wanted)
             position, total = 0, None
             if after:
                 position, total = record_position(decode_cursor(after, version_id), signature)
             table = f"rec_{int(vkey)}"
-            typed = _sql_values(wanted, dtypes)
+            typed = _sql_values(wanted, shape.dtypes)
             if total is None:
                 total = _count_records(c, table, typed, row_count)
-            rows = _record_page(c, table, columns, filterable, typed, position, limit + 1)
+            rows = _record_page(
+                c, table, shape.columns, shape.filterable, typed, position, limit + 1
+            )
         more = len(rows) > limit
         rows = rows[:limit]
-        out = [
-            {
-                name: _from_sql(value, dtypes[name])
-                for name, value in zip(columns, row[1:], strict=True)
-            }
-            for row in rows
-        ]
+        out = shape.dicts(rows)
         # The cursor carries the total of its filters, so later pages cost O(limit).
+        # Each row is (*columns, _row): the key is its last value.
         cursor = (
-            encode_cursor(version_id, [rows[-1][0], total, signature]) if more and rows else None
+            encode_cursor(version_id, [rows[-1][-1], total, signature]) if more and rows else None
         )
         return RecordPage(rows=out, next_cursor=cursor, total=total)
 
@@ -846,14 +843,45 @@ def _sql_values(wanted: Mapping[str, list[str]], dtypes: Mapping[str, str]) -> d
     return out
 
 
-def _from_sql(value: Any, kind: str) -> Any:
-    if value is None:
-        return None
-    if kind == "bool":
-        return bool(value)
-    if kind == "json":
-        return json.loads(value)
-    return value
+class _RecordShape:
+    """A version's record columns as a page reads them, parsed once per version.
+
+    Rows come from SQLite as ``(*columns, _row)`` tuples; ``dict(zip(columns,
+    row))`` builds a record in C (zip stops before ``_row``), and only the
+    columns whose stored form differs from their value are converted, one
+    column at a time: booleans (stored 0/1) and nested values (stored as JSON
+    text, decoded with one ``json.loads`` per column and page).
+    """
+
+    __slots__ = ("filterable", "dtypes", "columns", "bools", "nested")
+
+    def __init__(self, filterable: list[str], dtypes: dict[str, str], columns: list[str]):
+        self.filterable = tuple(filterable)
+        self.dtypes = dtypes
+        self.columns = tuple(columns)
+        self.bools = tuple(n for n in self.columns if dtypes.get(n) == "bool")
+        self.nested = tuple(n for n in self.columns if dtypes.get(n) == "json")
+
+    def dicts(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        columns = self.columns
+        out = [dict(zip(columns, row)) for row in rows]  # noqa: B905 - _row is left off on purpose
+        for name in self.bools:
+            for record in out:
+                value = record[name]
+                if value is not None:
+                    record[name] = value != 0
+        for name in self.nested:
+            texts = [record[name] for record in out]
+            values = json.loads("[" + ",".join("null" if t is None else t for t in texts) + "]")
+            for record, value in zip(out, values, strict=True):
+                record[name] = value
+        return out
+
+
+@functools.lru_cache(maxsize=256)
+def _record_shape(filterable: str, dtypes: str, columns: str) -> _RecordShape:
+    """The parsed shape of a version's records, keyed by its stored JSON texts (so never stale)."""
+    return _RecordShape(json.loads(filterable), json.loads(dtypes), json.loads(columns))
 
 
 # -- records: queries -----------------------------------------------------------
@@ -887,20 +915,20 @@ def _count_records(
 def _record_page(
     c: sqlite3.Connection,
     table: str,
-    columns: list[str],
-    filterable: list[str],
+    columns: tuple[str, ...],
+    filterable: tuple[str, ...],
     wanted: Mapping[str, list[Any]],
     position: int,
     n: int,
 ) -> list[tuple[Any, ...]]:
-    """Up to ``n`` rows after ``position`` in row order, each read through an index.
+    """Up to ``n`` rows ``(*columns, _row)`` after ``position`` in row order, read through an index.
 
     With no filter: the integer primary key.  With a single-valued filter:
     that column's index, whose entries for one value are in row order.  When
     every filter has several values, an index range per value of the filter
     with the fewest, merged: a plain ``IN`` would sort every match per page.
     """
-    select = ", ".join(["_row", *(_q(name) for name in columns)])
+    select = ", ".join([*(_q(name) for name in columns), "_row"])
     if any(not values for values in wanted.values()):
         return []
     where, params = _where(wanted)
