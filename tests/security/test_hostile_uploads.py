@@ -360,3 +360,34 @@ def test_resumable_uploads_refuse_ranges_sizes_and_other_peoples_uploads(site, p
     for bad_id in ("../../secret_key", "..%2f..%2fsecret_key", "a" * 500):
         resp = site.get(f"/api/v1/uploads/{bad_id}", headers=_auth(publisher))
         assert resp.status_code == 404, (bad_id, resp.status_code)
+
+
+def test_hostile_files_through_the_portal_wizard_get_a_clean_page(site):
+    from .test_csrf import CSRF_RE, signed_in
+
+    session = signed_in(site, "ada")
+    files = hostile_files()
+    for name in (
+        "zip_bomb_xlsx",
+        "lying_zip_bomb_xlsx",
+        "binary_named_csv",
+        "deeply_nested_json",
+        "huge_single_cell",
+        "xlsx_with_formula",
+        "too_many_columns",
+        "over_upload_limit",
+        "empty_file",
+    ):
+        filename, data = files[name]
+        page = session.get(site.url + "/publish/", timeout=30)
+        assert page.status_code == 200
+        token = CSRF_RE.search(page.text).group(1)
+        resp = session.post(
+            site.url + "/publish/",
+            data={"organisation": "samata", "csrf_token": token},
+            files={"file": (filename, data)},
+            allow_redirects=False,
+            timeout=60,
+        )
+        assert_clean(resp, name, site)
+        assert resp.status_code in (400, 413, 422), (name, resp.status_code)
