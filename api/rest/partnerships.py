@@ -13,36 +13,40 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
-from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from api.context import current_principal, runtime
+from api.rest.common import iso, iso_date, json_body, load, register_error_handlers
+from api.rest.schemas import (
+    AcceptSchema,
+    FindingsSchema,
+    IncludeEndedSchema,
+    PartnershipCreateSchema,
+    PartnershipStatusSchema,
+    RevokeSchema,
+    StartReviewSchema,
+    SubmitSchema,
+    VerificationSchema,
+)
 from catalog.models import Organisation
 from catalog.partnership_models import (
     QUALITY_CHECKLIST,
     Endorsement,
     FindingRating,
     Partnership,
-    PartnershipStatus,
-    PartyRole,
     QualityItem,
     QualityReview,
-    ReviewDecision,
 )
 from catalog.services import datasets as dataset_service
 from catalog.services import partnerships as partnership_service
 from catalog.services import reviews as review_service
 from catalog.services.organisations import get_organisation
-from schema.errors import CGDError, InvalidInput, NotFound, Problem
+from schema.errors import NotFound
 
 bp = Blueprint("rest_partnerships", __name__, url_prefix="/api/v1")
 
 
 # --- representations -------------------------------------------------------
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def organisation_ref(org: Organisation) -> dict[str, Any]:
@@ -57,16 +61,16 @@ def partnership_json(p: Partnership) -> dict[str, Any]:
         "in_force": partnership_service.is_in_force(p),
         "topics": list(p.topics or []),
         "places": list(p.places or []),
-        "starts_on": _iso(p.starts_on),
-        "ends_on": _iso(p.ends_on),
+        "starts_on": iso_date(p.starts_on),
+        "ends_on": iso_date(p.ends_on),
         "data_sharing_terms": p.data_sharing_terms,
         "agreement_url": p.agreement_url,
-        "created_at": _iso(p.created_at),
+        "created_at": iso(p.created_at),
         "parties": [
             {
                 "organisation": organisation_ref(party.organisation),
                 "role": party.role,
-                "accepted_at": _iso(party.accepted_at),
+                "accepted_at": iso(party.accepted_at),
             }
             for party in p.parties
         ],
@@ -84,8 +88,8 @@ def review_json(r: QualityReview) -> dict[str, Any]:
         "status": r.status,
         "decision": r.decision,
         "summary": r.summary,
-        "created_at": _iso(r.created_at),
-        "submitted_at": _iso(r.submitted_at),
+        "created_at": iso(r.created_at),
+        "submitted_at": iso(r.submitted_at),
         "findings": [
             {
                 "item": item.value,
@@ -105,119 +109,16 @@ def endorsement_json(e: Endorsement) -> dict[str, Any]:
         "dataset": e.dataset_id,
         "version": e.version_id,
         "version_number": e.version_number,
-        "endorsed_at": _iso(e.endorsed_at),
+        "endorsed_at": iso(e.endorsed_at),
         "statement": e.statement,
         "review": e.review_id,
         "active": e.active,
-        "revoked_at": _iso(e.revoked_at),
+        "revoked_at": iso(e.revoked_at),
         "revoke_reason": e.revoke_reason,
     }
 
 
-# --- input -----------------------------------------------------------------
-
-
-class PartySchema(Schema):
-    organisation = fields.String(required=True)
-    role = fields.String(load_default=None, validate=validate.OneOf([r.value for r in PartyRole]))
-
-
-class PartnershipCreateSchema(Schema):
-    title = fields.String(required=True)
-    parties = fields.List(fields.Nested(PartySchema), required=True)
-    topics = fields.List(fields.String(), load_default=list)
-    places = fields.List(fields.String(), load_default=list)
-    starts_on = fields.Date(load_default=None)
-    ends_on = fields.Date(load_default=None)
-    data_sharing_terms = fields.String(load_default="")
-    agreement_url = fields.Url(load_default=None, schemes={"https", "http"})
-
-
-class AcceptSchema(Schema):
-    organisation = fields.String(required=True)
-
-
-class StatusSchema(Schema):
-    status = fields.String(
-        required=True,
-        validate=validate.OneOf(
-            [
-                PartnershipStatus.ACTIVE.value,
-                PartnershipStatus.SUSPENDED.value,
-                PartnershipStatus.ENDED.value,
-            ]
-        ),
-    )
-    reason = fields.String(load_default="")
-
-
-class VerificationSchema(Schema):
-    verified = fields.Boolean(load_default=True)
-    government_type = fields.String(load_default=None)
-    note = fields.String(load_default="")
-
-
-class StartReviewSchema(Schema):
-    organisation = fields.String(load_default=None)
-
-
-class FindingSchema(Schema):
-    rating = fields.String(required=True, validate=validate.OneOf([r.value for r in FindingRating]))
-    comment = fields.String(load_default="")
-
-
-class FindingsSchema(Schema):
-    findings = fields.Dict(keys=fields.String(), values=fields.Nested(FindingSchema), required=True)
-
-
-class SubmitSchema(Schema):
-    decision = fields.String(
-        required=True, validate=validate.OneOf([d.value for d in ReviewDecision])
-    )
-    summary = fields.String(load_default="")
-    statement = fields.String(load_default="")
-
-
-class RevokeSchema(Schema):
-    reason = fields.String(required=True)
-
-
-def _problems(messages, path=()) -> list[Problem]:
-    out: list[Problem] = []
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            out += _problems(value, (*path, str(key)))
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        out += [Problem("invalid", m, field=".".join(path) or None) for m in messages]
-    elif isinstance(messages, list):
-        for m in messages:
-            out += _problems(m, path)
-    else:
-        out.append(Problem("invalid", str(messages), field=".".join(path) or None))
-    return out
-
-
-def _body(schema: Schema) -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None and not request.get_data():
-        body = {}
-    if not isinstance(body, dict):
-        raise InvalidInput(
-            "Send a JSON object.",
-            [Problem("invalid_json", "The body must be a JSON object.")],
-            code="invalid_json",
-        )
-    try:
-        return schema.load(body)
-    except ValidationError as err:
-        raise InvalidInput("The request is not valid.", _problems(err.messages)) from None
-
-
-@bp.errorhandler(CGDError)
-def _error(err: CGDError):
-    from api.rest.views import _error as rest_error
-
-    return rest_error(err)
+register_error_handlers(bp)
 
 
 # --- reading ---------------------------------------------------------------
@@ -234,7 +135,7 @@ def quality_checklist():
 @bp.get("/organisations/<slug>/partnerships")
 def organisation_partnerships(slug: str):
     """The organisation's partnerships (ended ones with ?include_ended=true)."""
-    include_ended = request.args.get("include_ended", "").lower() in {"1", "true", "yes"}
+    include_ended = load(IncludeEndedSchema(), request.args)["include_ended"]
     with runtime().db.session() as session:
         org = get_organisation(session, slug)
         found = partnership_service.partnerships_of(session, org, include_ended=include_ended)
@@ -300,7 +201,7 @@ def get_review(review_id: str):
 @bp.post("/partnerships")
 def create_partnership():
     """Propose a partnership (``org:admin`` of one party); active once every party accepts."""
-    body = _body(PartnershipCreateSchema())
+    body = json_body(PartnershipCreateSchema(), empty_ok=True)
     with runtime().db.session() as session:
         partnership = partnership_service.create_partnership(
             session,
@@ -322,7 +223,7 @@ def create_partnership():
 
 @bp.post("/partnerships/<partnership_id>/accept")
 def accept_partnership(partnership_id: str):
-    body = _body(AcceptSchema())
+    body = json_body(AcceptSchema(), empty_ok=True)
     with runtime().db.session() as session:
         partnership = partnership_service.get_partnership(session, partnership_id)
         partnership = partnership_service.accept_partnership(
@@ -333,7 +234,7 @@ def accept_partnership(partnership_id: str):
 
 @bp.post("/partnerships/<partnership_id>/status")
 def partnership_status(partnership_id: str):
-    body = _body(StatusSchema())
+    body = json_body(PartnershipStatusSchema(), empty_ok=True)
     with runtime().db.session() as session:
         partnership = partnership_service.get_partnership(session, partnership_id)
         partnership = partnership_service.set_partnership_status(
@@ -345,7 +246,7 @@ def partnership_status(partnership_id: str):
 @bp.post("/organisations/<slug>/verification")
 def verify_organisation(slug: str):
     """Site administrators verify an organisation (and a government body's type)."""
-    body = _body(VerificationSchema())
+    body = json_body(VerificationSchema(), empty_ok=True)
     with runtime().db.session() as session:
         org = get_organisation(session, slug)
         partnership_service.verify_organisation(
@@ -361,7 +262,7 @@ def verify_organisation(slug: str):
             {
                 **organisation_ref(org),
                 "government_type": profile.government_type,
-                "verified_at": _iso(profile.verified_at),
+                "verified_at": iso(profile.verified_at),
                 "verification_note": profile.verification_note,
             }
         )
@@ -370,7 +271,7 @@ def verify_organisation(slug: str):
 @bp.post("/versions/<version_id>/reviews")
 def start_review(version_id: str):
     """Open (or return the open) draft review of a published version for a partner."""
-    body = _body(StartReviewSchema())
+    body = json_body(StartReviewSchema(), empty_ok=True)
     with runtime().db.session() as session:
         version = dataset_service.get_version(session, version_id)
         review = review_service.start_review(
@@ -382,7 +283,7 @@ def start_review(version_id: str):
 @bp.put("/reviews/<review_id>/findings")
 def record_findings(review_id: str):
     """Record or replace findings: ``{"findings": {item: {"rating", "comment"}}}``."""
-    body = _body(FindingsSchema())
+    body = json_body(FindingsSchema(), empty_ok=True)
     with runtime().db.session() as session:
         review = review_service.get_review(session, review_id)
         review = review_service.record_findings(
@@ -394,7 +295,7 @@ def record_findings(review_id: str):
 @bp.post("/reviews/<review_id>/submit")
 def submit_review(review_id: str):
     """Endorse the version or request changes; the endorsement belongs to this version only."""
-    body = _body(SubmitSchema())
+    body = json_body(SubmitSchema(), empty_ok=True)
     with runtime().db.session() as session:
         review = review_service.get_review(session, review_id)
         review = review_service.submit_review(
@@ -417,7 +318,7 @@ def submit_review(review_id: str):
 
 @bp.post("/endorsements/<endorsement_id>/revoke")
 def revoke_endorsement(endorsement_id: str):
-    body = _body(RevokeSchema())
+    body = json_body(RevokeSchema(), empty_ok=True)
     with runtime().db.session() as session:
         endorsement = review_service.get_endorsement(session, endorsement_id)
         endorsement = review_service.revoke_endorsement(

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from catalog.models import JobStatus, VersionStatus
+from catalog.partnership_models import (
+    FindingRating,
+    PartnershipStatus,
+    PartyRole,
+    QualityItem,
+    ReviewDecision,
+    ReviewStatus,
+)
 from catalog.principal import SCOPES
 from schema.metadata import DatasetMetadataSchema
 
@@ -158,3 +166,234 @@ class MeSchema(Schema):
     client_id = fields.String(allow_none=True)
     scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), allow_none=True)
     organisations = fields.List(fields.String(), allow_none=True)
+
+
+# --- partnerships, quality reviews and endorsements (api/rest/partnerships.py) ---------
+
+
+def _one_of(values) -> validate.OneOf:
+    return validate.OneOf([v.value for v in values])
+
+
+class OrganisationRefSchema(Schema):
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    verified = fields.Boolean(required=True)
+
+
+class PartySchema(Schema):
+    organisation = fields.Nested(OrganisationRefSchema, required=True)
+    role = fields.String(required=True, validate=_one_of(PartyRole))
+    accepted_at = fields.DateTime(allow_none=True)
+
+
+class PartnershipSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.String(required=True, validate=_one_of(PartnershipStatus))
+    in_force = fields.Boolean(required=True)
+    topics = fields.List(fields.String(), required=True)
+    places = fields.List(fields.String(), required=True)
+    starts_on = fields.Date(allow_none=True)
+    ends_on = fields.Date(allow_none=True)
+    data_sharing_terms = fields.String(required=True)
+    agreement_url = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+    parties = fields.List(fields.Nested(PartySchema), required=True)
+
+
+class OrganisationPartnershipsSchema(Schema):
+    organisation = fields.Nested(OrganisationRefSchema, required=True)
+    partnerships = fields.List(fields.Nested(PartnershipSchema), required=True)
+
+
+class VerifiedOrganisationSchema(OrganisationRefSchema):
+    government_type = fields.String(allow_none=True)
+    verified_at = fields.DateTime(allow_none=True)
+    verification_note = fields.String(required=True)
+
+
+class ChecklistItemSchema(Schema):
+    item = fields.String(required=True, validate=_one_of(QualityItem))
+    question = fields.String(required=True)
+
+
+class ChecklistSchema(Schema):
+    items = fields.List(fields.Nested(ChecklistItemSchema), required=True)
+    ratings = fields.List(fields.String(validate=_one_of(FindingRating)), required=True)
+
+
+class ReviewFindingSchema(ChecklistItemSchema):
+    rating = fields.String(required=True, allow_none=True, validate=_one_of(FindingRating))
+    comment = fields.String(required=True)
+
+
+class ReviewSchema(Schema):
+    id = fields.String(required=True)
+    dataset = fields.String(required=True)
+    version = fields.String(required=True)
+    organisation = fields.Nested(OrganisationRefSchema, required=True)
+    partnership = fields.String(allow_none=True)
+    status = fields.String(required=True, validate=_one_of(ReviewStatus))
+    decision = fields.String(allow_none=True, validate=_one_of(ReviewDecision))
+    summary = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    submitted_at = fields.DateTime(allow_none=True)
+    findings = fields.List(fields.Nested(ReviewFindingSchema), required=True)
+
+
+class SubmittedReviewSchema(ReviewSchema):
+    endorsement = fields.String(
+        allow_none=True, metadata={"description": "The endorsement in force that this review made."}
+    )
+
+
+class VersionReviewsSchema(Schema):
+    version = fields.String(required=True)
+    reviews = fields.List(fields.Nested(ReviewSchema), required=True)
+
+
+class EndorsementSchema(Schema):
+    id = fields.String(required=True)
+    organisation = fields.Nested(OrganisationRefSchema, required=True)
+    dataset = fields.String(required=True)
+    version = fields.String(required=True)
+    version_number = fields.Integer(required=True)
+    endorsed_at = fields.DateTime(required=True)
+    statement = fields.String(required=True)
+    review = fields.String(allow_none=True)
+    active = fields.Boolean(required=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    revoke_reason = fields.String(allow_none=True)
+
+
+class DatasetEndorsementsSchema(Schema):
+    dataset = fields.String(required=True)
+    version = fields.String(allow_none=True)
+    version_number = fields.Integer(allow_none=True)
+    endorsed = fields.Boolean(required=True)
+    endorsements = fields.List(fields.Nested(EndorsementSchema), required=True)
+    partnerships = fields.List(
+        fields.Nested(PartnershipSchema),
+        required=True,
+        metadata={"description": "Partnerships in force that cover the dataset."},
+    )
+
+
+class PartyInputSchema(Schema):
+    organisation = fields.String(required=True, metadata={"description": "Organisation slug."})
+    role = fields.String(
+        load_default=None,
+        validate=_one_of(PartyRole),
+        metadata={"description": "Default: by the organisation's kind."},
+    )
+
+
+class PartnershipCreateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    title = fields.String(required=True)
+    parties = fields.List(fields.Nested(PartyInputSchema), required=True)
+    topics = fields.List(fields.String(), load_default=list)
+    places = fields.List(fields.String(), load_default=list)
+    starts_on = fields.Date(load_default=None)
+    ends_on = fields.Date(load_default=None)
+    data_sharing_terms = fields.String(load_default="")
+    agreement_url = fields.Url(load_default=None, schemes={"https", "http"})
+
+
+class AcceptSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    organisation = fields.String(
+        required=True, metadata={"description": "Slug of the party that accepts."}
+    )
+
+
+class PartnershipStatusSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            [
+                PartnershipStatus.ACTIVE.value,
+                PartnershipStatus.SUSPENDED.value,
+                PartnershipStatus.ENDED.value,
+            ]
+        ),
+    )
+    reason = fields.String(load_default="")
+
+
+class VerificationSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    verified = fields.Boolean(load_default=True)
+    government_type = fields.String(
+        load_default=None, metadata={"description": "nso, ministry, local_government or other."}
+    )
+    note = fields.String(load_default="")
+
+
+class StartReviewSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    organisation = fields.String(
+        load_default=None, metadata={"description": "The reviewing organisation (default: yours)."}
+    )
+
+
+class FindingSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    rating = fields.String(required=True, validate=_one_of(FindingRating))
+    comment = fields.String(load_default="")
+
+
+class FindingsSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    findings = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(FindingSchema),
+        required=True,
+        metadata={"description": "Checklist item -> its finding."},
+    )
+
+
+class SubmitSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    decision = fields.String(required=True, validate=_one_of(ReviewDecision))
+    summary = fields.String(load_default="")
+    statement = fields.String(
+        load_default="", metadata={"description": "Shown with the badge when endorsing."}
+    )
+
+
+class RevokeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(required=True)
+
+
+class IncludeEndedSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    include_ended = fields.Boolean(
+        load_default=False,
+        falsy={*fields.Boolean.falsy, ""},
+        metadata={"description": "Ended partnerships too."},
+    )

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from marshmallow import ValidationError
 from sqlalchemy import select
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
 from api import json_bodies
 from api.context import current_principal, runtime
 from api.rest import uploads
+from api.rest.common import iso, json_body, max_upload_bytes, register_error_handlers
 from api.rest.schemas import (
     DatasetCreateSchema,
     PublishSchema,
@@ -31,7 +29,7 @@ from catalog.permissions import authorize
 from catalog.services import datasets as dataset_service
 from catalog.services import jobs as job_service
 from indexer.storage import FileTooLarge
-from schema.errors import CGDError, InvalidInput, NotFound, Problem
+from schema.errors import InvalidInput, NotFound, Problem
 
 bp = Blueprint("rest", __name__, url_prefix="/api/v1")
 
@@ -39,15 +37,6 @@ DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 
 
 # --- representations -------------------------------------------------------
-
-
-def _iso(value) -> str | None:
-    # RFC 3339 needs the offset; SQLite hands back naive datetimes, all of them UTC.
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
 
 
 def dataset_json(dataset: Dataset) -> dict[str, Any]:
@@ -73,9 +62,9 @@ def version_json(version: DatasetVersion) -> dict[str, Any]:
         "status": version.status,
         "filename": version.filename,
         "record_count": version.record_count or 0,
-        "created_at": _iso(version.created_at),
-        "published_at": _iso(version.published_at),
-        "withdrawn_at": _iso(version.withdrawn_at),
+        "created_at": iso(version.created_at),
+        "published_at": iso(version.published_at),
+        "withdrawn_at": iso(version.withdrawn_at),
         "error": version.error,
     }
 
@@ -89,49 +78,13 @@ def job_json(job: Job) -> dict[str, Any]:
         "result": job.result,
         "error": job.error,
         "version": (job.payload or {}).get("version_id"),
-        "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
     }
 
 
 # --- input -----------------------------------------------------------------
-
-
-def _problems(err: ValidationError, prefix: str = "") -> list[Problem]:
-    out: list[Problem] = []
-
-    def walk(messages, path):
-        if isinstance(messages, dict):
-            for key, value in messages.items():
-                walk(value, [*path, str(key)])
-        elif isinstance(messages, list) and messages and all(isinstance(m, str) for m in messages):
-            for m in messages:
-                out.append(Problem("invalid", m, field=".".join(path) or None))
-        elif isinstance(messages, list):
-            for m in messages:
-                walk(m, path)
-        else:
-            out.append(Problem("invalid", str(messages), field=".".join(path) or None))
-
-    walk(err.messages, [prefix] if prefix else [])
-    return out
-
-
-def _json_body(schema) -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None and request.content_length in (None, 0) and isinstance(schema, PublishSchema):
-        body = {}
-    if not isinstance(body, dict):
-        raise InvalidInput(
-            "Send a JSON object.",
-            [Problem("invalid_json", "The body must be a JSON object.")],
-            code="invalid_json",
-        )
-    try:
-        return schema.load(body)
-    except ValidationError as err:
-        raise InvalidInput("The request is not valid.", _problems(err)) from None
 
 
 def _columns_field(raw: str | None) -> dict[str, Any] | None:
@@ -173,46 +126,11 @@ def _private_version(session, version_id: str) -> DatasetVersion:
     return version
 
 
-def _max_bytes() -> int:
-    return int(current_app.config["MAX_UPLOAD_BYTES"])
-
-
 def _chunk_bytes() -> int:
     return int(current_app.config.get("UPLOAD_CHUNK_BYTES") or DEFAULT_CHUNK_BYTES)
 
 
-# --- errors ----------------------------------------------------------------
-
-
-@bp.errorhandler(CGDError)
-def _error(err: CGDError):
-    status = err.status
-    headers = {}
-    if err.code in {"unauthenticated", "invalid_token"}:
-        status = 401
-        headers["WWW-Authenticate"] = (
-            'Bearer realm="cgd-portal"'
-            if err.code == "unauthenticated"
-            else 'Bearer realm="cgd-portal", error="invalid_token"'
-        )
-    elif err.code == "insufficient_scope":
-        headers["WWW-Authenticate"] = 'Bearer realm="cgd-portal", error="insufficient_scope"'
-    return jsonify({"error": err.to_dict()}), status, headers
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def _too_large(_err):
-    return _error(uploads.TooLarge(_max_bytes()))
-
-
-@bp.errorhandler(404)
-def _not_found(_err):
-    return jsonify({"error": {"code": "not_found", "message": "Not found."}}), 404
-
-
-@bp.errorhandler(405)
-def _method_not_allowed(_err):
-    return jsonify({"error": {"code": "method_not_allowed", "message": "Method not allowed."}}), 405
+register_error_handlers(bp)
 
 
 # --- endpoints -------------------------------------------------------------
@@ -244,7 +162,7 @@ def me():
 @bp.post("/datasets")
 def create_dataset():
     """Create a dataset (no data yet) with metadata of the CGD standard."""
-    body = _json_body(DatasetCreateSchema())
+    body = json_body(DatasetCreateSchema())
     with runtime().db.session() as session:
         dataset = dataset_service.create_dataset(
             session, current_principal(), body["organisation"], body["metadata"]
@@ -287,7 +205,7 @@ def upload_version(ref: str):
     columns = _columns_field(request.form.get("columns"))
     key = f"datasets/{dataset_id}/uploads/{secrets.token_hex(8)}/{filename}"
     try:
-        files.save_stream(key, upload.stream, max_bytes=_max_bytes())
+        files.save_stream(key, upload.stream, max_bytes=max_upload_bytes())
     except FileTooLarge as exc:
         raise uploads.TooLarge(exc.limit) from None
     with runtime().db.session() as session:
@@ -299,7 +217,7 @@ def upload_version(ref: str):
 @bp.post("/datasets/<ref>/uploads")
 def start_upload(ref: str):
     """Start a resumable upload: announce the file name and size, then PUT chunks."""
-    body = _json_body(UploadCreateSchema())
+    body = json_body(UploadCreateSchema())
     principal = current_principal()
     with runtime().db.session() as session:
         dataset = _dataset(session, ref)
@@ -312,7 +230,7 @@ def start_upload(ref: str):
             filename=_safe_filename(body["filename"]),
             size=body["size"],
             columns=body.get("columns"),
-            max_bytes=_max_bytes(),
+            max_bytes=max_upload_bytes(),
         )
     return jsonify(_upload_json(upload)), 201
 
@@ -424,7 +342,7 @@ def anonymisation_report(version_id: str):
 @bp.post("/versions/<version_id>/publish")
 def publish(version_id: str):
     """Approve an anonymised version and queue its publication."""
-    body = _json_body(PublishSchema())
+    body = json_body(PublishSchema(), empty_ok=True)
     with runtime().db.session() as session:
         version = dataset_service.get_version(session, version_id)
         job = dataset_service.request_publish(
