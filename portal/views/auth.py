@@ -10,11 +10,14 @@ views only turn forms into service calls and errors into messages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import (
     LoginManager,
     UserMixin,
@@ -33,19 +36,73 @@ from catalog.principal import ANONYMOUS, SCOPES, Principal
 from catalog.services import accounts, invitations, organisations
 from catalog.services import clients as client_service
 from catalog.services import tokens as token_service
+from catalog.services.tokens import MAX_PERSONAL_DAYS
+from catalog.services.users import MIN_PASSWORD
+from portal.i18n import number
 from schema.errors import CGDError, InvalidInput, NotFound, PermissionDenied
 
 bp = Blueprint("auth", __name__)
-login_manager = LoginManager()
-login_manager.login_view = "auth.sign_in"
-login_manager.login_message = "Sign in to continue."
 
+
+def _is_static() -> bool:
+    """A static file: the same bytes for everyone, so its response must not depend on the session."""
+    endpoint = request.endpoint or ""
+    return endpoint == "static" or endpoint.endswith(".static")
+
+
+class _LoginManager(LoginManager):
+    """Flask-Login, except that static files never read the session.
+
+    Flask adds ``Vary: Cookie`` to any response whose request touched ``session``, and
+    Flask-Login's after-request hook always does; a shared cache would then keep one copy of
+    a year-long cached stylesheet per visitor's cookie.
+    """
+
+    def _update_remember_cookie(self, response):
+        if _is_static():
+            return response
+        return super()._update_remember_cookie(response)
+
+
+login_manager = _LoginManager()
+login_manager.login_view = "auth.sign_in"
+login_manager.login_message = lazy_gettext("Sign in to continue.")
+
+# Scope names stay in English (they are what applications send); the labels explain them.
 SCOPE_LABELS = {
-    "datasets:read-private": "Read your organisations' unpublished datasets, versions and reports",
-    "datasets:write": "Create datasets and upload new versions",
-    "datasets:publish": "Approve, publish and withdraw versions",
-    "endorsements:write": "Endorse datasets on behalf of your organisations",
-    "org:admin": "Administer your organisations (members, invitations, applications)",
+    "datasets:read-private": lazy_gettext(
+        "Read your organisations' unpublished datasets, versions and reports"
+    ),
+    "datasets:write": lazy_gettext("Create datasets and upload new versions"),
+    "datasets:publish": lazy_gettext("Approve, publish and withdraw versions"),
+    "endorsements:write": lazy_gettext("Endorse datasets on behalf of your organisations"),
+    "org:admin": lazy_gettext("Administer your organisations (members, invitations, applications)"),
+}
+
+# The catalogue services speak English; the problems a person meets on these pages are shown
+# in the page's language, picked by the problem's stable code (and field where it matters).
+_PROBLEM_TEXT: dict[tuple[str, str | None], Callable[[], str]] = {
+    ("invalid_credentials", None): lambda: _("Wrong e-mail or password."),
+    ("account_locked", None): lambda: _(
+        "Too many failed sign-ins: this account is locked for a while."
+    ),
+    ("inactive_account", None): lambda: _("This account is disabled."),
+    ("invalid_email", None): lambda: _("Enter a valid e-mail address."),
+    ("weak_password", None): lambda: _("Use at least %(n)s characters.", n=number(MIN_PASSWORD)),
+    ("email_taken", None): lambda: _("An account with this e-mail exists."),
+    ("required", "name"): lambda: _("Enter a name."),
+    ("required", "organisations"): lambda: _("Choose at least one organisation."),
+    ("required", "scopes"): lambda: _("Choose a scope."),
+    ("invalid_expiry", None): lambda: _(
+        "Expire in %(a)s to %(b)s days.", a=number(1), b=number(MAX_PERSONAL_DAYS)
+    ),
+    ("organisation_not_member", None): lambda: _("Choose only organisations you belong to."),
+    ("invalid_scope", None): lambda: _("Choose scopes from the list."),
+    ("invalid_choice", None): lambda: _("Choose from the list."),
+    ("invalid_redirect_uri", None): lambda: _(
+        "Each redirect URI must use https (or http on a loopback address) and have no fragment."
+    ),
+    ("already_member", None): lambda: _("You are already a member with this role or higher."),
 }
 
 
@@ -79,7 +136,7 @@ def _load_user(user_id: str) -> AccountUser | None:
 def _set_principal() -> None:
     """Set flask.g.cgd_principal for this request (read by api.context.current_principal)."""
     g.cgd_principal = ANONYMOUS
-    if request.path.startswith("/static/"):
+    if _is_static() or request.path.startswith("/static/"):
         return
     token = bearer_principal()  # InvalidToken (401) for an unknown, expired or revoked token
     if token is not None:
@@ -133,19 +190,25 @@ def _safe_next(target: str | None) -> str:
     return url_for("auth.account")
 
 
+def _problem_text(code: str, field: str | None, english: str) -> str:
+    """The message of a problem in the page's language (the service's English if unknown)."""
+    text = _PROBLEM_TEXT.get((code, field)) or _PROBLEM_TEXT.get((code, None))
+    return text() if text is not None else english
+
+
 def _problems_by_field(err: CGDError) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for p in err.problems:
-        out.setdefault(p.field or "_", []).append(p.message)
+        out.setdefault(p.field or "_", []).append(_problem_text(p.code, p.field, p.message))
     if not err.problems:
-        out["_"] = [err.message]
+        out["_"] = [_problem_text(err.code, None, err.message)]
     return out
 
 
 def _user_principal() -> Principal:
     principal = current_principal()
     if principal.kind != "user":
-        raise PermissionDenied("Sign in to the portal to do this.", code="session_required")
+        raise PermissionDenied(_("Sign in to the portal to do this."), code="session_required")
     return principal
 
 
@@ -160,7 +223,7 @@ def _form_ints(name: str) -> list[int]:
             out.append(int(v))
         except ValueError:
             raise InvalidInput(
-                "Choose organisations from the list.", code="invalid_choice"
+                _("Choose organisations from the list."), code="invalid_choice"
             ) from None
     return out
 
@@ -208,7 +271,7 @@ def sign_in():
                     )
                 )
             except accounts.SignInFailed as err:
-                errors, status = {"_": [err.message]}, err.status
+                errors, status = {"_": [_problem_text(err.code, None, err.message)]}, err.status
         if account is not None:
             session.clear()  # a fresh session at every sign-in (no fixation)
             login_user(account, remember=False)
@@ -258,7 +321,7 @@ def tokens():
                 created = {"name": row.name, "value": raw, "expires_at": row.expires_at}
             status = 201
         except ValueError:
-            errors, status = {"expires_in_days": ["Enter a number of days."]}, 400
+            errors, status = {"expires_in_days": [_("Enter a number of days.")]}, 400
         except CGDError as err:
             errors, status = _problems_by_field(err), err.status
     with runtime().db.session() as s:
@@ -435,10 +498,10 @@ def change_role(slug: str, user_id: int):
         org = _organisation(s, slug)
         user = s.get(User, user_id)
         if user is None or not any(m.organisation_id == org.id for m in user.memberships):
-            raise NotFound("No such member.", code="member_not_found")
+            raise NotFound(_("No such member."), code="member_not_found")
         role = request.form.get("role", "")
         if role not in {r.value for r in Role}:
-            raise InvalidInput("Choose a role from the list.", code="invalid_choice")
+            raise InvalidInput(_("Choose a role from the list."), code="invalid_choice")
         organisations.set_membership(s, _user_principal(), org, user, role)
     return redirect(url_for("auth.members", slug=slug))
 
@@ -502,7 +565,7 @@ def authorize():
     asked = set(_form_ints("organisations"))
     if not asked <= own:
         raise PermissionDenied(
-            "You can only grant organisations you belong to.", code="organisation_not_member"
+            _("You can only grant organisations you belong to."), code="organisation_not_member"
         )
     chosen = tuple(sorted(asked))
     return server.create_authorization_response(

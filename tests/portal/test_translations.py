@@ -17,7 +17,6 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None
 
 def _extracted() -> set:
     method_map = [
-        ("templates/account/**.html", "ignore"),
         ("**.py", "python"),
         ("templates/**.html", "jinja2"),
     ]
