@@ -319,11 +319,6 @@ def test_graphql_malformed_requests_give_clean_errors(site):
         assert_clean(resp, f"GET variables {variables[:10]}", site)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="api/graphql/view.py parses GET 'variables' with json.loads: deep nesting raises RecursionError (500);"
-    " use api.json_bodies.loads",
-)
 def test_graphql_get_variables_nested_too_deeply_are_a_clean_400(site):
     for variables in ("[" * 5000 + "]" * 5000, '{"a":' * 3000 + "1" + "}" * 3000):
         resp = site.get(
