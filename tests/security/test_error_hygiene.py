@@ -328,3 +328,48 @@ def test_graphql_get_variables_nested_too_deeply_are_a_clean_400(site):
         )
         assert_clean(resp, "GET variables nested", site)
         assert resp.status_code == 400
+
+
+INJECTIONS = [
+    "x' OR '1'='1",
+    'x" OR "1"="1',
+    "x') OR ('1'='1",
+    "x' OR 1=1 --",
+    "x%' OR '%'='",
+    "%",
+    "*",
+    "x OR y",
+    "x) OR (1=1",
+    "x\\' OR 1=1 #",
+    "x' UNION SELECT name FROM sqlite_master --",
+]
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_filter_values_are_data_not_query_syntax(site, value):
+    slug = site.published["demo"]["slug"]
+    rec = site.graphql(
+        'query($d: String!, $v: String!) { records(dataset: $d, filter: [{column: "district", values: [$v]}])'
+        " { totalCount } }",
+        {"d": slug, "v": value},
+    )
+    assert_clean(rec, value, site)
+    body = rec.json()
+    assert body.get("errors") or body["data"]["records"]["totalCount"] == 0, (value, body)
+    ds = site.graphql(
+        "query($v: [String!]) { datasets(filter: {organization: $v}) { totalCount } }",
+        {"v": [value]},
+    ).json()
+    assert ds.get("errors") or ds["data"]["datasets"]["totalCount"] == 0, (value, ds)
+    for facet in ("organisation", "topic", "place", "licence", "language"):
+        page = site.get("/search", params={facet: value})
+        assert_clean(page, f"{facet}={value}", site)
+        assert (
+            page.status_code == 400 or 'href="/datasets/' not in page.text.split("<main", 1)[-1]
+        ), (facet, value)
+    ckan = site.get("/api/3/action/package_search", params={"fq": f'organization:"{value}"'})
+    assert_clean(ckan, value, site)
+    if ckan.status_code == 200:
+        assert ckan.json()["result"]["count"] == 0, (value, ckan.json()["result"]["count"])
+    show = site.get("/api/3/action/package_show", params={"id": value})
+    assert show.status_code in (404, 409), (value, show.status_code)

@@ -209,3 +209,30 @@ def test_revoked_and_garbage_tokens_are_refused_everywhere(site):
             assert resp.status_code == 401, (bad, path, resp.status_code)
         gql = site.graphql("{ dimensions { code } }", token=bad)
         assert gql.status_code == 401 or gql.json().get("errors"), (bad, gql.text[:200])
+
+
+def test_an_outsiders_token_sees_no_draft_anywhere_in_the_portal(site, draft):
+    outsider = site.token(
+        "bea",
+        ["datasets:read-private", "datasets:write", "datasets:publish", "org:admin"],
+        ["dalit-voice"],
+    )
+    slug = draft["dataset"]["slug"]
+    for path in (
+        f"/datasets/{slug}",
+        f"/datasets/{slug}/download.csv",
+        f"/datasets/{slug}/datapackage.json",
+        f"/datasets/{slug}/factsheet",
+        f"/datasets/{slug}/dcat.jsonld",
+        f"/api/3/action/package_show?id={slug}",
+        f"/api/v1/datasets/{slug}/endorsements",
+    ):
+        for token in (outsider, None):
+            resp = site.get(path, headers=_auth(token))
+            assert_clean(resp, path)
+            assert resp.status_code in (403, 404), (path, token is None, resp.status_code)
+            assert "Private draft of samata" not in resp.text
+    search = site.get("/search", params={"q": "Private draft"}, headers=_auth(outsider))
+    assert "Private draft of samata" not in search.text
+    listed = site.get("/api/3/action/package_list", headers=_auth(outsider)).json()["result"]
+    assert slug not in listed
