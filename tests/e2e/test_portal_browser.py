@@ -33,6 +33,7 @@ def _page_types(slug: str) -> dict[str, str]:
         "organisation": "/organisations/samata-data-collective",
         "about": "/about",
         "guide": "/guide",
+        "sign-in": "/account/sign-in",
         "not-found": "/datasets/no-such-dataset",
     }
 
