@@ -58,6 +58,20 @@ def test_the_document_is_valid_openapi_3_built_from_the_marshmallow_schemas(make
     assert doc["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"][
         "scopes"
     ].keys() == set(SCOPES)
+    # Partnerships, reviews and endorsements: each write names its scope and its errors.
+    assert {"Partnership", "Review", "Endorsement", "DatasetEndorsements"} <= set(schemas)
+    for path, method, scope in (
+        ("/partnerships", "post", "org:admin"),
+        ("/partnerships/{partnership_id}/accept", "post", "org:admin"),
+        ("/versions/{version_id}/reviews", "post", "endorsements:write"),
+        ("/reviews/{review_id}/findings", "put", "endorsements:write"),
+        ("/reviews/{review_id}/submit", "post", "endorsements:write"),
+        ("/endorsements/{endorsement_id}/revoke", "post", "endorsements:write"),
+    ):
+        op = doc["paths"][path][method]
+        assert {"oauth2": [scope]} in op["security"], path
+        assert {"400", "401", "403", "404", "409"} <= set(op["responses"]), path
+    assert "security" not in doc["paths"]["/datasets/{ref}/endorsements"]["get"]
 
 
 @pytest.fixture
