@@ -71,23 +71,26 @@ def _measure_stats(df: pl.DataFrame, casts: pl.DataFrame, measures: list[str]) -
     """For every measure at once: whether a cell needs the careful parse, and min/max/mean.
 
     ``casts`` holds the measures cast to Float64 (non-strict). A cell needs
-    care when it is not null but did not cast to a finite number.
+    care when it is not null but did not cast to a finite number; as a null
+    cell never casts to a number, that is when the column has fewer finite
+    values than non-null cells, which is counted without lining up the raw text.
     """
     if not measures:
         return {}
-    both = df.select(pl.col(measures).name.prefix("\x00")).hstack(casts.select(measures))
     exprs = []
     for m in measures:
         finite = pl.col(m).filter(pl.col(m).is_finite())
         exprs += [
-            (pl.col(f"\x00{m}").is_not_null() & ~pl.col(m).is_finite().fill_null(False))
-            .any()
-            .alias(f"careful:{m}"),
+            pl.col(m).is_finite().sum().alias(f"finite:{m}"),
             finite.min().alias(f"min:{m}"),
             finite.max().alias(f"max:{m}"),
             finite.mean().alias(f"mean:{m}"),
         ]
-    return both.select(exprs).row(0, named=True)
+    stats = casts.select(exprs).row(0, named=True)
+    for m in measures:
+        filled = df.height - df.get_column(m).null_count()
+        stats[f"careful:{m}"] = stats.pop(f"finite:{m}") != filled
+    return stats
 
 
 def _measure(df: pl.DataFrame, name: str, out: _Collector) -> pl.Series:
@@ -123,11 +126,13 @@ def _dimension(
     report: dict,
     as_categories: pl.Series,
     categories: pl.Categories,
-) -> pl.Series:
+) -> tuple[pl.Series, pl.Series]:
     """``as_categories`` is the column cast, beforehand in bulk, to its own ``categories``.
 
     One hashing pass: the private category list numbers the distinct raw
-    values (0..k-1), they are matched once each, and codes are gathered by number.
+    values (0..k-1) and they are matched once each. Returns ``(ids, codes)``:
+    each row's number and the code of each number, so that the caller gathers
+    the codes of every dimension column in one parallel select.
     """
     dim = DIMENSIONS[dim_code]
     # Read the list while the column holds it alive: polars frees unused categories.
@@ -140,7 +145,7 @@ def _dimension(
             distinct, list(range(len(distinct))), default=None, return_dtype=pl.UInt32
         )
     mapping, unmatched = dim.match_column(distinct)
-    codes = pl.Series(name, [mapping.get(v) for v in distinct], dtype=pl.String).gather(ids)
+    codes = pl.Series(name, [mapping.get(v) for v in distinct], dtype=pl.String)
     if unmatched:
         bad_ids = pl.Series([i for i, v in enumerate(distinct) if v in set(unmatched)])
         firsts = (
@@ -173,7 +178,7 @@ def _dimension(
                 counts[code] = counts.get(code, 0) + n
     report["codes"] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     report["unmatched"] = [u.strip() for u in unmatched[:50]]
-    return codes.alias(name)
+    return ids.alias(name), codes
 
 
 def validate_table(
@@ -217,6 +222,7 @@ def validate_table(
             )
     report: dict[str, Any] = {"rows": df.height, "columns": {}}
     new: list[pl.Series] = []
+    coded: dict[str, tuple[pl.Series, pl.Series]] = {}  # dimension -> (row ids, codes)
     to_text = [n for n in specs if n in df.columns and df.schema[n] != pl.String]
     if to_text:
         df = df.with_columns(pl.col(to_text).cast(pl.String))
@@ -253,16 +259,14 @@ def validate_table(
             new.append(series)
         elif spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER) and spec.dimension:
             if spec.dimension in DIMENSIONS:
-                new.append(
-                    _dimension(
-                        df,
-                        name,
-                        spec.dimension,
-                        out,
-                        col_report,
-                        casts.get_column(name),
-                        categories[name],
-                    )
+                coded[name] = _dimension(
+                    df,
+                    name,
+                    spec.dimension,
+                    out,
+                    col_report,
+                    casts.get_column(name),
+                    categories[name],
                 )
             else:
                 out.error(
@@ -292,6 +296,12 @@ def validate_table(
             problems,
             code="invalid_table",
         )
+    if coded:
+        # Codes by row number for every dimension at once (polars runs them in parallel).
+        ids = pl.DataFrame([row_ids for row_ids, _ in coded.values()])
+        new += ids.select(
+            pl.lit(codes).gather(pl.col(name)).alias(name) for name, (_, codes) in coded.items()
+        ).get_columns()
     if new:
         df = df.with_columns(new)
     report["problems"] = [p.to_dict() for p in out.warnings]

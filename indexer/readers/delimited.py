@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
@@ -314,35 +315,41 @@ def read_delimited(
         )
 
     problems = ProblemList(filename, limits.max_problems)
-    if not field_counts_agree(data, delim, ncols):
-        if not decoded:
-            data, decoded = to_utf8(data, filename)[0], True
-        _exact_check(data.decode("utf-8"), delim, ncols, problems, limits)
-        problems.raise_if_any("The rows do not line up with the header")
+    # polars parses (multi-threaded, GIL released) while numpy counts the fields, so
+    # that the check costs little time; the parse is used only if the counts agree.
+    with ThreadPoolExecutor(1, thread_name_prefix="cgd-csv") as pool:
+        parsing: Future | None = pool.submit(_parse, data, delim, limits)
+        if not field_counts_agree(data, delim, ncols):
+            parsing.cancel()
+            parsing = None  # its result (or error) is set aside: the rows are checked first
+            if not decoded:
+                data, decoded = to_utf8(data, filename)[0], True
+            _exact_check(data.decode("utf-8"), delim, ncols, problems, limits)
+            problems.raise_if_any("The rows do not line up with the header")
 
-    try:
         try:
-            df = _parse(data, delim, limits)
-        except pl.exceptions.ComputeError as exc:
-            if decoded or "utf-8" not in str(exc):
-                raise
-            # Not UTF-8 after its first 64 KiB: a located error, or a legacy code page.
-            data, decoded = to_utf8(data, filename)[0], True
-            df = _parse(data, delim, limits)
-    except pl.exceptions.PolarsError as exc:
-        text = data.decode("utf-8", errors="replace")
-        _exact_check(text, delim, ncols, problems, limits)
-        problems.raise_if_any("The rows do not line up with the header")
-        raise fail(
-            filename,
-            "malformed_csv",
-            f"The file cannot be parsed as delimited text ({str(exc).splitlines()[0]}).",
-        ) from None
-    if df.width != ncols:
-        raise fail(
-            filename,
-            "malformed_csv",
-            f"The header has {ncols} fields but rows have {df.width}.",
-            row=1,
-        )
+            try:
+                df = parsing.result() if parsing is not None else _parse(data, delim, limits)
+            except pl.exceptions.ComputeError as exc:
+                if decoded or "utf-8" not in str(exc):
+                    raise
+                # Not UTF-8 after its first 64 KiB: a located error, or a legacy code page.
+                data, decoded = to_utf8(data, filename)[0], True
+                df = _parse(data, delim, limits)
+        except pl.exceptions.PolarsError as exc:
+            text = data.decode("utf-8", errors="replace")
+            _exact_check(text, delim, ncols, problems, limits)
+            problems.raise_if_any("The rows do not line up with the header")
+            raise fail(
+                filename,
+                "malformed_csv",
+                f"The file cannot be parsed as delimited text ({str(exc).splitlines()[0]}).",
+            ) from None
+        if df.width != ncols:
+            raise fail(
+                filename,
+                "malformed_csv",
+                f"The header has {ncols} fields but rows have {df.width}.",
+                row=1,
+            )
     return df.slice(1), header
