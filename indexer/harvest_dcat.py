@@ -115,7 +115,7 @@ def parse_graph(fetched: Fetched, fmt: str) -> Graph:
     if fmt == "json-ld":
         try:
             doc = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise HarvestFetchError(
                 f"{fetched.url} is not JSON-LD.", code="harvest_bad_response"
             ) from exc
@@ -135,6 +135,10 @@ def parse_graph(fetched: Fetched, fmt: str) -> Graph:
         g.parse(data=text, format=fmt, publicID=fetched.url)
     except HarvestFetchError:
         raise
+    except RecursionError:
+        raise HarvestFetchError(
+            f"{fetched.url} is nested too deeply to be a catalogue.", code="harvest_bad_response"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is a bad document
         raise HarvestFetchError(
             f"{fetched.url} could not be read as {fmt}: {str(exc)[:200]}",

@@ -116,7 +116,7 @@ class Fetched:
     def json(self) -> Any:
         try:
             return json.loads(self.body.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise HarvestFetchError(
                 f"{self.url} did not answer with JSON.", code="harvest_bad_response"
             ) from exc
