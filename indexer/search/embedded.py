@@ -96,6 +96,9 @@ class EmbeddedBackend(SearchBackend):
         self._connections_lock = threading.Lock()
         self._write_lock = threading.RLock()
         self._closed = False
+        # rec_<vkey> -> whether it has the records' JSON column.  vkeys are AUTOINCREMENT, so
+        # a table name is never reused for another version within a file.
+        self._row_json_tables: dict[str, bool] = {}
         try:
             probe = sqlite3.connect(":memory:")
             probe.execute(f'CREATE VIRTUAL TABLE t USING fts5(a, tokenize="{_TOKENIZE}")')
@@ -563,16 +566,22 @@ class EmbeddedBackend(SearchBackend):
             ),
         ).lastrowid
         table = f"rec_{vkey}"
-        column_sql = ", ".join(f"{_q(name)} {_SQL_TYPES[kind]}" for name, kind in dtypes.items())
+        row_json = _row_json(records, dtypes)
+        column_sql = ", ".join(
+            [f"{_q(name)} {_SQL_TYPES[kind]}" for name, kind in dtypes.items()]
+            + ([f"{_ROW_JSON} TEXT NOT NULL"] if row_json is not None else [])
+        )
         c.execute(
             f"CREATE TABLE {table} (_row INTEGER PRIMARY KEY{', ' + column_sql if column_sql else ''})"
         )
         if records.width:
-            insert = (
-                f"INSERT INTO {table} ({', '.join(_q(n) for n in records.columns)})"
-                f" VALUES ({', '.join('?' * records.width)})"
-            )
             prepared = _storable(records)
+            if row_json is not None:
+                prepared = prepared.with_columns(row_json.alias(_ROW_JSON))
+            insert = (
+                f"INSERT INTO {table} ({', '.join(_q(n) for n in prepared.columns)})"
+                f" VALUES ({', '.join('?' * prepared.width)})"
+            )
             for offset in range(0, prepared.height, _INSERT_BATCH):
                 c.executemany(insert, prepared.slice(offset, _INSERT_BATCH).iter_rows())
         for i, name in enumerate(filterable):
@@ -676,27 +685,35 @@ class EmbeddedBackend(SearchBackend):
                 return RecordPage(rows=[], next_cursor=None, total=0)
             version_id, vkey, filterable, dtypes, row_count, columns = active
             shape = _record_shape(filterable, dtypes, columns)
+            table = f"rec_{int(vkey)}"
+            as_json = self._has_row_json(c, table)
             wanted = check_record_filters(filters, shape.filterable)
             signature = filter_signature(wanted)
             position, total = 0, None
             if after:
                 position, total = record_position(decode_cursor(after, version_id), signature)
-            table = f"rec_{int(vkey)}"
             typed = _sql_values(wanted, shape.dtypes)
             if total is None:
                 total = _count_records(c, table, typed, row_count)
-            rows = _record_page(
-                c, table, shape.columns, shape.filterable, typed, position, limit + 1
-            )
+            read = (_ROW_JSON,) if as_json else shape.columns
+            rows = _record_page(c, table, read, shape.filterable, typed, position, limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        out = shape.dicts(rows)
+        out = _decode_rows(rows) if as_json else shape.dicts(rows)
         # The cursor carries the total of its filters, so later pages cost O(limit).
-        # Each row is (*columns, _row): the key is its last value.
+        # Each row is (*columns read, _row): the key is its last value.
         cursor = (
             encode_cursor(version_id, [rows[-1][-1], total, signature]) if more and rows else None
         )
         return RecordPage(rows=out, next_cursor=cursor, total=total)
+
+    def _has_row_json(self, c: sqlite3.Connection, table: str) -> bool:
+        """Whether ``table`` keeps each record's JSON text (tables are never altered: cached)."""
+        known = self._row_json_tables.get(table)
+        if known is None:
+            names = {row[1] for row in c.execute(f"PRAGMA table_info({table})")}
+            known = self._row_json_tables[table] = _ROW_JSON in names
+        return known
 
     def cube(
         self,
@@ -832,6 +849,45 @@ def _storable(df: pl.DataFrame) -> pl.DataFrame:
         else:
             exprs.append(col)
     return df.select(exprs)
+
+
+#: The column of ``rec_<vkey>`` holding each record as JSON text, when it has an exact one.
+_ROW_JSON = "_record_json"
+
+
+def _row_json(df: pl.DataFrame, dtypes: Mapping[str, str]) -> pl.Series | None:
+    """Each record as JSON text decoding to exactly the values its columns read back, or None.
+
+    The text is what a record page decodes (one ``json.loads`` per page), so it
+    must hold what the SQL columns give: floats as 64-bit with NaN as null and
+    -0.0 as 0.0 (as SQLite stores them), temporals as their ISO text.  Values
+    with no exact JSON form (infinite floats) or stored as JSON text already
+    (nested columns) leave the version without it; its pages then convert the
+    columns that need it.
+    """
+    if not df.width or _ROW_JSON in df.columns:
+        return None
+    exprs = []
+    for name, dtype in df.schema.items():
+        kind, col = dtypes[name], pl.col(name)
+        if kind == "json":
+            return None
+        if kind == "float":
+            as_float = col.cast(pl.Float64)
+            if df.select(as_float.is_infinite().any()).item():
+                return None
+            as_float = as_float.fill_nan(None)
+            exprs.append(pl.when(as_float == 0.0).then(0.0).otherwise(as_float).alias(name))
+        elif kind == "text" and dtype != pl.String:
+            exprs.append(col.cast(pl.String))
+        else:
+            exprs.append(col)
+    return df.select(pl.struct(exprs).struct.json_encode()).to_series()
+
+
+def _decode_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Records from ``(json text, _row)`` rows with one ``json.loads``."""
+    return json.loads("[" + ",".join([row[0] for row in rows]) + "]")
 
 
 def _sql_values(wanted: Mapping[str, list[str]], dtypes: Mapping[str, str]) -> dict[str, list[Any]]:
