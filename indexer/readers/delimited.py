@@ -22,6 +22,7 @@ _DELIMITERS = (",", "\t", ";", "|")
 _SNIFF_BYTES = 64 * 1024
 _LEGACY_ENCODINGS = ("cp1252", "iso8859_15", "cp1250", "mac_roman", "latin_1")
 _CHECK_CHUNK = 16 * 1024 * 1024
+_COUNT_CHUNK = 256 * 1024
 _COUNT_SPANS = 50_000
 _QUOTE_POSITIONS = 4_000_000
 _MAGIC = {
@@ -199,12 +200,22 @@ def field_counts_agree(data: bytes, delim: str, ncols: int) -> bool:
     d_byte, quote, newline = ord(delim), ord('"'), ord("\n")
     quoted = b'"' in data
     delims = newlines = quotes = 0
-    for start in range(0, len(arr), _CHECK_CHUNK):
-        a = arr[start : start + _CHECK_CHUNK]
-        delims += int(np.count_nonzero(a == d_byte))
-        newlines += int(np.count_nonzero(a == newline))
+    # Cache-sized chunks compared into one reused buffer: no temporary array per chunk.
+    eq_buf = np.empty(min(_COUNT_CHUNK, len(arr)), dtype=bool)
+    positions: list[np.ndarray] | None = [] if quoted else None
+    for start in range(0, len(arr), _COUNT_CHUNK):
+        a = arr[start : start + _COUNT_CHUNK]
+        eq = eq_buf[: len(a)]
+        delims += int(np.count_nonzero(np.equal(a, d_byte, out=eq)))
+        newlines += int(np.count_nonzero(np.equal(a, newline, out=eq)))
         if quoted:
-            quotes += int(np.count_nonzero(a == quote))
+            n = int(np.count_nonzero(np.equal(a, quote, out=eq)))
+            quotes += n
+            if positions is not None and n:
+                # Quote positions are kept while there are few (bounded memory).
+                positions.append(np.flatnonzero(eq) + start)
+                if quotes > _QUOTE_POSITIONS:
+                    positions = None
     records = newlines
     tail = data.rfind(b"\n") + 1
     if tail < len(data) and not data[tail:].isspace():
@@ -212,13 +223,8 @@ def field_counts_agree(data: bytes, delim: str, ncols: int) -> bool:
     if quotes % 2:
         return False
     wide = None
-    if quotes and quotes <= _QUOTE_POSITIONS:
-        q = np.concatenate(
-            [
-                np.flatnonzero(arr[start : start + _CHECK_CHUNK] == quote) + start
-                for start in range(0, len(arr), _CHECK_CHUNK)
-            ]
-        )
+    if quotes and positions is not None:
+        q = np.concatenate(positions)
         opens, closes = q[0::2], q[1::2]
         wide = np.flatnonzero(closes - opens > 1)  # quoted spans with content ("" has none)
     if wide is not None and len(wide) <= _COUNT_SPANS:
@@ -230,15 +236,23 @@ def field_counts_agree(data: bytes, delim: str, ncols: int) -> bool:
             records -= data.count(b"\n", o, c)
     elif quotes:  # many quoted fields (tools that quote every cell): by parity, chunk by chunk
         carry = 0
-        for start in range(0, len(arr), _CHECK_CHUNK):
-            a = arr[start : start + _CHECK_CHUNK]
+        parity_buf = np.empty(len(eq_buf), dtype=np.uint8)
+        for start in range(0, len(arr), _COUNT_CHUNK):
+            a = arr[start : start + _COUNT_CHUNK]
+            eq, parity = eq_buf[: len(a)], parity_buf[: len(a)]
+            np.equal(a, quote, out=eq)
+            chunk_quotes = int(np.count_nonzero(eq))
             # Running quote count mod 2 (uint8 wraps, its low bit is the parity).
-            inside = (np.cumsum(a == quote, dtype=np.uint8) & 1).astype(bool)
+            np.cumsum(eq, dtype=np.uint8, out=parity)
+            np.bitwise_and(parity, 1, out=parity)
+            inside = parity.view(bool)
             if carry:
-                inside = ~inside
-            delims -= int(np.count_nonzero(inside & (a == d_byte)))
-            records -= int(np.count_nonzero(inside & (a == newline)))
-            carry ^= int(np.count_nonzero(a == quote)) & 1
+                np.logical_not(inside, out=inside)
+            np.logical_and(inside, np.equal(a, d_byte, out=eq), out=eq)
+            delims -= int(np.count_nonzero(eq))
+            np.logical_and(inside, np.equal(a, newline, out=eq), out=eq)
+            records -= int(np.count_nonzero(eq))
+            carry ^= chunk_quotes & 1
     if delims == (ncols - 1) * records:
         return True
     return delims == (ncols - 1) * (records - _blank_lines(arr, quoted))
