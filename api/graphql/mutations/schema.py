@@ -15,6 +15,8 @@ from api.graphql.datasets.types import Dataset, DatasetSource, Endorsement
 from api.graphql.mutations.types import FindingInput, Job, Upload
 from api.rest import uploads
 from catalog.models import Dataset as DatasetModel
+from catalog.partnership_models import Endorsement as EndorsementModel
+from catalog.partnership_models import QualityReview
 from catalog.permissions import authorize
 from catalog.services import datasets as dataset_service
 from catalog.services import reviews as review_service
@@ -30,6 +32,24 @@ def unit_of_work(info):
     ctx: GraphQLContext = info.context
     with ctx.runtime.db.session() as session:
         yield ctx, session
+
+
+def findings_by_item(findings) -> dict[str, dict[str, str]]:
+    """``[FindingInput]`` as the review service takes them: ``{item: {"rating", "comment"}}``."""
+    return {f["item"]: {"rating": f["rating"], "comment": f.get("comment") or ""} for f in findings}
+
+
+def review_endorsement(session, review: QualityReview) -> EndorsementModel | None:
+    """The endorsement in force that ``review`` made (None when it requested changes)."""
+    version = dataset_service.get_version(session, review.version_id)
+    return next(
+        (
+            e
+            for e in review_service.endorsements_for(session, version.dataset, version=version)
+            if e.review_id == review.id
+        ),
+        None,
+    )
 
 
 def find_dataset(session, ref: str) -> DatasetModel:
@@ -212,13 +232,7 @@ class EndorseVersion(graphene.Mutation):
                 session, ctx.principal, found, organisation_slug=organization
             )
             review_service.record_findings(
-                session,
-                ctx.principal,
-                review,
-                {
-                    f["item"]: {"rating": f["rating"], "comment": f.get("comment") or ""}
-                    for f in findings
-                },
+                session, ctx.principal, review, findings_by_item(findings)
             )
             review_service.submit_review(
                 session,
@@ -228,11 +242,7 @@ class EndorseVersion(graphene.Mutation):
                 summary=summary,
                 statement=statement,
             )
-            endorsement = next(
-                e
-                for e in review_service.endorsements_for(session, found.dataset, version=found)
-                if e.organisation_id == review.organisation_id
-            )
+            endorsement = review_endorsement(session, review)
         return EndorseVersion(endorsement=endorsement)
 
 

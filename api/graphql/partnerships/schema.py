@@ -12,7 +12,7 @@ import graphene
 
 from api.graphql.core.refs import database_id
 from api.graphql.datasets.types import Endorsement
-from api.graphql.mutations.schema import unit_of_work
+from api.graphql.mutations.schema import findings_by_item, review_endorsement, unit_of_work
 from api.graphql.mutations.types import FindingInput
 from api.graphql.partnerships.types import Partnership, QualityChecklistItem, QualityReview
 from catalog.services import datasets as dataset_service
@@ -222,13 +222,7 @@ class RecordQualityFindings(graphene.Mutation):
         with unit_of_work(info) as (ctx, session):
             found = review_service.get_review(session, review)
             review_service.record_findings(
-                session,
-                ctx.principal,
-                found,
-                {
-                    f["item"]: {"rating": f["rating"], "comment": f.get("comment") or ""}
-                    for f in findings
-                },
+                session, ctx.principal, found, findings_by_item(findings)
             )
             _ = found.organisation
         return RecordQualityFindings(review=found)
@@ -260,17 +254,7 @@ class SubmitQualityReview(graphene.Mutation):
                 summary=summary,
                 statement=statement,
             )
-            version = dataset_service.get_version(session, found.version_id)
-            endorsement = next(
-                (
-                    e
-                    for e in review_service.endorsements_for(
-                        session, version.dataset, version=version
-                    )
-                    if e.review_id == found.id
-                ),
-                None,
-            )
+            endorsement = review_endorsement(session, found)
             _ = found.organisation
         return SubmitQualityReview(review=found, endorsement=endorsement)
 
