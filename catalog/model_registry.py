@@ -8,4 +8,5 @@ from catalog import (
     models,  # noqa: F401
     oauth_models,  # noqa: F401
     partnership_models,  # noqa: F401
+    session_models,  # noqa: F401
 )
