@@ -4,6 +4,7 @@ formula-like cells never reach a download unneutralised."""
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import struct
@@ -86,10 +87,10 @@ def _sheet(rows: list[list[str]], formula_cell: bool = False) -> bytes:
 
 
 def _zip_bomb() -> bytes:
-    """A workbook whose one worksheet inflates ~1000:1 (40 MB from a few tens of kB)."""
+    """A workbook whose one worksheet inflates ~1000:1 (20 MB from a few tens of kB)."""
     row = b'<row r="1"><c r="A1" t="inlineStr"><is><t>aaaa</t></is></c></row>'
     body = b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-    body += row * (40_000_000 // len(row)) + b"</sheetData></worksheet>"
+    body += row * (20_000_000 // len(row)) + b"</sheetData></worksheet>"
     return _xlsx(body, level=9)
 
 
@@ -125,6 +126,7 @@ def _nested_json(depth: int) -> bytes:
     return b'[{"a":' * depth + b"1" + b"}]" * depth
 
 
+@functools.cache
 def hostile_files() -> dict[str, tuple[str, bytes]]:
     survey = generate_survey(40, seed=8)
     header = survey.columns
