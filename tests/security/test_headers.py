@@ -175,8 +175,18 @@ def test_head_and_options_answers_have_strict_headers(site):
     import requests
 
     slug = site.published["demo"]["slug"]
-    for url in ("/", "/search", f"/datasets/{slug}", "/graphql", "/api/v1/me", "/api/3/action/package_list",
-                "/catalog.ttl", f"/datasets/{slug}/download.csv", "/account/sign-in", "/static/css/portal.css"):
+    for url in (
+        "/",
+        "/search",
+        f"/datasets/{slug}",
+        "/graphql",
+        "/api/v1/me",
+        "/api/3/action/package_list",
+        "/catalog.ttl",
+        f"/datasets/{slug}/download.csv",
+        "/account/sign-in",
+        "/static/css/portal.css",
+    ):
         for method in ("HEAD", "OPTIONS"):
             resp = requests.request(method, site.url + url, timeout=30, allow_redirects=False)
             assert resp.status_code < 500, (method, url, resp.status_code)

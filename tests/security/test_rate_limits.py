@@ -116,3 +116,25 @@ def test_graphql_points_are_limited(limited):
     resp = _until_429(lambda: limited.graphql("{ dimensions { code } }"), 4)
     assert resp.headers.get("Retry-After", "").isdigit(), resp.headers
     assert "rate" in resp.text.lower()
+
+
+def test_spoofed_forwarding_headers_and_garbage_tokens_do_not_reset_the_budget(limited):
+    counter = iter(range(10_000))
+
+    def spoofed():
+        i = next(counter)
+        return limited.get(
+            "/api/3/action/package_list",
+            headers={
+                "X-Forwarded-For": f"203.0.113.{i % 250}",
+                "X-Real-IP": f"198.51.100.{i % 250}",
+                "Forwarded": f"for=192.0.2.{i % 250}",
+            },
+        )
+
+    _assert_limited(_until_429(spoofed, 4))
+    for i in range(3):
+        resp = limited.get(
+            "/api/3/action/package_list", headers={"Authorization": f"Bearer garbage-{i}"}
+        )
+        assert resp.status_code in (401, 429), resp.status_code
