@@ -3,6 +3,8 @@ and errors as ``{"error": {code, message, problems}}`` with the bearer challenge
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
@@ -10,8 +12,19 @@ from flask import Blueprint, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from api.context import current_principal, runtime
 from api.rest import uploads
+from catalog.principal import Principal
 from schema.errors import CGDError, InvalidInput, Problem
+
+
+@contextmanager
+def acting() -> Iterator[tuple[Any, Principal]]:
+    """A catalogue session (committed when the view returns) and who the request acts as;
+    the catalogue service the view calls with both decides whether it may."""
+    principal = current_principal()
+    with runtime().db.session() as session:
+        yield session, principal
 
 
 def iso(value) -> str | None:

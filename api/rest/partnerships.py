@@ -15,8 +15,8 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
-from api.context import current_principal, runtime
-from api.rest.common import iso, iso_date, json_body, load, register_error_handlers
+from api.context import runtime
+from api.rest.common import acting, iso, iso_date, json_body, load, register_error_handlers
 from api.rest.schemas import (
     AcceptSchema,
     FindingsSchema,
@@ -159,8 +159,8 @@ def get_partnership(partnership_id: str):
 def dataset_endorsements(ref: str):
     """The badge: endorsements in force of the published version (who and when) and the
     partnerships in force that cover the dataset."""
-    with runtime().db.session() as session:
-        dataset = dataset_service.get_dataset(session, ref, current_principal())
+    with acting() as (session, principal):
+        dataset = dataset_service.get_dataset(session, ref, principal)
         version = dataset.published_version
         endorsements = review_service.endorsements_for(session, dataset)
         covering = partnership_service.partnerships_covering(session, dataset)
@@ -179,18 +179,18 @@ def dataset_endorsements(ref: str):
 @bp.get("/versions/<version_id>/reviews")
 def version_reviews(version_id: str):
     """Submitted reviews of a version (drafts too, for their reviewing organisation)."""
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         version = dataset_service.get_version(session, version_id)
-        dataset_service.get_dataset(session, version.dataset_id, current_principal())
-        reviews = review_service.reviews_of(session, current_principal(), version)
+        dataset_service.get_dataset(session, version.dataset_id, principal)
+        reviews = review_service.reviews_of(session, principal, version)
         return jsonify({"version": version.id, "reviews": [review_json(r) for r in reviews]})
 
 
 @bp.get("/reviews/<review_id>")
 def get_review(review_id: str):
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         review = review_service.get_review(session, review_id)
-        if not review_service.review_visible(session, current_principal(), review):
+        if not review_service.review_visible(session, principal, review):
             raise NotFound(f"No review {review_id!r}.", code="review_not_found")
         return jsonify(review_json(review))
 
@@ -202,10 +202,10 @@ def get_review(review_id: str):
 def create_partnership():
     """Propose a partnership (``org:admin`` of one party); active once every party accepts."""
     body = json_body(PartnershipCreateSchema(), empty_ok=True)
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         partnership = partnership_service.create_partnership(
             session,
-            current_principal(),
+            principal,
             title=body["title"],
             parties=[
                 partnership_service.PartySpec(p["organisation"], p.get("role"))
@@ -224,10 +224,10 @@ def create_partnership():
 @bp.post("/partnerships/<partnership_id>/accept")
 def accept_partnership(partnership_id: str):
     body = json_body(AcceptSchema(), empty_ok=True)
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         partnership = partnership_service.get_partnership(session, partnership_id)
         partnership = partnership_service.accept_partnership(
-            session, current_principal(), partnership, body["organisation"]
+            session, principal, partnership, body["organisation"]
         )
         return jsonify(partnership_json(partnership))
 
@@ -235,10 +235,10 @@ def accept_partnership(partnership_id: str):
 @bp.post("/partnerships/<partnership_id>/status")
 def partnership_status(partnership_id: str):
     body = json_body(PartnershipStatusSchema(), empty_ok=True)
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         partnership = partnership_service.get_partnership(session, partnership_id)
         partnership = partnership_service.set_partnership_status(
-            session, current_principal(), partnership, body["status"], reason=body["reason"]
+            session, principal, partnership, body["status"], reason=body["reason"]
         )
         return jsonify(partnership_json(partnership))
 
@@ -247,11 +247,11 @@ def partnership_status(partnership_id: str):
 def verify_organisation(slug: str):
     """Site administrators verify an organisation (and a government body's type)."""
     body = json_body(VerificationSchema(), empty_ok=True)
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         org = get_organisation(session, slug)
         partnership_service.verify_organisation(
             session,
-            current_principal(),
+            principal,
             org,
             verified=body["verified"],
             government_type=body["government_type"],
@@ -272,10 +272,10 @@ def verify_organisation(slug: str):
 def start_review(version_id: str):
     """Open (or return the open) draft review of a published version for a partner."""
     body = json_body(StartReviewSchema(), empty_ok=True)
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         version = dataset_service.get_version(session, version_id)
         review = review_service.start_review(
-            session, current_principal(), version, organisation_slug=body["organisation"]
+            session, principal, version, organisation_slug=body["organisation"]
         )
         return jsonify(review_json(review)), 201
 
@@ -284,11 +284,9 @@ def start_review(version_id: str):
 def record_findings(review_id: str):
     """Record or replace findings: ``{"findings": {item: {"rating", "comment"}}}``."""
     body = json_body(FindingsSchema(), empty_ok=True)
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         review = review_service.get_review(session, review_id)
-        review = review_service.record_findings(
-            session, current_principal(), review, body["findings"]
-        )
+        review = review_service.record_findings(session, principal, review, body["findings"])
         return jsonify(review_json(review))
 
 
@@ -296,11 +294,11 @@ def record_findings(review_id: str):
 def submit_review(review_id: str):
     """Endorse the version or request changes; the endorsement belongs to this version only."""
     body = json_body(SubmitSchema(), empty_ok=True)
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         review = review_service.get_review(session, review_id)
         review = review_service.submit_review(
             session,
-            current_principal(),
+            principal,
             review,
             decision=body["decision"],
             summary=body["summary"],
@@ -319,9 +317,9 @@ def submit_review(review_id: str):
 @bp.post("/endorsements/<endorsement_id>/revoke")
 def revoke_endorsement(endorsement_id: str):
     body = json_body(RevokeSchema(), empty_ok=True)
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         endorsement = review_service.get_endorsement(session, endorsement_id)
         endorsement = review_service.revoke_endorsement(
-            session, current_principal(), endorsement, reason=body["reason"]
+            session, principal, endorsement, reason=body["reason"]
         )
         return jsonify(endorsement_json(endorsement))

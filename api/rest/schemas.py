@@ -17,6 +17,18 @@ from catalog.principal import SCOPES
 from schema.metadata import DatasetMetadataSchema
 
 
+def _one_of(values) -> validate.OneOf:
+    """One of an enumeration's values."""
+    return validate.OneOf([v.value for v in values])
+
+
+class RequestSchema(Schema):
+    """A request body: a field the API does not know is an error, not ignored."""
+
+    class Meta:
+        unknown = RAISE
+
+
 class ProblemSchema(Schema):
     code = fields.String(required=True)
     message = fields.String(required=True)
@@ -38,10 +50,7 @@ class ErrorSchema(Schema):
     error = fields.Nested(ErrorBodySchema, required=True)
 
 
-class DatasetCreateSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class DatasetCreateSchema(RequestSchema):
     organisation = fields.String(
         required=True, metadata={"description": "Slug of the publishing organisation."}
     )
@@ -68,7 +77,7 @@ class DatasetCreateDocumentSchema(DatasetCreateSchema):
 class VersionSummarySchema(Schema):
     id = fields.String(required=True)
     number = fields.Integer(required=True)
-    status = fields.String(required=True, validate=validate.OneOf([s.value for s in VersionStatus]))
+    status = fields.String(required=True, validate=_one_of(VersionStatus))
 
 
 class DatasetSchema(Schema):
@@ -86,7 +95,7 @@ class VersionSchema(Schema):
     id = fields.String(required=True)
     dataset = fields.String(required=True)
     number = fields.Integer(required=True)
-    status = fields.String(required=True, validate=validate.OneOf([s.value for s in VersionStatus]))
+    status = fields.String(required=True, validate=_one_of(VersionStatus))
     filename = fields.String(allow_none=True)
     record_count = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
@@ -98,7 +107,7 @@ class VersionSchema(Schema):
 class JobSchema(Schema):
     id = fields.String(required=True)
     kind = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf([s.value for s in JobStatus]))
+    status = fields.String(required=True, validate=_one_of(JobStatus))
     progress = fields.Integer(required=True)
     result = fields.Dict(allow_none=True)
     error = fields.Dict(allow_none=True)
@@ -120,10 +129,7 @@ class VersionUploadFormSchema(Schema):
     )
 
 
-class UploadCreateSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class UploadCreateSchema(RequestSchema):
     filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
     size = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     columns = fields.Dict(metadata={"description": "Column name -> {role, dimension, ...}."})
@@ -142,10 +148,7 @@ class UploadSchema(Schema):
     complete = fields.Boolean(required=True)
 
 
-class PublishSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class PublishSchema(RequestSchema):
     approve_free_text = fields.Boolean(
         load_default=False,
         metadata={
@@ -169,10 +172,6 @@ class MeSchema(Schema):
 
 
 # --- partnerships, quality reviews and endorsements (api/rest/partnerships.py) ---------
-
-
-def _one_of(values) -> validate.OneOf:
-    return validate.OneOf([v.value for v in values])
 
 
 class OrganisationRefSchema(Schema):
@@ -281,7 +280,7 @@ class DatasetEndorsementsSchema(Schema):
     )
 
 
-class PartyInputSchema(Schema):
+class PartyInputSchema(RequestSchema):
     organisation = fields.String(required=True, metadata={"description": "Organisation slug."})
     role = fields.String(
         load_default=None,
@@ -290,10 +289,7 @@ class PartyInputSchema(Schema):
     )
 
 
-class PartnershipCreateSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class PartnershipCreateSchema(RequestSchema):
     title = fields.String(required=True)
     parties = fields.List(fields.Nested(PartyInputSchema), required=True)
     topics = fields.List(fields.String(), load_default=list)
@@ -304,19 +300,13 @@ class PartnershipCreateSchema(Schema):
     agreement_url = fields.Url(load_default=None, schemes={"https", "http"})
 
 
-class AcceptSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class AcceptSchema(RequestSchema):
     organisation = fields.String(
         required=True, metadata={"description": "Slug of the party that accepts."}
     )
 
 
-class PartnershipStatusSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class PartnershipStatusSchema(RequestSchema):
     status = fields.String(
         required=True,
         validate=validate.OneOf(
@@ -330,10 +320,7 @@ class PartnershipStatusSchema(Schema):
     reason = fields.String(load_default="")
 
 
-class VerificationSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class VerificationSchema(RequestSchema):
     verified = fields.Boolean(load_default=True)
     government_type = fields.String(
         load_default=None, metadata={"description": "nso, ministry, local_government or other."}
@@ -341,27 +328,18 @@ class VerificationSchema(Schema):
     note = fields.String(load_default="")
 
 
-class StartReviewSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class StartReviewSchema(RequestSchema):
     organisation = fields.String(
         load_default=None, metadata={"description": "The reviewing organisation (default: yours)."}
     )
 
 
-class FindingSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class FindingSchema(RequestSchema):
     rating = fields.String(required=True, validate=_one_of(FindingRating))
     comment = fields.String(load_default="")
 
 
-class FindingsSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class FindingsSchema(RequestSchema):
     findings = fields.Dict(
         keys=fields.String(),
         values=fields.Nested(FindingSchema),
@@ -370,10 +348,7 @@ class FindingsSchema(Schema):
     )
 
 
-class SubmitSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class SubmitSchema(RequestSchema):
     decision = fields.String(required=True, validate=_one_of(ReviewDecision))
     summary = fields.String(load_default="")
     statement = fields.String(
@@ -381,10 +356,7 @@ class SubmitSchema(Schema):
     )
 
 
-class RevokeSchema(Schema):
-    class Meta:
-        unknown = RAISE
-
+class RevokeSchema(RequestSchema):
     reason = fields.String(required=True)
 
 

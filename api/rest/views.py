@@ -18,7 +18,7 @@ from werkzeug.utils import secure_filename
 from api import json_bodies
 from api.context import current_principal, runtime
 from api.rest import uploads
-from api.rest.common import iso, json_body, max_upload_bytes, register_error_handlers
+from api.rest.common import acting, iso, json_body, max_upload_bytes, register_error_handlers
 from api.rest.schemas import (
     DatasetCreateSchema,
     PublishSchema,
@@ -163,9 +163,9 @@ def me():
 def create_dataset():
     """Create a dataset (no data yet) with metadata of the CGD standard."""
     body = json_body(DatasetCreateSchema())
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         dataset = dataset_service.create_dataset(
-            session, current_principal(), body["organisation"], body["metadata"]
+            session, principal, body["organisation"], body["metadata"]
         )
         return jsonify(dataset_json(dataset)), 201
 
@@ -173,8 +173,8 @@ def create_dataset():
 @bp.get("/datasets/<ref>")
 def get_dataset(ref: str):
     """A dataset; unpublished ones only with datasets:read-private in its organisation."""
-    with runtime().db.session() as session:
-        dataset = dataset_service.get_dataset(session, ref, current_principal())
+    with acting() as (session, principal):
+        dataset = dataset_service.get_dataset(session, ref, principal)
         return jsonify(dataset_json(dataset))
 
 
@@ -218,8 +218,7 @@ def upload_version(ref: str):
 def start_upload(ref: str):
     """Start a resumable upload: announce the file name and size, then PUT chunks."""
     body = json_body(UploadCreateSchema())
-    principal = current_principal()
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         dataset = _dataset(session, ref)
         authorize(session, principal, "version.upload", dataset.organisation_id)
         upload = uploads.start(
@@ -298,9 +297,9 @@ def complete_upload(upload_id: str):
 @bp.get("/jobs/<job_id>")
 def job_status(job_id: str):
     """A job's status, progress, result or error (private to its organisation)."""
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         job = job_service.get_job(session, job_id)
-        authorize(session, current_principal(), "dataset.read_private", job.organisation_id)
+        authorize(session, principal, "dataset.read_private", job.organisation_id)
         return jsonify(job_json(job))
 
 
@@ -311,42 +310,38 @@ def get_version(version_id: str):
         return jsonify(version_json(_private_version(session, version_id)))
 
 
-@bp.get("/versions/<version_id>/validation-report")
-def validation_report(version_id: str):
-    """What validation found: each problem with its row, column and message."""
+def _report(version_id: str, which: str):
     with runtime().db.session() as session:
         version = _private_version(session, version_id)
         return jsonify(
             {
                 "version": version.id,
                 "status": version.status,
-                "report": version.validation_report or {},
+                "report": getattr(version, which) or {},
             }
         )
+
+
+@bp.get("/versions/<version_id>/validation-report")
+def validation_report(version_id: str):
+    """What validation found: each problem with its row, column and message."""
+    return _report(version_id, "validation_report")
 
 
 @bp.get("/versions/<version_id>/anonymisation-report")
 def anonymisation_report(version_id: str):
     """What anonymisation did: dropped, scrubbed, generalised, suppressed; residual risk."""
-    with runtime().db.session() as session:
-        version = _private_version(session, version_id)
-        return jsonify(
-            {
-                "version": version.id,
-                "status": version.status,
-                "report": version.disclosure_report or {},
-            }
-        )
+    return _report(version_id, "disclosure_report")
 
 
 @bp.post("/versions/<version_id>/publish")
 def publish(version_id: str):
     """Approve an anonymised version and queue its publication."""
     body = json_body(PublishSchema(), empty_ok=True)
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         version = dataset_service.get_version(session, version_id)
         job = dataset_service.request_publish(
-            session, current_principal(), version, approve_free_text=body["approve_free_text"]
+            session, principal, version, approve_free_text=body["approve_free_text"]
         )
         return jsonify(job_json(job)), 202
 
@@ -354,9 +349,9 @@ def publish(version_id: str):
 @bp.post("/versions/<version_id>/withdraw")
 def withdraw(version_id: str):
     """Withdraw a version (e.g. consent withdrawn); a public one leaves the portal."""
-    with runtime().db.session() as session:
+    with acting() as (session, principal):
         version = dataset_service.get_version(session, version_id)
-        job = dataset_service.withdraw_version(session, current_principal(), version)
+        job = dataset_service.withdraw_version(session, principal, version)
         return jsonify(job_json(job)), 202
 
 
