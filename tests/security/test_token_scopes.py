@@ -225,6 +225,7 @@ def test_an_outsiders_token_sees_no_draft_anywhere_in_the_portal(site, draft):
         f"/datasets/{slug}/factsheet",
         f"/datasets/{slug}/dcat.jsonld",
         f"/api/3/action/package_show?id={slug}",
+        f"/api/3/action/package_show?id={draft['dataset']['id']}",
         f"/api/v1/datasets/{slug}/endorsements",
     ):
         for token in (outsider, None):
@@ -236,3 +237,15 @@ def test_an_outsiders_token_sees_no_draft_anywhere_in_the_portal(site, draft):
     assert "Private draft of samata" not in search.text
     listed = site.get("/api/3/action/package_list", headers=_auth(outsider)).json()["result"]
     assert slug not in listed
+    import base64
+
+    for gid in (
+        base64.b64encode(f"Dataset:{draft['dataset']['id']}".encode()).decode(),
+        draft["dataset"]["id"],
+    ):
+        node = site.graphql(
+            "query($i: ID!) { node(id: $i) { id ... on Dataset { title } } }",
+            {"i": gid},
+            token=outsider,
+        )
+        assert "Private draft of samata" not in node.text, node.text
