@@ -84,6 +84,14 @@ def _targets(port: int) -> list[str]:
         "javascript:alert(1)",
         "//127.0.0.1/",
         "http:///etc/passwd",
+        f"http://[::]:{port}/",
+        f"http://0:{port}/",
+        f"http://[fe80::1%25lo]:{port}/",
+        f"http://127.0.0.1:{port}#@evil.example/",
+        f"http://127.0.0.1:{port}\\@evil.example/",
+        f"http://①②⑦.0.0.1:{port}/",
+        f"http://localhost.:{port}/",
+        f"http://LOCALHOST.localdomain:{port}/",
     ]
 
 
