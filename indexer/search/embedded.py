@@ -10,7 +10,9 @@ transaction):
   from the old to the new index in one step.
 * ``versions``: every indexed version of every dataset, by an integer
   ``vkey``; its records live in their own table ``rec_<vkey>`` with an index
-  per filterable column, its cube in ``cube_cells``.
+  per filterable column (and, when every value has an exact JSON form, each
+  record's JSON text, so that a page is one ``json.loads``), its cube in
+  ``cube_cells``.
 * ``active_<g>``: which vkey answers for each dataset.  Activating a version
   is one UPDATE; an ingest that dies before it leaves the old row in place.
 
