@@ -82,6 +82,8 @@ def load_config(overrides: dict[str, Any] | None = None, env: dict[str, str] | N
         "SESSION_COOKIE_SECURE": _bool(env.get("CGD_SECURE_COOKIES"), False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_MAX_AGE_HOURS": float(env.get("CGD_SESSION_MAX_AGE_HOURS", "336")),
+        "SESSION_IDLE_HOURS": float(env.get("CGD_SESSION_IDLE_HOURS", "48")),
         "LOG_LEVEL": env.get("CGD_LOG_LEVEL", "INFO"),
         "LOG_FORMAT": env.get("CGD_LOG_FORMAT", "text"),
         # job runner tuning (indexer/jobs.py, indexer/rq_runner.py), only when set
