@@ -1,20 +1,30 @@
-"""Signing in: password check with lock-out after repeated failures."""
+"""Signing in: password check with lock-out after repeated failures, and the server-side
+record of each signed-in browser session (catalog.session_models.UserSession)."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.models import Membership, Organisation, User
 from catalog.principal import ANONYMOUS, Principal
 from catalog.services import audit
+from catalog.services.tokens import digest
 from catalog.services.users import create_user, hash_password, verify_password
+from catalog.session_models import UserSession
 from schema.errors import CGDError
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
+# Browser sessions: the absolute and idle limits (the portal's config may choose others), and
+# how stale last_seen_at may get before a request writes it (reads stay reads).
+SESSION_MAX_AGE = timedelta(days=14)
+SESSION_IDLE = timedelta(days=2)
+SESSION_TOUCH_EVERY = timedelta(minutes=1)
+_USER_AGENT_CHARS = 200
 # Verified against when the e-mail is unknown, so both paths take as long.
 _DUMMY_HASH = hash_password("not-a-password-anyone-has")
 
@@ -76,3 +86,115 @@ def memberships(session: Session, principal: Principal) -> list[tuple[Organisati
         .order_by(Organisation.name)
     )
     return [(org, role) for org, role in rows]
+
+
+# --- browser sessions --------------------------------------------------------
+
+
+def _user_agent_summary(user_agent: str | None) -> str:
+    """The browser's User-Agent, printable characters only and cut to what the column holds."""
+    text = "".join(ch for ch in (user_agent or "") if ch.isprintable())
+    return text.strip()[:_USER_AGENT_CHARS]
+
+
+def _expired(row: UserSession, now: datetime, idle: timedelta) -> bool:
+    return _aware(row.expires_at) <= now or _aware(row.last_seen_at) + idle <= now
+
+
+def start_session(
+    session: Session,
+    user: User,
+    *,
+    user_agent: str | None = "",
+    max_age: timedelta = SESSION_MAX_AGE,
+    idle: timedelta = SESSION_IDLE,
+    now: datetime | None = None,
+) -> str:
+    """Record a new signed-in browser for this person; returns the secret (shown only to the cookie).
+
+    A new secret every time, so a session identifier planted before sign-in is worth nothing
+    afterwards. The person's sessions that have already expired are removed on the way.
+    """
+    now = now or datetime.now(UTC)
+    raw = secrets.token_urlsafe(32)
+    session.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user.id,
+            or_(UserSession.expires_at <= now, UserSession.last_seen_at <= now - idle),
+        )
+    )
+    session.add(
+        UserSession(
+            user_id=user.id,
+            secret_hash=digest(raw),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + max_age,
+            user_agent=_user_agent_summary(user_agent),
+        )
+    )
+    session.flush()
+    return raw
+
+
+def session_user(
+    session: Session,
+    raw: str | None,
+    *,
+    idle: timedelta = SESSION_IDLE,
+    now: datetime | None = None,
+) -> User | None:
+    """The active person signed in with this session secret, else None.
+
+    An expired session (past its absolute limit, or idle too long) or one whose person was
+    disabled is deleted, so it cannot come back. last_seen_at is written at most once per
+    SESSION_TOUCH_EVERY, so most requests only read.
+    """
+    if not raw or not isinstance(raw, str):
+        return None
+    row = session.scalar(select(UserSession).where(UserSession.secret_hash == digest(raw)))
+    if row is None:
+        return None
+    now = now or datetime.now(UTC)
+    user = session.get(User, row.user_id)
+    if user is None or not user.active or _expired(row, now, idle):
+        session.delete(row)
+        return None
+    if now - _aware(row.last_seen_at) >= SESSION_TOUCH_EVERY:
+        row.last_seen_at = now
+    return user
+
+
+def end_session(session: Session, raw: str | None) -> bool:
+    """Sign this browser out: its session row goes, so every copy of its cookie stops working."""
+    if not raw or not isinstance(raw, str):
+        return False
+    result = session.execute(delete(UserSession).where(UserSession.secret_hash == digest(raw)))
+    return bool(result.rowcount)
+
+
+def revoke_sessions(
+    session: Session, principal: Principal, user_id: int, *, keep: str | None = None
+) -> int:
+    """End all of a person's browser sessions (but ``keep``, the caller's own, if given).
+
+    For a password change (the other browsers are signed out) and for disabling an account.
+    Returns how many sessions ended.
+    """
+    query = delete(UserSession).where(UserSession.user_id == user_id)
+    if keep:
+        query = query.where(UserSession.secret_hash != digest(keep))
+    ended = session.execute(query).rowcount or 0
+    audit.record(session, principal, "user.sessions_revoked", "user", user_id, count=ended)
+    return ended
+
+
+def list_sessions(session: Session, user_id: int) -> list[UserSession]:
+    """A person's recorded browser sessions, most recently seen first."""
+    return list(
+        session.scalars(
+            select(UserSession)
+            .where(UserSession.user_id == user_id)
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        )
+    )

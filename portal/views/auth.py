@@ -2,6 +2,12 @@
 applications (OAuth2 clients), organisation members and invitations, and the
 OAuth2 consent page.
 
+Browser sessions are server-side: the signed cookie carries only a random secret (as
+Flask-Login's user id), and the user loader finds the catalogue's UserSession row by its hash,
+so sign-out (which deletes the row) kills every copy of the cookie, and sessions end after
+SESSION_IDLE_HOURS without a request or SESSION_MAX_AGE_HOURS in all. Remember-me cookies are
+not issued; one would carry the same secret and go through the same table.
+
 Also the per-request "who is acting" hook: a bearer token (any path), else the
 signed-in person (every path except the REST API, which takes tokens only so
 that it needs no CSRF token). Every rule is in the catalogue services; these
@@ -12,10 +18,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
-from flask import Blueprint, Flask, g, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import (
@@ -108,29 +126,74 @@ _PROBLEM_TEXT: dict[tuple[str, str | None], Callable[[], str]] = {
 
 @dataclass
 class AccountUser(UserMixin):
-    """The signed-in person as Flask-Login sees them (a detached copy, not an ORM row)."""
+    """The signed-in person as Flask-Login sees them (a detached copy, not an ORM row).
+
+    Flask-Login keeps ``get_id()`` in the cookie: here that is the browser session's secret,
+    never the user id, so the cookie is worthless once the session row is gone.
+    """
 
     id: int
     email: str
     name: str
     is_admin: bool
+    session_secret: str
 
     @classmethod
-    def of(cls, user: User) -> AccountUser:
-        return cls(id=user.id, email=user.email, name=user.name, is_admin=user.is_admin)
+    def of(cls, user: User, session_secret: str) -> AccountUser:
+        return cls(
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            is_admin=user.is_admin,
+            session_secret=session_secret,
+        )
+
+    def get_id(self) -> str:
+        return self.session_secret
+
+
+def _hours(key: str) -> timedelta:
+    value = current_app.config.get(key)
+    hours = float(value) if value is not None else 0.0
+    if not hours > 0:
+        raise InvalidInput(f"{key} must be a positive number of hours.", code="invalid_config")
+    return timedelta(hours=hours)
+
+
+def _session_limits() -> tuple[timedelta, timedelta]:
+    """(absolute, idle) lifetime of a browser session, from the app's configuration."""
+    return _hours("SESSION_MAX_AGE_HOURS"), _hours("SESSION_IDLE_HOURS")
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> AccountUser | None:
-    try:
-        uid = int(user_id)
-    except (TypeError, ValueError):
-        return None
+def _load_user(secret: str) -> AccountUser | None:
+    """The person whose live browser session has this secret (an expired one is deleted)."""
+    _, idle = _session_limits()
     with runtime().db.session() as s:
-        user = s.get(User, uid)
-        if user is None or not user.active:
-            return None
-        return AccountUser.of(user)
+        user = accounts.session_user(s, secret, idle=idle)
+        return None if user is None else AccountUser.of(user, secret)
+
+
+def _sign_in_browser(user: User, s) -> AccountUser:
+    """A fresh server-side session for this browser (new secret: no fixation), signed in."""
+    absolute, idle = _session_limits()
+    _end_browser_session(s)  # an earlier sign-in in this browser ends here
+    raw = accounts.start_session(
+        s, user, user_agent=request.headers.get("User-Agent"), max_age=absolute, idle=idle
+    )
+    return AccountUser.of(user, raw)
+
+
+def _end_browser_session(s=None) -> None:
+    """Delete this browser's session row, if its cookie names one (in ``s``, else its own unit)."""
+    secret = session.get("_user_id")
+    if not secret:
+        return
+    if s is not None:
+        accounts.end_session(s, secret)
+        return
+    with runtime().db.session() as own:
+        accounts.end_session(own, secret)
 
 
 def _set_principal() -> None:
@@ -156,6 +219,8 @@ def _set_principal() -> None:
 def init_access(app: Flask) -> None:
     """Sessions (Flask-Login), the principal hook, the OAuth2 server and rate limits."""
     login_manager.init_app(app)
+    with app.app_context():
+        _session_limits()  # a bad CGD_SESSION_*_HOURS fails at start, not at the first sign-in
     app.before_request(_set_principal)
     init_oauth2(app)
     init_limiter(app)
@@ -244,12 +309,12 @@ def sign_up():
                     password=request.form.get("password", ""),
                     name=request.form.get("name", ""),
                 )
-                account = AccountUser.of(user)
+                account = _sign_in_browser(user, s)
         except CGDError as err:
             errors = _problems_by_field(err)
         else:
             session.clear()
-            login_user(account)
+            login_user(account, remember=False)
             return redirect(_safe_next(request.args.get("next")))
     status = 400 if errors else 200
     return render_template("account/sign_up.html", errors=errors, form=request.form), status
@@ -265,15 +330,14 @@ def sign_in():
         with runtime().db.session() as s:
             # Caught inside the unit of work so that the failure count is committed.
             try:
-                account = AccountUser.of(
-                    accounts.authenticate(
-                        s, request.form.get("email", ""), request.form.get("password", "")
-                    )
+                user = accounts.authenticate(
+                    s, request.form.get("email", ""), request.form.get("password", "")
                 )
+                account = _sign_in_browser(user, s)
             except accounts.SignInFailed as err:
                 errors, status = {"_": [_problem_text(err.code, None, err.message)]}, err.status
         if account is not None:
-            session.clear()  # a fresh session at every sign-in (no fixation)
+            session.clear()  # a fresh cookie and server session at every sign-in (no fixation)
             login_user(account, remember=False)
             return redirect(_safe_next(request.args.get("next")))
     return render_template("account/sign_in.html", errors=errors, form=request.form), status
@@ -281,7 +345,11 @@ def sign_in():
 
 @bp.post("/account/sign-out")
 def sign_out():
-    """Sign out (POST with the CSRF token, so another site cannot sign you out)."""
+    """Sign out (POST with the CSRF token, so another site cannot sign you out).
+
+    The server-side session row is deleted, so a copy of the cookie taken earlier is dead too.
+    """
+    _end_browser_session()
     logout_user()
     session.clear()
     return redirect(url_for("public.home"))

@@ -1,0 +1,238 @@
+"""Browser sessions are server-side: a row per signed-in browser, found by the hash of the
+random secret in the cookie; sign-out deletes it, and sessions end when idle or too old."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from catalog.models import User
+from catalog.services import accounts
+from catalog.session_models import UserSession
+from schema.errors import InvalidInput
+from tests.accounts.world import PASSWORD, World, csrf_token, person
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+def _world(app) -> World:
+    world = World(app.extensions["cgd"])
+    world.app = app
+    world.add_org("samata", "Samata Collective")
+    world.add_user("bea", org="samata")
+    return world
+
+
+@pytest.fixture
+def world(make_app):
+    return _world(make_app())
+
+
+@pytest.fixture
+def world_on_both(make_app, database_url):
+    return _world(make_app(database_url))
+
+
+def _sign_in(client, email: str = "bea@example.org"):
+    page = client.get("/account/sign-in")
+    resp = client.post(
+        "/account/sign-in",
+        data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page.data)},
+        headers={"User-Agent": BROWSER},
+    )
+    assert resp.status_code == 302, resp.data[:300]
+    return resp
+
+
+def _sign_out(client):
+    page = client.get("/account/tokens")
+    resp = client.post("/account/sign-out", data={"csrf_token": csrf_token(page.data)})
+    assert resp.status_code == 302
+
+
+def _cookie(client) -> str:
+    return client.get_cookie("session").value
+
+
+def _browser_with(app, cookie: str):
+    other = app.test_client()
+    other.set_cookie("session", cookie)
+    return other
+
+
+def _secret(client) -> str:
+    with client.session_transaction() as sess:
+        return sess["_user_id"]
+
+
+def _rows(world, label: str = "bea") -> list[UserSession]:
+    with world.runtime.db.session() as s:
+        return accounts.list_sessions(s, world.users[label])
+
+
+def _signed_in(client) -> bool:
+    resp = client.get("/account")
+    assert resp.status_code in (200, 302), resp.status_code
+    return resp.status_code == 200
+
+
+def test_a_session_cookie_copied_before_sign_out_is_dead_afterwards(world_on_both):
+    world = world_on_both
+    client = world.app.test_client()
+    _sign_in(client)
+    stolen = _cookie(client)
+    assert _signed_in(_browser_with(world.app, stolen))  # the copy works while signed in
+    _sign_out(client)
+    assert _rows(world) == []
+    assert not _signed_in(_browser_with(world.app, stolen))
+    assert not _signed_in(client)
+
+
+def test_the_cookie_carries_only_a_random_secret_and_the_catalogue_only_its_hash(world):
+    client = world.app.test_client()
+    resp = _sign_in(client)
+    assert not any("remember_token" in c for c in resp.headers.getlist("Set-Cookie"))
+    secret = _secret(client)
+    assert secret != str(world.users["bea"]) and len(secret) >= 40
+    [row] = _rows(world)
+    assert row.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert row.user_id == world.users["bea"] and row.user_agent == BROWSER
+    created = row.created_at.replace(tzinfo=row.created_at.tzinfo or UTC)
+    expires = row.expires_at.replace(tzinfo=row.expires_at.tzinfo or UTC)
+    assert expires - created == timedelta(days=14)
+
+
+def test_each_sign_in_gets_a_new_secret_and_ends_the_browsers_earlier_session(world):
+    client = world.app.test_client()
+    _sign_in(client)
+    first_cookie, first_secret = _cookie(client), _secret(client)
+    _sign_in(client)
+    assert _secret(client) != first_secret
+    assert len(_rows(world)) == 1
+    assert not _signed_in(_browser_with(world.app, first_cookie))
+    assert _signed_in(client)
+
+
+def test_a_forged_or_pre_upgrade_cookie_naming_a_user_id_does_not_sign_in(world):
+    client = world.app.test_client()
+    client.get("/account/sign-in")
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(world.users["bea"])  # what the cookie held before server sessions
+        sess["_fresh"] = True
+    assert not _signed_in(client)
+
+
+def test_a_session_idle_longer_than_the_limit_ends_and_its_row_goes(make_app):
+    world = _world(make_app(SESSION_IDLE_HOURS=1))
+    client = world.app.test_client()
+    _sign_in(client)
+    assert _signed_in(client)
+    with world.runtime.db.session() as s:
+        s.execute(
+            update(UserSession).values(
+                last_seen_at=datetime.now(UTC) - timedelta(hours=1, minutes=1)
+            )
+        )
+    assert not _signed_in(client)
+    assert _rows(world) == []
+
+
+def test_a_session_older_than_the_absolute_limit_ends_however_active(world):
+    client = world.app.test_client()
+    _sign_in(client)
+    with world.runtime.db.session() as s:
+        s.execute(update(UserSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert not _signed_in(client)
+    assert _rows(world) == []
+
+
+def test_last_seen_is_written_at_most_once_a_minute(world):
+    client = world.app.test_client()
+    _sign_in(client)
+    [row] = _rows(world)
+    for _ in range(3):
+        assert _signed_in(client)
+    [same] = _rows(world)
+    assert same.last_seen_at == row.last_seen_at
+    two_minutes_ago = datetime.now(UTC) - timedelta(minutes=2)
+    with world.runtime.db.session() as s:
+        s.execute(update(UserSession).values(last_seen_at=two_minutes_ago))
+    assert _signed_in(client)
+    [touched] = _rows(world)
+    seen = touched.last_seen_at.replace(tzinfo=touched.last_seen_at.tzinfo or UTC)
+    assert seen > two_minutes_ago + timedelta(minutes=1)
+
+
+def test_revoking_a_persons_sessions_signs_out_their_other_browsers(world):
+    laptop, phone = world.app.test_client(), world.app.test_client()
+    _sign_in(laptop)
+    _sign_in(phone)
+    assert len(_rows(world)) == 2
+    with world.runtime.db.session() as s:
+        ended = accounts.revoke_sessions(
+            s, person(world.users["bea"]), world.users["bea"], keep=_secret(laptop)
+        )
+    assert ended == 1
+    assert _signed_in(laptop) and not _signed_in(phone)
+
+
+def test_a_disabled_person_is_signed_out_at_their_next_request(world):
+    client = world.app.test_client()
+    _sign_in(client)
+    with world.runtime.db.session() as s:
+        s.get(User, world.users["bea"]).active = False
+    assert not _signed_in(client)
+    assert _rows(world) == []
+    with world.runtime.db.session() as s:
+        s.get(User, world.users["bea"]).active = True
+    assert not _signed_in(client)  # enabling the account again does not revive the session
+
+
+def test_session_services_expire_by_the_clock_on_both_databases(world_on_both):
+    world = world_on_both
+    t0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    with world.runtime.db.session() as s:
+        user = s.get(User, world.users["bea"])
+        raw = accounts.start_session(
+            s, user, user_agent="x\x00y" + "z" * 300, max_age=timedelta(days=14), now=t0
+        )
+    [row] = _rows(world)
+    assert row.user_agent == "xy" + "z" * 198
+    idle = timedelta(days=2)
+    with world.runtime.db.session() as s:
+        # Active every day: still alive on day 13, gone at day 14 (the absolute limit).
+        for day in range(1, 14):
+            now = t0 + timedelta(days=day)
+            assert accounts.session_user(s, raw, idle=idle, now=now).id == world.users["bea"]
+        assert accounts.session_user(s, raw, idle=idle, now=t0 + timedelta(days=14)) is None
+    assert _rows(world) == []
+    with world.runtime.db.session() as s:
+        user = s.get(User, world.users["bea"])
+        raw = accounts.start_session(s, user, now=t0)
+        assert accounts.session_user(s, raw, idle=idle, now=t0 + timedelta(days=1, hours=23))
+        # Idle from day 1:23 on, so ends two days later.
+        late = t0 + timedelta(days=3, hours=23)
+        assert accounts.session_user(s, raw, idle=idle, now=late) is None
+        assert accounts.session_user(s, "not-a-secret", idle=idle, now=t0) is None
+        assert accounts.end_session(s, "not-a-secret") is False
+    with world.runtime.db.session() as s:
+        assert s.scalars(select(UserSession)).all() == []
+
+
+def test_starting_a_session_clears_the_persons_expired_ones(world):
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    with world.runtime.db.session() as s:
+        user = s.get(User, world.users["bea"])
+        accounts.start_session(s, user, now=t0)
+        accounts.start_session(s, user, now=t0 + timedelta(days=1))
+        accounts.start_session(s, user, now=t0 + timedelta(days=2, hours=12))
+    assert len(_rows(world)) == 2  # the first had been idle 2.5 days, the second 1.5
+
+
+def test_a_non_positive_session_limit_is_refused_at_start(make_app):
+    with pytest.raises(InvalidInput) as err:
+        make_app(SESSION_IDLE_HOURS=0)
+    assert err.value.code == "invalid_config"
