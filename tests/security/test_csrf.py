@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 import requests
 
 from .routes import rules, urls_for
@@ -144,11 +143,6 @@ def test_graphql_mutations_cannot_ride_on_a_session_cookie_from_another_site(sit
     assert ok.json().get("data", {}).get("createDataset", {}).get("dataset"), ok.text[:300]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="portal/views/auth.py: sessions are signed cookies with nothing server-side, so a session cookie"
-    " copied before sign-out still signs in afterwards (needs a per-user session epoch checked by the user loader)",
-)
 def test_a_session_cookie_copied_before_sign_out_is_dead_afterwards(site):
     session = signed_in(site, "bea")
     stolen = dict(session.cookies)
