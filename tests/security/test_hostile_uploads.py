@@ -222,6 +222,10 @@ def test_each_hostile_file_gets_a_clean_error_and_the_public_version_is_untouche
             assert resp.status_code in (400, 413, 415, 422), (name, resp.status_code)
             assert resp.json()["error"]["code"], (name, resp.text[:200])
     assert outcomes["over_upload_limit"] == 413
+    # None of the refused versions can be downloaded by its number.
+    for number in range(2, 2 + len(outcomes)):
+        resp = site.get(f"/datasets/{slug}/versions/{number}/datapackage.zip")
+        assert resp.status_code == 404, (number, resp.status_code)
     assert _public_state(site, slug) == before
     assert (
         site.get(f"/api/v1/datasets/{slug}", headers=_auth(publisher)).json()["published_version"]
