@@ -13,9 +13,9 @@ from catalog.models import Membership, Organisation, User
 from catalog.principal import ANONYMOUS, Principal
 from catalog.services import audit
 from catalog.services.tokens import digest
-from catalog.services.users import create_user, hash_password, verify_password
+from catalog.services.users import MIN_PASSWORD, create_user, hash_password, verify_password
 from catalog.session_models import UserSession
-from schema.errors import CGDError
+from schema.errors import CGDError, InvalidInput, PermissionDenied, Problem
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
@@ -187,6 +187,37 @@ def revoke_sessions(
     ended = session.execute(query).rowcount or 0
     audit.record(session, principal, "user.sessions_revoked", "user", user_id, count=ended)
     return ended
+
+
+def change_password(
+    session: Session,
+    principal: Principal,
+    *,
+    current: str,
+    new: str,
+    keep_session: str | None = None,
+) -> int:
+    """The acting person changes their password; their other browser sessions end.
+
+    ``keep_session`` is the secret of the browser making the change (it stays signed in).
+    Returns how many other sessions ended.
+    """
+    user = session.get(User, principal.user_id) if principal.user_id is not None else None
+    if user is None or principal.kind != "user":
+        raise PermissionDenied("Sign in to change your password.", code="session_required")
+    if not verify_password(user, current or ""):
+        raise InvalidInput(
+            "The current password is wrong.",
+            [Problem("invalid_credentials", "The current password is wrong.", field="current")],
+        )
+    if len(new or "") < MIN_PASSWORD:
+        raise InvalidInput(
+            "The new password is not valid.",
+            [Problem("weak_password", f"Use at least {MIN_PASSWORD} characters.", field="new")],
+        )
+    user.password_hash = hash_password(new)
+    audit.record(session, principal, "user.password_change", "user", user.id)
+    return revoke_sessions(session, principal, user.id, keep=keep_session)
 
 
 def list_sessions(session: Session, user_id: int) -> list[UserSession]:

@@ -236,3 +236,28 @@ def test_a_non_positive_session_limit_is_refused_at_start(make_app):
     with pytest.raises(InvalidInput) as err:
         make_app(SESSION_IDLE_HOURS=0)
     assert err.value.code == "invalid_config"
+
+
+def test_changing_the_password_signs_out_the_other_browsers_but_not_this_one(world):
+    laptop, phone = world.app.test_client(), world.app.test_client()
+    _sign_in(laptop)
+    _sign_in(phone)
+    stolen = _cookie(phone)
+    bea = person(world.users["bea"])
+    with world.runtime.db.session() as s:
+        with pytest.raises(InvalidInput) as wrong:
+            accounts.change_password(s, bea, current="not it", new="a new long password")
+        assert wrong.value.problems[0].code == "invalid_credentials"
+        with pytest.raises(InvalidInput) as weak:
+            accounts.change_password(s, bea, current=PASSWORD, new="short")
+        assert weak.value.problems[0].code == "weak_password"
+    assert len(_rows(world)) == 2  # refused changes end nothing
+    with world.runtime.db.session() as s:
+        ended = accounts.change_password(
+            s, bea, current=PASSWORD, new="a new long password", keep_session=_secret(laptop)
+        )
+    assert ended == 1
+    assert _signed_in(laptop)
+    assert not _signed_in(phone) and not _signed_in(_browser_with(world.app, stolen))
+    with world.runtime.db.session() as s:
+        assert accounts.authenticate(s, "bea@example.org", "a new long password")
