@@ -39,8 +39,13 @@ def findings_by_item(findings) -> dict[str, dict[str, str]]:
     return {f["item"]: {"rating": f["rating"], "comment": f.get("comment") or ""} for f in findings}
 
 
-def review_endorsement(session, review: QualityReview) -> EndorsementModel | None:
-    """The endorsement in force that ``review`` made (None when it requested changes)."""
+def submit_review(
+    session, principal, review: QualityReview, *, decision: str, summary: str, statement: str
+) -> EndorsementModel | None:
+    """Submit the review; the endorsement in force it made (None when it requested changes)."""
+    review_service.submit_review(
+        session, principal, review, decision=decision, summary=summary, statement=statement
+    )
     version = dataset_service.get_version(session, review.version_id)
     return next(
         (
@@ -234,7 +239,7 @@ class EndorseVersion(graphene.Mutation):
             review_service.record_findings(
                 session, ctx.principal, review, findings_by_item(findings)
             )
-            review_service.submit_review(
+            endorsement = submit_review(
                 session,
                 ctx.principal,
                 review,
@@ -242,7 +247,6 @@ class EndorseVersion(graphene.Mutation):
                 summary=summary,
                 statement=statement,
             )
-            endorsement = review_endorsement(session, review)
         return EndorseVersion(endorsement=endorsement)
 
 
