@@ -9,6 +9,8 @@ here from a seeded generator.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +30,20 @@ from ..federation.nodes import LiveServer
 
 PASSWORD = "correct horse battery staple"
 HOSTILE_SLUG = "ward-survey-with-hidden-identifiers"
+
+
+@contextmanager
+def cheap_hashing() -> Iterator[None]:
+    """Argon2 at its cheapest while the suite makes people (verification reads the hash's own
+    parameters); restored at once so that no other suite in the process is affected."""
+    from argon2 import PasswordHasher, profiles
+
+    saved = user_service._hasher
+    user_service._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    try:
+        yield
+    finally:
+        user_service._hasher = saved
 
 
 def citizenship_number(rng: random.Random) -> str:
@@ -118,7 +134,7 @@ class Site:
             ).id
 
     def add_user(self, label: str, org: str | None, role: str = Role.ADMIN.value) -> None:
-        with self.runtime.db.session() as s:
+        with cheap_hashing(), self.runtime.db.session() as s:
             user = user_service.create_user(
                 s, system("test"), email=f"{label}@example.org", password=PASSWORD, name=label
             )

@@ -15,6 +15,7 @@ from catalog.services import users as user_service
 
 from ..federation.nodes import LiveServer, Node
 from .leaks import assert_clean
+from .site import cheap_hashing
 
 DEEP_JSON = b'{"success": true, "result": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
@@ -67,7 +68,7 @@ class Hostile(LiveServer):
 def harvesting(tmp_path_factory):
     node = Node(tmp_path_factory.mktemp("harvesting"), "harvesting", HARVEST_ALLOW_PRIVATE=True)
     hostile = Hostile()
-    with node.runtime.db.session() as s:
+    with cheap_hashing(), node.runtime.db.session() as s:
         org = organisations.create_organisation(s, system(), slug="hub", name="Hub")
         user = user_service.create_user(
             s, system(), email="h@example.org", password="a long pass phrase 42", is_admin=True

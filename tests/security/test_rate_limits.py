@@ -24,15 +24,10 @@ LIMITS = {
 
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory):
-    from argon2 import PasswordHasher, profiles
-
-    from catalog.services import users
     from portal.app import create_app
 
     from ..conftest import app_config
 
-    saved = users._hasher
-    users._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
     server = LiveServer()
     root = tmp_path_factory.mktemp("limited")
     app = create_app(app_config(root, BASE_URL=server.url, **LIMITS), start_jobs=False)
@@ -42,7 +37,6 @@ def limited(tmp_path_factory):
     site.add_user("ada", "samata")
     yield site
     site.close()
-    users._hasher = saved
 
 
 def _until_429(send, budget: int) -> requests.Response:

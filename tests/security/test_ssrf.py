@@ -12,6 +12,7 @@ from catalog.services import users as user_service
 
 from ..federation.nodes import LiveServer
 from .leaks import assert_clean
+from .site import cheap_hashing
 
 
 class Canary(LiveServer):
@@ -37,7 +38,7 @@ def canary():
 
 @pytest.fixture(scope="module")
 def admin_token(site):
-    with site.runtime.db.session() as s:
+    with cheap_hashing(), site.runtime.db.session() as s:
         user = user_service.create_user(
             s,
             system("test"),
