@@ -389,3 +389,37 @@ def test_fact_sheet_pdfs_hold_no_seeded_personal_string(site):
         )
         assert len(text) > 200, path
         assert not _leaks(site, text), (path, _leaks(site, text)[:3])
+
+
+@pytest.mark.parametrize(
+    "by, filters",
+    [
+        (["district", "district"], []),
+        (["sex", "sex", "sex"], []),
+        (
+            ["district"],
+            [{"dimension": "district", "code": "2"}, {"dimension": "district", "code": "5"}],
+        ),
+        (["sex"], [{"dimension": "sex", "code": "female"}]),
+        ([], []),
+        (["district"], [{"dimension": "district", "code": "Saptari"}]),
+        (["district"], [{"dimension": "caste_ethnicity", "code": "_unknown"}]),
+        (
+            ["caste_ethnicity"],
+            [
+                {"dimension": "district", "code": "_unknown"},
+                {"dimension": "sex", "code": "_unknown"},
+            ],
+        ),
+    ],
+)
+def test_odd_aggregate_requests_never_publish_a_small_count(site, records, by, filters):
+    resp = site.graphql(AGG, {"d": HOSTILE_SLUG, "by": by, "f": filters})
+    assert resp.status_code < 500
+    body = resp.json()
+    if body.get("errors"):
+        assert body["errors"][0]["extensions"]["code"] != "internal_error", body
+        return
+    for cell in body["data"]["aggregate"]["cells"]:
+        if not cell["suppressed"]:
+            assert cell["count"] is not None and cell["count"] >= THRESHOLD - 2, cell
