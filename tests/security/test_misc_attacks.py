@@ -99,3 +99,16 @@ def test_server_header_does_not_advertise_versions_of_the_app(site):
     resp = site.get("/")
     assert "cgd" not in resp.headers.get("Server", "").lower()
     assert not re.search(r"flask|python/\d", resp.headers.get("X-Powered-By", ""), re.I)
+
+
+def test_metrics_and_health_do_not_echo_requests_or_configuration(site):
+    marker = "zqxmarker4711"
+    site.get("/search", params={"q": marker})
+    site.get(f"/datasets/{marker}")
+    site.graphql("query($q: String!) { datasets(query: $q) { totalCount } }", {"q": marker})
+    for path in ("/metrics", "/healthz", "/readyz"):
+        resp = site.get(path)
+        assert resp.status_code in (200, 401, 403, 404, 503), (path, resp.status_code)
+        assert marker not in resp.text, path
+        assert site.app.config["SECRET_KEY"] not in resp.text
+        assert "sqlite:///" not in resp.text and "postgresql" not in resp.text.lower(), path
