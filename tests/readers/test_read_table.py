@@ -101,6 +101,7 @@ def test_field_count_check_spans_chunks(monkeypatch, spans, positions):
     from indexer.readers import delimited
 
     monkeypatch.setattr(delimited, "_CHECK_CHUNK", 7)
+    monkeypatch.setattr(delimited, "_COUNT_CHUNK", 7)
     # Span counting, then the parity path after locating quotes, then parity straight away.
     monkeypatch.setattr(delimited, "_COUNT_SPANS", spans)
     monkeypatch.setattr(delimited, "_QUOTE_POSITIONS", positions)
@@ -137,6 +138,7 @@ def test_blank_lines_across_chunk_edges_are_not_records(monkeypatch, chunk):
     from indexer.readers import delimited
 
     monkeypatch.setattr(delimited, "_CHECK_CHUNK", chunk)
+    monkeypatch.setattr(delimited, "_COUNT_CHUNK", chunk)
     good = b"a,b\r\n\r\n1,2\n\n\n3,4\r\n\n5,6\n\n"
     assert delimited.field_counts_agree(good, ",", 2)
     assert not delimited.field_counts_agree(good + b"7\n", ",", 2)
@@ -153,3 +155,25 @@ def test_blank_line_inside_a_quoted_cell_does_not_hide_a_one_field_row():
     with pytest.raises(InvalidInput) as err:
         read_table(data, filename="lonely.csv")
     assert [(p.code, p.row) for p in err.value.problems] == [("ragged_row", 3)]
+
+
+@pytest.mark.parametrize("chunk", [1, 4, 7, 256 * 1024])
+def test_quote_positions_and_parity_agree_across_count_chunks(monkeypatch, chunk):
+    from indexer.readers import delimited
+
+    monkeypatch.setattr(delimited, "_COUNT_CHUNK", chunk)
+    body = "".join(f'"{i}","Saptari, {i}","x\ny"\n' for i in range(50))
+    for positions in (4_000_000, 10, 0):  # quotes located, given up part way, never located
+        monkeypatch.setattr(delimited, "_QUOTE_POSITIONS", positions)
+        assert delimited.field_counts_agree(f"a,b,c\n{body}".encode(), ",", 3)
+        assert not delimited.field_counts_agree(f'a,b,c\n{body}"1","2"\n'.encode(), ",", 3)
+
+
+def test_a_file_whose_counts_disagree_but_whose_rows_are_fine_is_still_read():
+    # A whitespace-only line is no record for the csv module but upsets the byte counts:
+    # the parse started alongside the count is set aside and the file read after the check.
+    data = b'a,b\n1,"x,y"\n   \n3,4\n'
+    from indexer.readers.delimited import field_counts_agree
+
+    assert not field_counts_agree(data, ",", 2)
+    assert read_table(data, filename="ws.csv").rows() == [("1", "x,y"), ("   ", None), ("3", "4")]

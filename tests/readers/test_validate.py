@@ -1,9 +1,11 @@
 import datetime as dt
 
 import polars as pl
+import pytest
 
 from indexer.readers import read_table
 from indexer.validate import validate_table
+from schema.errors import InvalidInput
 from schema.roles import ColumnRole, ColumnSpec
 from schema.suggest import suggest_roles
 
@@ -107,3 +109,40 @@ def test_xlsx_rows_are_converted_in_batches_with_the_same_result(monkeypatch):
     batched = read_table(data, filename="b.xlsx")
     assert batched.equals(whole) and batched.height == 23
     assert batched["n"].to_list()[:3] == ["0", "0.5", "1"]
+
+
+def test_measure_report_gives_min_max_mean_of_numbers_on_both_paths():
+    cols = {
+        "plain": ColumnSpec("plain", ColumnRole.MEASURE),
+        "typed": ColumnSpec("typed", ColumnRole.MEASURE),
+        "blank": ColumnSpec("blank", ColumnRole.MEASURE),
+    }
+    df = pl.DataFrame(
+        {
+            "plain": ["2", None, "4.5", " 6 "],
+            "typed": ["1,000", "२", None, "3"],  # needs the careful parse
+            "blank": pl.Series([None] * 4, dtype=pl.String),
+        }
+    )
+    report = validate_table(df, cols, filename="m.csv").report["columns"]
+    assert {k: report["plain"][k] for k in ("min", "max", "mean")} == {
+        "min": 2.0,
+        "max": 6.0,
+        "mean": 12.5 / 3,
+    }
+    assert {k: report["typed"][k] for k in ("min", "max", "mean")} == {
+        "min": 2.0,
+        "max": 1000.0,
+        "mean": 335.0,
+    }
+    assert report["blank"]["min"] is None and report["blank"]["nulls"] == 4
+
+
+def test_nan_and_infinity_in_a_measure_are_reported_by_row():
+    df = pl.DataFrame({"n": ["1", "nan", "2", "-inf"]})
+    with pytest.raises(InvalidInput) as err:
+        validate_table(df, {"n": ColumnSpec("n", ColumnRole.MEASURE)}, filename="n.csv")
+    assert [(p.code, p.row, p.column) for p in err.value.problems] == [
+        ("not_a_number", 3, "n"),
+        ("not_a_number", 5, "n"),
+    ]
