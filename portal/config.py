@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from schema.errors import CGDError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STATIC_DIR = REPO_ROOT / "static"
 
@@ -57,7 +59,26 @@ def _with_secret_files(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def load_config(overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
+def _number(env: dict[str, str], name: str, default: float, kind: type = float) -> Any:
+    """A numeric CGD_* variable; a value that is not a number stops start-up naming the variable."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return kind(default)
+    try:
+        value = kind(raw.strip())
+    except ValueError:
+        raise CGDError(
+            f"{name} must be {'a whole number' if kind is int else 'a number'}, not {raw!r}.",
+            code="invalid_config",
+        ) from None
+    if value < 0:
+        raise CGDError(f"{name} must not be negative, not {raw!r}.", code="invalid_config")
+    return value
+
+
+def load_config(
+    overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Build the app configuration: defaults < environment < explicit overrides."""
     env = _with_secret_files(dict(os.environ if env is None else env))
     overrides = dict(overrides or {})
@@ -71,19 +92,20 @@ def load_config(overrides: dict[str, Any] | None = None, env: dict[str, str] | N
         "ELASTICSEARCH_URL": env.get("CGD_ELASTICSEARCH_URL"),
         "ELASTICSEARCH_INDEX_PREFIX": env.get("CGD_ELASTICSEARCH_INDEX_PREFIX", "cgd"),
         "REDIS_URL": env.get("CGD_REDIS_URL"),
-        "JOB_RUNNER": env.get("CGD_JOB_RUNNER") or ("rq" if env.get("CGD_REDIS_URL") else "embedded"),
+        "JOB_RUNNER": env.get("CGD_JOB_RUNNER")
+        or ("rq" if env.get("CGD_REDIS_URL") else "embedded"),
         "FILES_PATH": env.get("CGD_FILES_PATH") or str(instance / "files"),
-        "MAX_UPLOAD_BYTES": int(env.get("CGD_MAX_UPLOAD_BYTES", str(200 * 1024 * 1024))),
+        "MAX_UPLOAD_BYTES": _number(env, "CGD_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, int),
         "BASE_URL": env.get("CGD_BASE_URL", "http://127.0.0.1:5000"),
         "RATELIMIT_ENABLED": _bool(env.get("CGD_RATELIMIT_ENABLED"), True),
         "HARVEST_ALLOW_PRIVATE": _bool(env.get("CGD_HARVEST_ALLOW_PRIVATE"), False),
         "DISCLOSURE_NER": env.get("CGD_DISCLOSURE_NER", ""),  # "" or "presidio"
-        "TRUSTED_PROXIES": int(env.get("CGD_TRUSTED_PROXIES", "0")),
+        "TRUSTED_PROXIES": _number(env, "CGD_TRUSTED_PROXIES", 0, int),
         "SESSION_COOKIE_SECURE": _bool(env.get("CGD_SECURE_COOKIES"), False),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_MAX_AGE_HOURS": float(env.get("CGD_SESSION_MAX_AGE_HOURS", "336")),
-        "SESSION_IDLE_HOURS": float(env.get("CGD_SESSION_IDLE_HOURS", "48")),
+        "SESSION_MAX_AGE_HOURS": _number(env, "CGD_SESSION_MAX_AGE_HOURS", 336),
+        "SESSION_IDLE_HOURS": _number(env, "CGD_SESSION_IDLE_HOURS", 48),
         "LOG_LEVEL": env.get("CGD_LOG_LEVEL", "INFO"),
         "LOG_FORMAT": env.get("CGD_LOG_FORMAT", "text"),
         # job runner tuning (indexer/jobs.py, indexer/rq_runner.py), only when set
@@ -93,7 +115,7 @@ def load_config(overrides: dict[str, Any] | None = None, env: dict[str, str] | N
     # Harvest limits (seconds, bytes, items); unset means the harvester's defaults.
     for key in ("TIMEOUT", "MAX_BYTES", "RUN_SECONDS", "MAX_ITEMS"):
         if env.get(f"CGD_HARVEST_{key}"):
-            cfg[f"HARVEST_{key}"] = float(env[f"CGD_HARVEST_{key}"])
+            cfg[f"HARVEST_{key}"] = _number(env, f"CGD_HARVEST_{key}", 0)
     cfg.update(overrides)
     cfg["INSTANCE_PATH"] = str(instance)
     if not cfg.get("SECRET_KEY"):
