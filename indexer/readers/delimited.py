@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import numpy as np
 import polars as pl
@@ -134,12 +134,25 @@ def sniff_delimiter(text: str, default: str = ",") -> str:
     return best
 
 
-def _exact_check(text: str, delim: str, ncols: int, problems: ProblemList, limits: Limits) -> None:
-    """Field counts and cell sizes per record, with record numbers (header = 1)."""
+def _exact_check(
+    data: bytes,
+    delim: str,
+    ncols: int,
+    problems: ProblemList,
+    limits: Limits,
+    *,
+    errors: str = "strict",
+) -> None:
+    """Field counts and cell sizes per record, with record numbers (header = 1).
+
+    The UTF-8 ``data`` are decoded as the csv module reads them (a text
+    stream over the bytes), never held as one string beside them.
+    """
     old = csv.field_size_limit()
     csv.field_size_limit(max(limits.max_cell_chars + 1, 1024))
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False)
+        text = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors=errors, newline="")
+        reader = csv.reader(text, delimiter=delim, strict=False)
         row = 0
         while True:
             row += 1
@@ -334,11 +347,14 @@ def read_delimited(
     with ThreadPoolExecutor(1, thread_name_prefix="cgd-csv") as pool:
         parsing: Future | None = pool.submit(_parse, data, delim, limits)
         if not field_counts_agree(data, delim, ncols):
-            parsing.cancel()
-            parsing = None  # its result (or error) is set aside: the rows are checked first
+            # The rows are checked first and the parse (or its error) set aside; it is let
+            # finish and dropped before the check so that both never hold memory at once.
+            if not parsing.cancel():
+                wait([parsing])
+            parsing = None
             if not decoded:
                 data, decoded = to_utf8(data, filename)[0], True
-            _exact_check(data.decode("utf-8"), delim, ncols, problems, limits)
+            _exact_check(data, delim, ncols, problems, limits)
             problems.raise_if_any("The rows do not line up with the header")
 
         try:
@@ -351,8 +367,7 @@ def read_delimited(
                 data, decoded = to_utf8(data, filename)[0], True
                 df = _parse(data, delim, limits)
         except pl.exceptions.PolarsError as exc:
-            text = data.decode("utf-8", errors="replace")
-            _exact_check(text, delim, ncols, problems, limits)
+            _exact_check(data, delim, ncols, problems, limits, errors="replace")
             problems.raise_if_any("The rows do not line up with the header")
             raise fail(
                 filename,
