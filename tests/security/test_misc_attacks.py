@@ -91,8 +91,12 @@ def test_links_come_from_the_configured_base_url_not_the_host_header(site, host)
         resp = site.get(path, headers={"Host": host})
         assert resp.status_code < 500, (path, resp.status_code)
         assert "evil.example" not in resp.text, path
-    resp = site.get("/account", headers={"Host": host})
-    assert "evil.example" not in resp.headers.get("Location", "")
+    for path in ("/account", "/catalog", "/topics/water", f"/datasets/{slug}/dcat.jsonld"):
+        for accept in ("text/turtle", "application/ld+json", "text/html"):
+            resp = site.get(path, headers={"Host": host, "Accept": accept})
+            assert resp.status_code < 500, (path, resp.status_code)
+            assert "evil.example" not in resp.headers.get("Location", ""), (path, resp.headers)
+            assert "evil.example" not in resp.text, path
 
 
 def test_server_header_does_not_advertise_versions_of_the_app(site):
