@@ -8,6 +8,7 @@ of who may do what is in the catalogue services.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from typing import Any
 
@@ -102,8 +103,17 @@ def _columns_field(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
+_EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,10})$")
+
+
 def _safe_filename(name: str | None) -> str:
-    safe = secure_filename(name or "")
+    """An ASCII name for the store; a name in another script (``सर्वेक्षण.csv``) keeps its extension."""
+    raw = (name or "").strip()
+    safe = secure_filename(raw)
+    ext = _EXTENSION.search(raw)
+    if ext and "." not in safe:
+        # secure_filename drops every non-ASCII letter, leaving "csv" of "सर्वेक्षण.csv".
+        safe = f"upload.{ext.group(1)}"
     if not safe or "." not in safe:
         raise InvalidInput(
             "The file needs a name with an extension (.csv, .xlsx, .json, ...).",

@@ -397,3 +397,43 @@ def test_hostile_files_through_the_portal_wizard_get_a_clean_page(site):
         )
         assert_clean(resp, name, site)
         assert resp.status_code in (400, 413, 422), (name, resp.status_code)
+
+
+@pytest.mark.parametrize(
+    "filename, accepted",
+    [
+        ("सर्वेक्षण.csv", True),
+        ("ｓｕｒｖｅｙ.csv", True),
+        ("../../../etc/cron.d/x.csv", True),
+        ("survey.csv\u202egpj.exe", None),  # read by its content; the stored name is plain ASCII
+        ("survey", False),
+        ("", False),
+        ("....", False),
+        ("con.csv", True),
+    ],
+)
+def test_unicode_and_traversal_in_upload_file_names(site, publisher, filename, accepted):
+    slug = site.published["demo"]["slug"]
+    buf = io.BytesIO()
+    generate_survey(30, seed=2).write_csv(buf)
+    resp = site.post(
+        f"/api/v1/datasets/{slug}/versions",
+        files={"file": (filename, buf.getvalue(), "text/csv")},
+        headers=_auth(publisher),
+    )
+    assert_clean(resp, filename, site)
+    if accepted is None:
+        assert resp.status_code in (202, 400)
+        if resp.status_code == 202:
+            assert "\u202e" not in resp.json()["version"]["filename"]
+    elif accepted:
+        assert resp.status_code == 202, (filename, resp.text[:300])
+        stored = resp.json()["version"]["filename"]
+        assert "/" not in stored and ".." not in stored and stored.isascii(), stored
+    else:
+        assert resp.status_code in (202, 400), (filename, resp.status_code)
+        if resp.status_code == 202:
+            state = site.get(
+                f"/api/v1/versions/{resp.json()['version']['id']}", headers=_auth(publisher)
+            ).json()
+            assert state["status"] == "failed", state
