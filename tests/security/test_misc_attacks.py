@@ -116,3 +116,22 @@ def test_metrics_and_health_do_not_echo_requests_or_configuration(site):
         assert marker not in resp.text, path
         assert site.app.config["SECRET_KEY"] not in resp.text
         assert "sqlite:///" not in resp.text and "postgresql" not in resp.text.lower(), path
+
+
+def test_downloads_are_attachments_of_their_own_type(site):
+    slug = site.published["demo"]["slug"]
+    for path, media in (
+        (f"/datasets/{slug}/download.csv", "text/csv"),
+        (f"/datasets/{slug}/download.json", "application/json"),
+        (f"/datasets/{slug}/datapackage.zip", "application/zip"),
+        (f"/datasets/{slug}/factsheet.pdf", "application/pdf"),
+    ):
+        resp = site.get(path)
+        assert resp.status_code == 200, path
+        assert resp.headers["Content-Type"].startswith(media), (path, resp.headers["Content-Type"])
+        if not path.endswith(".pdf"):
+            assert resp.headers.get("Content-Disposition", "").startswith("attachment"), (
+                path,
+                resp.headers,
+            )
+        assert resp.headers.get("X-Content-Type-Options") == "nosniff"
