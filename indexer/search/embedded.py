@@ -11,7 +11,7 @@ transaction):
 * ``versions``: every indexed version of every dataset, by an integer
   ``vkey``; its records live in their own table ``rec_<vkey>`` with an index
   per filterable column (and, when every value has an exact JSON form, each
-  record's JSON text, so that a page is one ``json.loads``), its cube in
+  record's JSON text, so that a page is one ``orjson.loads``), its cube in
   ``cube_cells``.
 * ``active_<g>``: which vkey answers for each dataset.  Activating a version
   is one UPDATE; an ingest that dies before it leaves the old row in place.
@@ -42,6 +42,7 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import polars as pl
 
 from indexer.search import text as fts
@@ -860,7 +861,7 @@ _ROW_JSON = "_record_json"
 def _row_json(df: pl.DataFrame, dtypes: Mapping[str, str]) -> pl.Series | None:
     """Each record as JSON text decoding to exactly the values its columns read back, or None.
 
-    The text is what a record page decodes (one ``json.loads`` per page), so it
+    The text is what a record page decodes (one ``orjson.loads`` per page), so it
     must hold what the SQL columns give: floats as 64-bit with NaN as null and
     -0.0 as 0.0 (as SQLite stores them), temporals as their ISO text.  Values
     with no exact JSON form (infinite floats) or stored as JSON text already
@@ -888,8 +889,18 @@ def _row_json(df: pl.DataFrame, dtypes: Mapping[str, str]) -> pl.Series | None:
 
 
 def _decode_rows(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    """Records from ``(json text, _row)`` rows with one ``json.loads``."""
-    return json.loads("[" + ",".join([row[0] for row in rows]) + "]")
+    """Records from ``(json text, _row)`` rows with one ``orjson.loads``.
+
+    The texts are polars' encoding (64-bit integers, finite floats, NaN as
+    null), which orjson decodes to the same values as ``json.loads`` in a
+    third of the time; a text it refuses (none is expected) is decoded by
+    ``json.loads``, so a page reads as it always did.
+    """
+    text = "[" + ",".join([row[0] for row in rows]) + "]"
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def _sql_values(wanted: Mapping[str, list[str]], dtypes: Mapping[str, str]) -> dict[str, list[Any]]:
