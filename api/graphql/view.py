@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import orjson
 from flask import Blueprint, Response, current_app, render_template_string, request
 
 from api.context import current_principal, runtime
@@ -85,9 +86,31 @@ def _caller(*, allow_mutations: bool) -> Caller:
     )
 
 
+#: orjson keeps the text ``json.dumps(ensure_ascii=False, separators=(",", ":"), default=str)``
+#: gave: dict keys in their order (a GraphQL answer's field order), non-str keys as text, and
+#: datetimes and dataclasses left to ``default`` (``str``) rather than orjson's own forms.
+_ORJSON_OPTIONS = (
+    orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def _orjson_default(value):
+    # json.dumps writes float subclasses (numpy.float64) as numbers; orjson hands them here.
+    return float(value) if isinstance(value, float) else str(value)
+
+
+def _encode(body) -> bytes:
+    """An answer as UTF-8 JSON: orjson, or ``json.dumps`` for what orjson refuses (integers
+    beyond 64 bits), so the text is the same either way (NaN, never in an answer, is null)."""
+    try:
+        return orjson.dumps(body, default=_orjson_default, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
 def _json(body, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     response = Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str),
+        _encode(body),
         status=status,
         mimetype="application/json",
     )
