@@ -8,8 +8,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api.json_bodies import BoundedJSONProvider
 from portal.config import STATIC_DIR, load_config
+from portal.json_provider import OrjsonProvider
 from schema.errors import CGDError
 
 csrf = CSRFProtect()
@@ -34,7 +34,7 @@ def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True)
         static_url_path="/static",
     )
     app.config.update(cfg)
-    app.json = BoundedJSONProvider(app)  # a body nested too deeply is a 400, not a RecursionError
+    app.json = OrjsonProvider(app)  # responses by orjson; a body nested too deeply is a 400
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 31536000  # static URLs carry a content hash (?v=)
     app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_UPLOAD_BYTES"]
     from portal.logs import configure_logging
