@@ -21,6 +21,7 @@ from schema.vocabularies import DIMENSIONS
 MAX_PROBLEMS = 200
 _DEVANAGARI = "०१२३४५६७८९"
 _ROWS_SHOWN = 5
+_GLOBAL_CATEGORIES = pl.Categorical().categories.name()
 
 
 @dataclass
@@ -145,7 +146,15 @@ def _dimension(
         ids = df.get_column(name).replace_strict(
             distinct, list(range(len(distinct))), default=None, return_dtype=pl.UInt32
         )
-    mapping, unmatched = dim.match_column(distinct)
+    per_id = (
+        np.bincount(ids.drop_nulls().to_numpy(), minlength=len(distinct))
+        if distinct
+        else np.zeros(0, dtype=np.int64)
+    )
+    # Categories no row uses (such as the header cell of a column read as
+    # Categorical) are not matched.
+    present = [v for v, n in zip(distinct, per_id.tolist(), strict=True) if n]
+    mapping, unmatched = dim.match_column(present)
     codes = pl.Series(name, [mapping.get(v) for v in distinct], dtype=pl.String)
     if unmatched:
         bad_ids = pl.Series([i for i, v in enumerate(distinct) if v in set(unmatched)])
@@ -172,7 +181,6 @@ def _dimension(
             )
     counts: dict[str, int] = {}
     if distinct:
-        per_id = np.bincount(ids.drop_nulls().to_numpy(), minlength=len(distinct))
         for value, n in zip(distinct, per_id.tolist(), strict=True):
             code = mapping.get(value)
             if code is not None and n:
@@ -224,22 +232,34 @@ def validate_table(
     report: dict[str, Any] = {"rows": df.height, "columns": {}}
     new: list[pl.Series] = []
     coded: dict[str, tuple[pl.Series, pl.Series]] = {}  # dimension -> (row ids, codes)
-    to_text = [n for n in specs if n in df.columns and df.schema[n] != pl.String]
-    if to_text:
-        df = df.with_columns(pl.col(to_text).cast(pl.String))
-    # Every cast in one select, so that polars runs them in parallel over the columns.
-    categories = {
-        name: pl.Categories.random()
+    coded_names = [
+        name
         for name, spec in specs.items()
         if name in df.columns
         and spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER)
         and spec.dimension in DIMENSIONS
+    ]
+    # A dimension the reader handed over as Categorical keeps its own categories
+    # (see read_table's ``categorical``); every other column is matched as text.
+    given = {
+        n: df.schema[n].categories
+        for n in coded_names
+        if isinstance(df.schema[n], pl.Categorical)
+        and df.schema[n].categories.name() != _GLOBAL_CATEGORIES
     }
+    to_text = [n for n in specs if n in df.columns and n not in given and df.schema[n] != pl.String]
+    if to_text:
+        df = df.with_columns(pl.col(to_text).cast(pl.String))
+    categories = {n: given.get(n) or pl.Categories.random() for n in coded_names}
     measures = [
         n for n, spec in specs.items() if n in df.columns and spec.role == ColumnRole.MEASURE
     ]
+    # Every cast in one select, so that polars runs them in parallel over the columns.
     casts = df.select(
-        [pl.col(n).cast(pl.Categorical(c)) for n, c in categories.items()]
+        [
+            pl.col(n) if n in given else pl.col(n).cast(pl.Categorical(c))
+            for n, c in categories.items()
+        ]
         + [pl.col(n).cast(pl.Float64, strict=False) for n in measures]
     )
     stats = _measure_stats(df, casts, measures)

@@ -11,6 +11,7 @@ read.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from pathlib import Path
 from typing import BinaryIO
 
@@ -142,12 +143,22 @@ def finish_frame(
         )
     df = df.rename(dict(zip(df.columns, names, strict=True)))
     if df.height:
-        lengths = df.select(pl.all().str.len_bytes().max()).row(0)
+        text = [n for n in names if not isinstance(df.schema[n], pl.Categorical)]
+        longest_of = (
+            dict(zip(text, df.select(pl.col(text).str.len_bytes().max()).row(0), strict=True))
+            if text
+            else {}
+        )
+        for n in names:
+            if n not in longest_of:
+                # A categorical column's longest cell is bounded by its categories' (one each).
+                longest_of[n] = df.schema[n].categories.to_series().str.len_bytes().max()
+        lengths = [longest_of[n] for n in names]
         for name, longest in zip(names, lengths, strict=True):
             # Bytes bound characters from above: count characters only when needed.
             if longest is not None and longest > limits.max_cell_chars:
                 over = (
-                    df.select(pl.col(name).str.len_chars() > limits.max_cell_chars)
+                    df.select(pl.col(name).cast(pl.String).str.len_chars() > limits.max_cell_chars)
                     .to_series()
                     .arg_true()
                 )
@@ -168,6 +179,7 @@ def read_table(
     filename: str | None = None,
     sheet: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    categorical: Collection[str] = (),
 ) -> pl.DataFrame:
     """Read a CSV/TSV, XLSX, JSON or KoboToolbox export into an all-string frame.
 
@@ -175,6 +187,12 @@ def read_table(
     in messages and to pick the format) defaults to the path's name. ``sheet``
     names the XLSX sheet (default: the first). Raises InvalidInput with every
     problem found (capped at ``limits.max_problems``).
+
+    ``categorical`` names columns (when the roles are known before reading,
+    e.g. the dimension columns) that a CSV/TSV hands over as ``pl.Categorical``
+    with their own categories, built while parsing, so that
+    :func:`indexer.validate.validate_table` matches each distinct value once
+    without hashing the column again. Other formats return strings throughout.
     """
     if filename is None:
         filename = Path(path).name if isinstance(path, str | os.PathLike) else "upload"
@@ -187,7 +205,11 @@ def read_table(
             df, header = read_json(data, filename, limits)
         else:
             df, header = read_delimited(
-                data, filename, limits, delimiter="\t" if fmt == "tsv" else None
+                data,
+                filename,
+                limits,
+                delimiter="\t" if fmt == "tsv" else None,
+                categorical=categorical,
             )
         return finish_frame(df, header, filename, limits)
     except InvalidInput:

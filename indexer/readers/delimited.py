@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import numpy as np
@@ -296,11 +297,14 @@ def _blank_lines(arr: np.ndarray, quoted: bool) -> int:
     return blank
 
 
-def _parse(data: bytes, delim: str, limits: Limits) -> pl.DataFrame:
+def _parse(
+    data: bytes, delim: str, limits: Limits, dtypes: list[pl.DataType] | None = None
+) -> pl.DataFrame:
     return pl.read_csv(
         data,
         has_header=False,
         infer_schema=False,
+        schema_overrides=dtypes,
         separator=delim,
         quote_char='"',
         null_values=[""],
@@ -310,10 +314,35 @@ def _parse(data: bytes, delim: str, limits: Limits) -> pl.DataFrame:
     )
 
 
+def _dtypes(header: list[str], categorical: Collection[str]) -> list[pl.DataType] | None:
+    """Column types by position: Categorical (each its own categories) for ``categorical``."""
+    if not categorical:
+        return None
+    from .kobo import flatten_kobo_names, looks_like_kobo  # kobo imports this module
+
+    names = [h.strip() for h in header]
+    if looks_like_kobo(names):
+        names = flatten_kobo_names(names)
+    wanted = set(categorical)
+    if not wanted.intersection(names):
+        return None
+    return [pl.Categorical(pl.Categories.random()) if n in wanted else pl.String() for n in names]
+
+
 def read_delimited(
-    data: bytes, filename: str, limits: Limits, *, delimiter: str | None = None
+    data: bytes,
+    filename: str,
+    limits: Limits,
+    *,
+    delimiter: str | None = None,
+    categorical: Collection[str] = (),
 ) -> tuple[pl.DataFrame, list[str]]:
     """Parse CSV/TSV bytes into an all-string frame; return it and the raw header.
+
+    Columns named in ``categorical`` (by their final names) are read as
+    ``pl.Categorical``, each with its own categories, which polars builds while
+    parsing; their categories also hold the header cell (the header is parsed
+    as row 0 and sliced off).
 
     UTF-8 is not decoded in Python on the fast path: polars checks it while
     parsing, and only a file it refuses (or whose first 64 KiB are not UTF-8)
@@ -345,7 +374,8 @@ def read_delimited(
     # polars parses (multi-threaded, GIL released) while numpy counts the fields, so
     # that the check costs little time; the parse is used only if the counts agree.
     with ThreadPoolExecutor(1, thread_name_prefix="cgd-csv") as pool:
-        parsing: Future | None = pool.submit(_parse, data, delim, limits)
+        dtypes = _dtypes(header, categorical)
+        parsing: Future | None = pool.submit(_parse, data, delim, limits, dtypes)
         if not field_counts_agree(data, delim, ncols):
             # The rows are checked first and the parse (or its error) set aside; it is let
             # finish and dropped before the check so that both never hold memory at once.
@@ -359,13 +389,15 @@ def read_delimited(
 
         try:
             try:
-                df = parsing.result() if parsing is not None else _parse(data, delim, limits)
+                df = (
+                    parsing.result() if parsing is not None else _parse(data, delim, limits, dtypes)
+                )
             except pl.exceptions.ComputeError as exc:
                 if decoded or "utf-8" not in str(exc):
                     raise
                 # Not UTF-8 after its first 64 KiB: a located error, or a legacy code page.
                 data, decoded = to_utf8(data, filename)[0], True
-                df = _parse(data, delim, limits)
+                df = _parse(data, delim, limits, dtypes)
         except pl.exceptions.PolarsError as exc:
             _exact_check(data, delim, ncols, problems, limits, errors="replace")
             problems.raise_if_any("The rows do not line up with the header")
