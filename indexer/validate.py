@@ -229,6 +229,9 @@ def validate_table(
                 row=1,
                 column=name,
             )
+    if df.height == 0:
+        # A header alone describes no one: there is nothing to anonymise or publish.
+        out.error("no_rows", "The file has a header but no data rows.", row=2)
     report: dict[str, Any] = {"rows": df.height, "columns": {}}
     new: list[pl.Series] = []
     coded: dict[str, tuple[pl.Series, pl.Series]] = {}  # dimension -> (row ids, codes)
