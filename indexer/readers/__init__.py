@@ -2,7 +2,8 @@
 
 :func:`read_table` detects the format (CSV/TSV, XLSX, JSON, KoboToolbox
 exports), applies the :class:`Limits`, and returns a frame whose columns are
-all strings (no type inference; empty cells are null) with stripped, unique,
+all strings (no type inference; empty cells are null; CSV columns the caller
+names in ``categorical`` come as pl.Categorical instead) with stripped, unique,
 non-empty names. Every problem is an :class:`~schema.errors.InvalidInput`
 naming file, row (the header is row 1) and column; nothing is returned half
 read.
