@@ -233,11 +233,6 @@ def test_each_hostile_file_gets_a_clean_error_and_the_public_version_is_untouche
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="indexer/validate: a file with a header and no rows is ingested to awaiting_approval;"
-    " it should fail with a clear error (nothing to publish)",
-)
 def test_a_header_without_rows_is_refused(site, publisher):
     slug = site.published["demo"]["slug"]
     resp = site.post(
