@@ -109,3 +109,12 @@ def test_unknown_names_in_categorical_are_ignored():
     text, _ = _both(b"sex,district\nF,15\n")
     df = read_table(b"sex,district\nF,15\n", filename="w.csv", categorical=["nope"])
     assert df.equals(text)
+
+
+def test_legacy_encoding_found_after_the_head_keeps_the_categorical_columns():
+    rows = "".join("Kathmandu,plain\n" for _ in range(8000))
+    data = ("district,note\n" + rows + "Pokhara,café\n").encode("cp1252")
+    df = read_table(data, filename="late1252.csv", categorical=["district", "note"])
+    assert isinstance(df.schema["note"], pl.Categorical)
+    assert df.height == 8001 and df["note"][-1] == "café"
+    assert sorted(df["district"].unique().cast(pl.String).to_list()) == ["Kathmandu", "Pokhara"]
