@@ -23,7 +23,12 @@ is, so a linear audit then checks, per family of tables (a highest-order
 table and its sub-tables), which suppressed small cells lie in the span of the
 published ones, and suppresses a sibling of each until none does (families
 with more than ``MAX_AUDIT_UNKNOWNS`` suppressed cells are left to lines and
-perturbation). Combinations across families are not audited.
+perturbation). A determined small cell with no sibling to hide (every one
+hidden, or withheld and so known) gets instead the cell that closes its
+equation: a published margin cell (a parent in a lower table) or a top cell
+beside its unknowns that alone leaves it undetermined (top cells first, then the
+smallest), else the cheapest margin cell and sibling pair that does; one such
+cell per round, audited again. Combinations across families are not audited.
 
 Cells unknown in a dimension (missing, or withheld by k-anonymity: its fully
 suppressed class of exactly k records sits alone in a row and column of every
@@ -55,6 +60,8 @@ MIN_THRESHOLD = 5
 MAX_AUDIT_UNKNOWNS = 250
 #: rounds of the audit per family before it stops adding suppressions
 MAX_AUDIT_ROUNDS = 25
+#: top cells tried (smallest first) as the complement of a cell with no sibling to hide
+MAX_TOP_OPTIONS = 24
 KEY_RANGE = 256
 MAX_PCV = 750
 UNKNOWN = "_unknown"  # dimension value missing or suppressed in the records
@@ -356,6 +363,8 @@ def _audit_family(
         return False
     rows = np.arange(len(unknown))
     equations: list[np.ndarray] = []
+    # which published cell each equation is: (table, row)
+    labels: list[tuple[tuple[str, ...], int]] = []
     # (table, cell, vector over the unknowns, true count)
     targets: list[tuple[tuple[str, ...], int, np.ndarray, int]] = [
         (family, int(r), np.eye(1, len(unknown), j)[0], int(counts[r]))
@@ -364,10 +373,12 @@ def _audit_family(
     # a published lower cell whose top cells are all published is known whatever
     # is hidden in its own table: hiding it as a complement would protect nothing
     involved: dict[tuple[str, ...], np.ndarray] = {}
+    cells_of: dict[tuple[str, ...], np.ndarray] = {}
     for size in range(len(family)):
         for sub in itertools.combinations(family, size):
             table = tables[sub]
             cell_of = _cell_of(top, table, sub)
+            cells_of[sub] = cell_of
             matrix = np.zeros((table.height, len(unknown)))
             matrix[cell_of[unknown], rows] = 1.0
             involved[sub] = matrix.any(axis=1)
@@ -378,8 +389,11 @@ def _audit_family(
                     targets.append((sub, i, matrix[i], int(table_n[i])))
                 else:
                     equations.append(matrix[i])
-    null = _null_space(np.array(equations) if equations else np.zeros((0, len(unknown))))
+                    labels.append((sub, i))
+    system = np.array(equations) if equations else np.zeros((0, len(unknown)))
+    null = _null_space(system)
     chosen: dict[tuple[str, ...], set[int]] = {}
+    closed = False
     for sub, cell, vector, count in targets:
         if count >= threshold or count == 0:
             continue
@@ -389,17 +403,121 @@ def _audit_family(
         if pick is not None:
             chosen.setdefault(sub, set()).add(pick)
             continue
-        # every sibling is hidden already: hide a top cell beside one of its unknowns
-        for j in np.flatnonzero(vector > 0):
-            pick = _sibling(top, family, int(unknown[j]))
-            if pick is not None:
-                chosen.setdefault(family, set()).add(pick)
-                break
+        # No complement on any line of its own table (every sibling is hidden, or
+        # withheld and so known): hide either a published margin cell that closes
+        # the equation (a parent in a lower table) or a top cell beside one of its
+        # unknowns, preferring one that alone leaves it undetermined, then the
+        # smallest; a margin cell otherwise, since lines then protect the margin.
+        if closed:
+            continue  # one at a time: what closes one often closes the next
+        for sub_pick, row in _close_equation(
+            tables, family, sub, cell, vector, system, labels, cells_of, unknown
+        ):
+            chosen.setdefault(sub_pick, set()).add(row)
+            closed = True
     for sub, picks in chosen.items():
         flags = tables[sub].get_column("_sup").to_numpy().copy()
         flags[sorted(picks)] = True
         tables[sub] = tables[sub].with_columns(pl.Series("_sup", flags))
     return bool(chosen)
+
+
+def _determined(system: np.ndarray, vector: np.ndarray) -> bool:
+    """Whether ``vector`` lies in the row space of ``system`` (the attacker learns it)."""
+    null = _null_space(system)
+    return not (null.shape[0] and np.abs(null @ vector).max() > 1e-9)
+
+
+def _close_equation(
+    tables: dict[tuple[str, ...], pl.DataFrame],
+    family: tuple[str, ...],
+    sub: tuple[str, ...],
+    cell: int,
+    vector: np.ndarray,
+    system: np.ndarray,
+    labels: list[tuple[tuple[str, ...], int]],
+    cells_of: dict[tuple[str, ...], np.ndarray],
+    unknown: np.ndarray,
+) -> list[tuple[tuple[str, ...], int]]:
+    """The cells to hide so a determined small cell with no sibling to hide stops
+    being determined, as (table, row): one cell that alone is enough (a margin
+    cell closing the equation or a top cell beside its unknowns), the smallest;
+    else a margin cell and a sibling of its own, the pair of smallest total;
+    else none (the cell stays determined whatever one or two cells are hidden)."""
+    top = tables[family]
+    row_of = {label: k for k, label in enumerate(labels)}
+    # (effective, count, order, table, row)
+    options: list[tuple[bool, int, int, tuple[str, ...], int]] = []
+    table = tables[sub]
+    for d in sub:
+        parent = tuple(x for x in sub if x != d)
+        prow = _parent_row(table, sub, cell, tables[parent], parent)
+        k = row_of.get((parent, prow))
+        if k is None:
+            continue  # hidden already, or withheld (known whatever we do)
+        effective = not _determined(np.delete(system, k, axis=0), vector)
+        options.append((effective, int(tables[parent]["_n"][prow]), 0, parent, prow))
+    top_n = top.get_column("_n").to_numpy()
+    beside = sorted(
+        {
+            sib
+            for j in np.flatnonzero(vector > 0)
+            for sib in _siblings(top, family, int(unknown[j]))
+        },
+        key=lambda r: (top_n[r], r),
+    )
+    for pick in beside[:MAX_TOP_OPTIONS]:
+        # the top cell becomes one more unknown, in every equation that adds it up
+        column = np.array(
+            [1.0 if (cells_of[s][pick] == i if s != family else False) else 0.0 for s, i in labels]
+        )
+        inside = 1.0 if sub != family and cells_of[sub][pick] == cell else 0.0
+        effective = not _determined(
+            np.column_stack([system, column]) if system.size else system,
+            np.append(vector, inside),
+        )
+        options.append((effective, int(top_n[pick]), 1, family, pick))
+    if not options:
+        return []
+    effective = [o for o in options if o[0]]
+    if effective:
+        best = min(effective, key=lambda o: (-o[2], o[1]))
+        return [(best[3], best[4])]
+    # a margin cell and one of its own siblings (the complement lines would add,
+    # chosen here so that the pair leaves the cell undetermined): the cheapest pair
+    pairs: list[tuple[int, tuple[str, ...], int]] = []
+    for _, n, kind, parent, prow in options:
+        if kind != 0:
+            continue
+        k = row_of[(parent, prow)]
+        ptable = tables[parent]
+        p_n = ptable.get_column("_n").to_numpy()
+        for sib in _siblings(ptable, parent, prow):
+            k2 = row_of.get((parent, sib))
+            if k2 is None:
+                continue
+            if not _determined(np.delete(system, [k, k2], axis=0), vector):
+                pairs.append((n + int(p_n[sib]), parent, prow, sib))
+    if pairs:
+        _, parent, prow, sib = min(pairs, key=lambda o: (-len(o[1]), o[0]))
+        return [(parent, prow), (parent, sib)]
+    return []
+
+
+def _parent_row(
+    table: pl.DataFrame,
+    dims: tuple[str, ...],
+    cell: int,
+    parent: pl.DataFrame,
+    parent_dims: tuple[str, ...],
+) -> int:
+    """The row of ``parent`` (over ``parent_dims``) that ``cell`` of ``table`` adds up to."""
+    if not parent_dims:
+        return 0
+    match = np.ones(parent.height, dtype=bool)
+    for d in parent_dims:
+        match &= parent.get_column(d).to_numpy() == table.get_column(d)[cell]
+    return int(np.flatnonzero(match)[0])
 
 
 def _cell_of(top: pl.DataFrame, table: pl.DataFrame, sub: tuple[str, ...]) -> np.ndarray:
@@ -426,6 +544,19 @@ def _null_space(matrix: np.ndarray) -> np.ndarray:
     gram = matrix.T @ matrix
     values, vectors = np.linalg.eigh(gram)
     return vectors[:, values <= 1e-9 * max(1.0, float(values.max(initial=0.0)))].T
+
+
+def _siblings(table: pl.DataFrame, dims: tuple[str, ...], cell: int) -> list[int]:
+    """The published cells of ``table`` on a line with ``cell``."""
+    if not dims:
+        return []
+    differing = np.zeros(table.height, dtype=np.int64)
+    for d in dims:
+        codes = table.get_column(d).to_numpy()
+        differing += codes != codes[cell]
+    sup = table.get_column("_sup").to_numpy()
+    withheld = table.get_column("_withheld").to_numpy()
+    return np.flatnonzero((differing == 1) & ~sup & ~withheld).tolist()
 
 
 def _sibling(

@@ -118,12 +118,6 @@ def test_no_small_count_is_published(site, records):
     assert checked_small > 0, "no small cells in the data; the test checks nothing"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="indexer/disclosure/cube.py: district x disability ('2', 'with_disability'), true 5, is the only"
-    " protected cell of its column beside a withheld '_unknown' cell (counted as known), so margin minus"
-    " that cell gives it; the linear audit finds no eligible sibling and the 1-D margin stays published",
-)
 def test_no_small_count_is_recoverable_by_differencing(site, records):
     singles = {d: _aggregate(site, [d]) for d in DIMS}
     for a, b in itertools.combinations(DIMS, 2):
