@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from authlib.oauth2 import OAuth2Error
@@ -438,6 +439,22 @@ def _organisation(s, slug: str) -> Organisation:
     return organisations.get_organisation(s, slug)
 
 
+def _admin_form_post(act: Callable[[Any], Any]) -> tuple[Any, dict[str, list[str]], int]:
+    """An organisation admin's form: ``act(session)`` in its own unit of work.
+
+    (what it returns, no errors, 201), or (None, the problems by field, the error's status);
+    a PermissionDenied is not a form problem and propagates (403 page).
+    """
+    try:
+        with runtime().db.session() as s:
+            result = act(s)
+        return result, {}, 201
+    except PermissionDenied:
+        raise
+    except CGDError as err:
+        return None, _problems_by_field(err), err.status
+
+
 @bp.route("/orgs/<slug>/clients", methods=["GET", "POST"])
 @login_required
 def clients(slug: str):
@@ -447,24 +464,20 @@ def clients(slug: str):
     created = None
     status = 200
     if request.method == "POST":
-        try:
-            with runtime().db.session() as s:
-                org = _organisation(s, slug)
-                client, secret = client_service.register_client(
-                    s,
-                    principal,
-                    org,
-                    name=request.form.get("name", ""),
-                    redirect_uris=request.form.get("redirect_uris", "").split(),
-                    scopes=_form_list("scopes"),
-                    confidential=request.form.get("kind", "confidential") == "confidential",
-                )
-                created = {"name": client.name, "client_id": client.client_id, "secret": secret}
-            status = 201
-        except PermissionDenied:
-            raise
-        except CGDError as err:
-            errors, status = _problems_by_field(err), err.status
+
+        def register(s):
+            client, secret = client_service.register_client(
+                s,
+                principal,
+                _organisation(s, slug),
+                name=request.form.get("name", ""),
+                redirect_uris=request.form.get("redirect_uris", "").split(),
+                scopes=_form_list("scopes"),
+                confidential=request.form.get("kind", "confidential") == "confidential",
+            )
+            return {"name": client.name, "client_id": client.client_id, "secret": secret}
+
+        created, errors, status = _admin_form_post(register)
     with runtime().db.session() as s:
         org = _organisation(s, slug)
         rows = client_service.list_clients(s, principal, org)
@@ -512,26 +525,22 @@ def members(slug: str):
     invited = None
     status = 200
     if request.method == "POST":
-        try:
-            with runtime().db.session() as s:
-                org = _organisation(s, slug)
-                invitation, raw = invitations.invite(
-                    s,
-                    principal,
-                    org,
-                    email=request.form.get("email", ""),
-                    role=request.form.get("role", ""),
-                )
-                invited = {
-                    "email": invitation.email,
-                    "role": invitation.role,
-                    "link": url_for("auth.accept_invitation", token=raw, _external=True),
-                }
-            status = 201
-        except PermissionDenied:
-            raise
-        except CGDError as err:
-            errors, status = _problems_by_field(err), err.status
+
+        def invite(s):
+            invitation, raw = invitations.invite(
+                s,
+                principal,
+                _organisation(s, slug),
+                email=request.form.get("email", ""),
+                role=request.form.get("role", ""),
+            )
+            return {
+                "email": invitation.email,
+                "role": invitation.role,
+                "link": url_for("auth.accept_invitation", token=raw, _external=True),
+            }
+
+        invited, errors, status = _admin_form_post(invite)
     with runtime().db.session() as s:
         org = _organisation(s, slug)
         people = [
