@@ -20,8 +20,8 @@ from schema.metadata import load_metadata
 PUBLIC_STATES = {VersionStatus.PUBLISHED.value}
 
 
-def _unique_slug(session: Session, wanted: str) -> str:
-    base = slugify(wanted, max_length=80) or "dataset"
+def _unique_slug(session: Session, wanted: str, *, max_length: int = 80) -> str:
+    base = slugify(wanted, max_length=max_length) or "dataset"
     slug, n = base, 1
     while session.scalar(select(Dataset.id).where(Dataset.slug == slug)):
         n += 1

@@ -385,15 +385,6 @@ def _publisher_org(
     return org
 
 
-def _unique_slug(session: Session, wanted: str) -> str:
-    base = slugify(wanted, max_length=90) or "dataset"
-    slug, n = base, 1
-    while session.scalar(select(Dataset.id).where(Dataset.slug == slug)):
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
-
-
 def upsert_harvested(
     session: Session, source: HarvestSource, item: HarvestedItem, *, now: datetime | None = None
 ) -> tuple[str, Dataset]:
@@ -426,7 +417,9 @@ def upsert_harvested(
     org = _publisher_org(session, source, item.publisher)
     if record is None:
         dataset = Dataset(
-            slug=_unique_slug(session, f"{source.name}-{item.name or item.original_id}"),
+            slug=dataset_service._unique_slug(
+                session, f"{source.name}-{item.name or item.original_id}", max_length=90
+            ),
             organisation=org,
             metadata_=meta,
             source=source.name,
