@@ -156,6 +156,7 @@ def test_no_small_count_is_recoverable_by_differencing(site, records):
 
 def test_filters_and_complements_answer_the_same_protected_cells(site, records):
     both = _aggregate(site, ["district", "sex"])
+    assert len(both) >= 6, both
     for (district, sex), cell in list(both.items())[:6]:
         filtered = _aggregate(site, ["sex"], [{"dimension": "district", "code": district}])
         same = filtered.get((sex,)) or next((c for k, c in filtered.items() if sex in k), None)
@@ -164,6 +165,8 @@ def test_filters_and_complements_answer_the_same_protected_cells(site, records):
     # Filters on a small group (three dimensions at once) never reveal a count under the threshold.
     truth = _true_counts(records, ["district", "sex", "caste_ethnicity"])
     small = [k for k, v in truth.items() if 1 <= v < THRESHOLD and "_unknown" not in k][:8]
+    assert small, "no small three-way group in the data; the test checks nothing"
+    matched = 0
     for district, sex, caste in small:
         cells = _aggregate(
             site,
@@ -172,7 +175,9 @@ def test_filters_and_complements_answer_the_same_protected_cells(site, records):
         )
         for key, cell in cells.items():
             if caste in key:
+                matched += 1
                 assert cell["suppressed"] and cell["count"] is None, (district, sex, caste, cell)
+    assert matched > 0, ("no filtered answer held a small group's cell", small)
 
 
 def _public_get_urls(site) -> list[str]:
