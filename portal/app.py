@@ -8,8 +8,12 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from indexer.runtime import build_runtime
+from portal import i18n
 from portal.config import STATIC_DIR, load_config
 from portal.json_provider import OrjsonProvider
+from portal.logs import configure_logging
+from portal.views.auth import init_access
 from schema.errors import CGDError
 
 csrf = CSRFProtect()
@@ -23,9 +27,6 @@ CSP = (
 
 def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True) -> Flask:
     """Build the portal: configuration, services, extensions, blueprints."""
-    from indexer.runtime import build_runtime
-    from portal.views.auth import init_access
-
     cfg = load_config(config)
     app = Flask(
         __name__,
@@ -37,8 +38,6 @@ def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True)
     app.json = OrjsonProvider(app)  # responses by orjson; a body nested too deeply is a 400
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 31536000  # static URLs carry a content hash (?v=)
     app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_UPLOAD_BYTES"]
-    from portal.logs import configure_logging
-
     configure_logging(cfg)
 
     runtime = build_runtime(cfg, runner=cfg.get("JOB_RUNNER_OVERRIDE"))
@@ -47,8 +46,6 @@ def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True)
         runtime.jobs.start()
 
     csrf.init_app(app)
-    from portal import i18n
-
     i18n.init_app(app)
     _register_blueprints(app)
     init_access(app)
@@ -63,48 +60,45 @@ def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True)
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.views import ops
-
-    ops.init_app(app)  # first: times and logs every request
+    from api.federation.ckan import bp as ckan_bp
+    from api.federation.harvest_admin import bp as harvest_admin_bp
+    from api.federation.views import bp as federation_bp
     from api.graphql.view import bp as graphql_bp
     from api.oauth2.views import bp as oauth2_bp
+    from api.rest.partnerships import bp as rest_partnerships_bp
     from api.rest.views import bp as rest_bp
+    from api.schema_docs import bp as schema_docs_bp
+    from portal.views import ops
     from portal.views.auth import bp as auth_bp
     from portal.views.factsheets import bp as factsheets_bp
     from portal.views.guide import bp as guide_bp
     from portal.views.public import bp as public_bp
-
-    csrf.exempt(graphql_bp)
-    app.register_blueprint(graphql_bp)
-    from api.federation.ckan import bp as ckan_bp
-    from api.federation.views import bp as federation_bp
-
-    csrf.exempt(ckan_bp)  # read-only actions; ckanapi POSTs JSON
-    app.register_blueprint(ckan_bp)
-    app.register_blueprint(federation_bp)
-    from api.federation.harvest_admin import bp as harvest_admin_bp
-
-    csrf.exempt(harvest_admin_bp)  # under /api/v1: bearer tokens only, no session cookies
-    app.register_blueprint(harvest_admin_bp)
-    app.register_blueprint(public_bp)
-    # Token endpoints authenticate the client, the REST API takes bearer tokens only: no cookies, no CSRF.
-    csrf.exempt(oauth2_bp)
-    csrf.exempt(rest_bp)
-    app.register_blueprint(oauth2_bp)
-    app.register_blueprint(rest_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(factsheets_bp)
-    app.register_blueprint(guide_bp)
     from portal.views.wizard import bp as wizard_bp
 
-    app.register_blueprint(wizard_bp)
-    from api.schema_docs import bp as schema_docs_bp
-
-    app.register_blueprint(schema_docs_bp)  # the standard's JSON Schema and vocabularies
-    from api.rest.partnerships import bp as rest_partnerships_bp
-
-    csrf.exempt(rest_partnerships_bp)  # under /api/v1: bearer tokens only
-    app.register_blueprint(rest_partnerships_bp)
+    ops.init_app(app)  # first: times and logs every request
+    # (blueprint, CSRF-exempt). Exempt are the machine interfaces that take no session
+    # cookie as authority: GraphQL reads JSON bodies only, the CKAN actions are read-only
+    # (ckanapi POSTs JSON), the token endpoints authenticate the client, and everything
+    # under /api/v1 takes bearer tokens only. Every HTML form keeps CSRF.
+    blueprints = (
+        (graphql_bp, True),
+        (ckan_bp, True),
+        (federation_bp, False),
+        (harvest_admin_bp, True),
+        (public_bp, False),
+        (oauth2_bp, True),
+        (rest_bp, True),
+        (auth_bp, False),
+        (factsheets_bp, False),
+        (guide_bp, False),
+        (wizard_bp, False),
+        (schema_docs_bp, False),
+        (rest_partnerships_bp, True),
+    )
+    for bp, csrf_exempt in blueprints:
+        if csrf_exempt:
+            csrf.exempt(bp)
+        app.register_blueprint(bp)
 
 
 def _register_errors(app: Flask) -> None:
