@@ -14,6 +14,8 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any, BinaryIO
 
+from werkzeug.utils import secure_filename
+
 from indexer.storage import FileStore
 from schema.errors import CGDError, Conflict, InvalidInput, NotFound, Problem
 
@@ -183,3 +185,22 @@ def finish(files: FileStore, upload: Upload, target_key: str) -> None:
     os.replace(files.path(f"{upload.prefix}/data"), target)
     upload.complete = True
     _save(files, upload)
+
+
+_EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,10})$")
+
+
+def store_filename(name: str | None, *, field: str = "file") -> str:
+    """An ASCII name for the store; a name in another script (``सर्वेक्षण.csv``) keeps its extension."""
+    raw = (name or "").strip()
+    safe = secure_filename(raw)
+    ext = _EXTENSION.search(raw)
+    if ext and "." not in safe:
+        # secure_filename drops every non-ASCII letter, leaving "csv" of "सर्वेक्षण.csv".
+        safe = f"upload.{ext.group(1)}"
+    if not safe or "." not in safe:
+        raise InvalidInput(
+            "The file needs a name with an extension (.csv, .xlsx, .json, ...).",
+            [Problem("invalid_filename", "Name the file with its extension.", field=field)],
+        )
+    return safe[:200]

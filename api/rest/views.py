@@ -8,13 +8,11 @@ of who may do what is in the catalogue services.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
-from werkzeug.utils import secure_filename
 
 from api import json_bodies
 from api.context import current_principal, runtime
@@ -101,25 +99,6 @@ def _columns_field(raw: str | None) -> dict[str, Any] | None:
             [Problem("invalid_columns", "Not a JSON object of objects.", field="columns")],
         )
     return value
-
-
-_EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,10})$")
-
-
-def _safe_filename(name: str | None) -> str:
-    """An ASCII name for the store; a name in another script (``सर्वेक्षण.csv``) keeps its extension."""
-    raw = (name or "").strip()
-    safe = secure_filename(raw)
-    ext = _EXTENSION.search(raw)
-    if ext and "." not in safe:
-        # secure_filename drops every non-ASCII letter, leaving "csv" of "सर्वेक्षण.csv".
-        safe = f"upload.{ext.group(1)}"
-    if not safe or "." not in safe:
-        raise InvalidInput(
-            "The file needs a name with an extension (.csv, .xlsx, .json, ...).",
-            [Problem("invalid_filename", "Name the file with its extension.", field="file")],
-        )
-    return safe[:200]
 
 
 def _dataset(session, ref: str) -> Dataset:
@@ -211,7 +190,7 @@ def upload_version(ref: str):
             "Send the data as a multipart field named 'file'.",
             [Problem("required", "Missing file.", field="file")],
         )
-    filename = _safe_filename(upload.filename)
+    filename = uploads.store_filename(upload.filename)
     columns = _columns_field(request.form.get("columns"))
     key = f"datasets/{dataset_id}/uploads/{secrets.token_hex(8)}/{filename}"
     try:
@@ -236,7 +215,7 @@ def start_upload(ref: str):
             dataset_id=dataset.id,
             organisation_id=dataset.organisation_id,
             actor=principal.actor,
-            filename=_safe_filename(body["filename"]),
+            filename=uploads.store_filename(body["filename"]),
             size=body["size"],
             columns=body.get("columns"),
             max_bytes=max_upload_bytes(),

@@ -157,6 +157,18 @@ def test_mutations_are_refused_by_the_catalogue_rules(world):
     ) == ["version_not_found"]
 
 
+def test_start_upload_keeps_the_extension_of_a_name_in_another_script(world):
+    live = world
+    token = live.extras["publisher"]
+    created = live.execute(CREATE, {"org": "samata", "meta": demo_metadata()}, token)
+    dataset_id = created["createDataset"]["dataset"]["databaseId"]
+    start = """mutation($d: String!, $f: String!) { startUpload(dataset: $d, filename: $f, size: 10) {
+        upload { filename } } }"""
+    upload = live.execute(start, {"d": dataset_id, "f": "सर्वेक्षण.csv"}, token)["startUpload"]
+    assert upload["upload"]["filename"] == "upload.csv"
+    assert codes(live, start, {"d": dataset_id, "f": "सर्वेक्षण"}, token) == ["invalid_upload"]
+
+
 def test_publishing_needs_the_publish_scope(world):
     live = world
     created = live.execute(

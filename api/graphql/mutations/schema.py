@@ -134,16 +134,13 @@ class StartUpload(graphene.Mutation):
 
     @staticmethod
     def mutate(root, info, dataset, filename, size, columns=None):
-        from werkzeug.utils import secure_filename
-
         ctx: GraphQLContext = info.context
         config = ctx.runtime.config
-        safe = secure_filename(filename or "")[:200]
         problems = []
-        if not safe or "." not in safe:
-            problems.append(
-                Problem("invalid_filename", "Name the file with its extension.", field="filename")
-            )
+        try:
+            safe = uploads.store_filename(filename, field="filename")
+        except InvalidInput as refused:
+            problems.extend(refused.problems)
         if size is None or size <= 0:
             problems.append(
                 Problem("invalid_size", "size must be a positive number of bytes.", field="size")
