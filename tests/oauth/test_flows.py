@@ -358,12 +358,20 @@ def test_revocation_ends_access_and_refresh(live):
 def test_another_client_cannot_revoke_a_token(live):
     token = _code_flow(live)
     other_id, other_secret = live.clients["dalit-sync"]
-    requests.post(
+    refused = requests.post(
         f"{live.url}/oauth/revoke",
         data={"token": token["access_token"]},
         auth=(other_id, other_secret),
     )
+    assert refused.status_code < 500, refused.text
     assert _me(live, token["access_token"]).status_code == 200
+    # the same token is revocable by the client it was issued to, so it was the client that was refused
+    owner_id, _ = live.clients["samata-app"]
+    own = requests.post(
+        f"{live.url}/oauth/revoke", data={"token": token["access_token"], "client_id": owner_id}
+    )
+    assert own.status_code == 200
+    assert _me(live, token["access_token"]).status_code == 401
 
 
 def test_introspection(live_any):
