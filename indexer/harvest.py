@@ -126,7 +126,7 @@ def run_harvest(ctx, source_id: int, run_id: str) -> dict[str, Any]:
         withdrawn = harvest_service.withdraw_missing(
             session, source, {o.original_id for o in offers}
         )
-        gone = [(d.id, d.slug, harvest_service.original_id_of(session, d.id)) for d in withdrawn]
+        gone = [(d.id, d.slug, original_id) for d, original_id in withdrawn]
     for dataset_id, slug, original_id in gone:
         ctx.search.delete_dataset(dataset_id)
         report["withdrawn"].append({"id": original_id, "dataset": slug})

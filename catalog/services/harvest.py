@@ -16,7 +16,7 @@ from typing import Any
 
 from slugify import slugify
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from catalog.harvest_models import (
     HarvestedDataset,
@@ -492,13 +492,18 @@ def upsert_harvested(
     return "updated", dataset
 
 
-def withdraw_missing(session: Session, source: HarvestSource, seen: set[str]) -> list[Dataset]:
-    """Withdraw every dataset of ``source`` that the source no longer offers."""
+def withdraw_missing(
+    session: Session, source: HarvestSource, seen: set[str]
+) -> list[tuple[Dataset, str]]:
+    """Withdraw every dataset of ``source`` that the source no longer offers.
+
+    Returns ``(dataset, original_id)`` for each one withdrawn.
+    """
     out = []
     records = session.scalars(
-        select(HarvestedDataset).where(
-            HarvestedDataset.source_id == source.id, HarvestedDataset.withdrawn_at.is_(None)
-        )
+        select(HarvestedDataset)
+        .options(selectinload(HarvestedDataset.dataset))
+        .where(HarvestedDataset.source_id == source.id, HarvestedDataset.withdrawn_at.is_(None))
     ).all()
     now = datetime.now(UTC)
     for record in records:
@@ -511,7 +516,7 @@ def withdraw_missing(session: Session, source: HarvestSource, seen: set[str]) ->
         dataset.withdrawn = True
         dataset.published_version_id = None
         record.withdrawn_at = now
-        out.append(dataset)
+        out.append((dataset, record.original_id))
     return out
 
 
@@ -536,13 +541,6 @@ def provenance_for(session: Session, dataset_ids: list[str]) -> dict[str, dict[s
         }
         for rec, src in rows
     }
-
-
-def original_id_of(session: Session, dataset_id: str) -> str | None:
-    """The id a harvested dataset has at its source."""
-    return session.scalar(
-        select(HarvestedDataset.original_id).where(HarvestedDataset.dataset_id == dataset_id)
-    )
 
 
 def harvested_datasets(session: Session, source: HarvestSource) -> list[HarvestedDataset]:
