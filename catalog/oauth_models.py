@@ -14,14 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from catalog.models import Base, new_id, utcnow
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+from catalog.models import Base, as_utc, new_id, utcnow
 
 
 class OAuthClient(Base):
@@ -69,7 +62,7 @@ class OAuthAuthorizationCode(Base):
 
     @property
     def expired(self) -> bool:
-        return _aware(self.expires_at) <= datetime.now(UTC)
+        return as_utc(self.expires_at) <= datetime.now(UTC)
 
 
 class OAuthToken(Base):
@@ -107,11 +100,11 @@ class OAuthToken(Base):
 
     @property
     def expired(self) -> bool:
-        return _aware(self.expires_at) <= datetime.now(UTC)
+        return as_utc(self.expires_at) <= datetime.now(UTC)
 
     @property
     def refresh_expired(self) -> bool:
-        return self.refresh_expires_at is None or _aware(self.refresh_expires_at) <= datetime.now(
+        return self.refresh_expires_at is None or as_utc(self.refresh_expires_at) <= datetime.now(
             UTC
         )
 
@@ -127,7 +120,7 @@ class OAuthToken(Base):
         return self.scope
 
     def get_expires_in(self) -> int:
-        return max(0, int((_aware(self.expires_at) - _aware(self.issued_at)).total_seconds()))
+        return max(0, int((as_utc(self.expires_at) - as_utc(self.issued_at)).total_seconds()))
 
     def is_expired(self) -> bool:
         return self.expired
@@ -154,4 +147,4 @@ class Invitation(Base):
 
     @property
     def expired(self) -> bool:
-        return _aware(self.expires_at) <= datetime.now(UTC)
+        return as_utc(self.expires_at) <= datetime.now(UTC)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from catalog.models import Membership, Organisation, User
+from catalog.models import Membership, Organisation, User, as_utc
 from catalog.principal import ANONYMOUS, Principal
 from catalog.services import audit
 from catalog.services.tokens import digest
@@ -36,12 +36,6 @@ class SignInFailed(CGDError):
         super().__init__(message=message, code=code, status=401)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
 def authenticate(session: Session, email: str, password: str) -> User:
     """The person with this e-mail and password; after MAX_FAILURES wrong tries the account locks."""
     user = session.scalar(
@@ -51,7 +45,7 @@ def authenticate(session: Session, email: str, password: str) -> User:
         verify_password(User(password_hash=_DUMMY_HASH), password or "")
         raise SignInFailed()
     now = datetime.now(UTC)
-    locked_until = _aware(user.locked_until)
+    locked_until = as_utc(user.locked_until)
     if locked_until is not None and locked_until > now:
         raise SignInFailed(
             "Too many failed sign-ins: this account is locked for a while.", code="account_locked"
@@ -98,7 +92,7 @@ def _user_agent_summary(user_agent: str | None) -> str:
 
 
 def _expired(row: UserSession, now: datetime, idle: timedelta) -> bool:
-    return _aware(row.expires_at) <= now or _aware(row.last_seen_at) + idle <= now
+    return as_utc(row.expires_at) <= now or as_utc(row.last_seen_at) + idle <= now
 
 
 def start_session(
@@ -160,7 +154,7 @@ def session_user(
     if user is None or not user.active or _expired(row, now, idle):
         session.delete(row)
         return None
-    if now - _aware(row.last_seen_at) >= SESSION_TOUCH_EVERY:
+    if now - as_utc(row.last_seen_at) >= SESSION_TOUCH_EVERY:
         row.last_seen_at = now
     return user
 

@@ -16,7 +16,7 @@ from sqlalchemy import event, func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from catalog.models import Job, JobStatus
+from catalog.models import Job, JobStatus, as_utc
 from catalog.principal import Principal
 from schema.errors import NotFound
 
@@ -200,8 +200,8 @@ def recover_stale(
     out: list[tuple[Job, str]] = []
     running = session.scalars(select(Job).where(Job.status == JobStatus.RUNNING.value)).all()
     for job in running:
-        beat = _aware(job.heartbeat_at or job.started_at or job.created_at)
-        started = _aware(job.started_at or job.created_at)
+        beat = as_utc(job.heartbeat_at or job.started_at or job.created_at)
+        started = as_utc(job.started_at or job.created_at)
         lost = now - beat > stale_after
         timed_out = timeout_of is not None and (now - started).total_seconds() > timeout_of(
             job.kind
@@ -294,11 +294,6 @@ def duration_stats(session: Session) -> list[tuple[str, str, int, float]]:
     return [
         (kind, status, int(count), max(0.0, float(total))) for kind, status, count, total in rows
     ]
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def start(job: Job) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from catalog.models import Membership, Organisation, User
+from catalog.models import Membership, Organisation, User, as_utc
 from catalog.oauth_models import OAuthClient, OAuthToken
 from catalog.principal import SCOPES, Principal
 from catalog.services import audit
@@ -41,12 +41,6 @@ def same_digest(value: str, stored: str | None) -> bool:
 
 def new_secret(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(32)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
 
 
 def clean_scopes(scopes: list[str] | str | None, field: str = "scopes") -> list[str]:
@@ -203,7 +197,7 @@ def principal_for_access_token(session: Session, raw: str) -> Principal | None:
         if client is None or client.revoked:
             return None
     now = datetime.now(UTC)
-    if token.last_used_at is None or now - _aware(token.last_used_at) > _LAST_USED_GRANULARITY:
+    if token.last_used_at is None or now - as_utc(token.last_used_at) > _LAST_USED_GRANULARITY:
         token.last_used_at = now
     return Principal(
         kind="token",
