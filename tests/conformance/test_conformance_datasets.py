@@ -172,7 +172,9 @@ def test_user_text_never_breaks_the_query_syntax(catalogue):
         "'",
     ]:
         result = catalogue.search(SearchQuery(text=text))
-        assert result.total >= 0
+        # Syntax characters are read as plain text: the word beside them still finds its datasets.
+        if text in ("(water", "-water"):
+            assert result.total > 0, text
 
 
 def test_highlights_mark_terms_and_escape_html(backend):
