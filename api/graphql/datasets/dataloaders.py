@@ -7,7 +7,8 @@ from collections import defaultdict
 from sqlalchemy import select
 
 from api.graphql.core.context import GraphQLContext
-from catalog.models import Base, Dataset, DatasetVersion, Organisation, VersionStatus
+from catalog.models import Dataset, DatasetVersion, Organisation, VersionStatus
+from catalog.partnership_models import Endorsement
 
 #: Versions the public may see (with or without data).
 PUBLIC_VERSION_STATES = (
@@ -57,13 +58,7 @@ def _organisations_by_id(ctx: GraphQLContext, ids: list[int]) -> list[Organisati
 
 
 def _endorsements(ctx: GraphQLContext, version_ids: list[str]) -> list[list]:
-    """Active endorsements of each version ([] until the catalogue has endorsements)."""
-    import catalog.model_registry  # noqa: F401  (registers every table)
-
-    if "endorsements" not in Base.metadata.tables:
-        return [[] for _ in version_ids]
-    from catalog.partnership_models import Endorsement
-
+    """Active endorsements of each version, oldest first."""
     rows = ctx.session.scalars(
         select(Endorsement)
         .where(Endorsement.version_id.in_(version_ids), Endorsement.revoked_at.is_(None))
