@@ -376,6 +376,7 @@ def test_filter_values_are_data_not_query_syntax(site, value):
 
 
 def test_huge_urls_query_strings_and_cookies_are_refused_cleanly(site):
+    answered = 0
     for path, kw in (
         ("/search", {"params": {"q": "w" * 60_000}}),
         ("/search", {"params": [("topic", str(i)) for i in range(3000)]}),
@@ -396,4 +397,7 @@ def test_huge_urls_query_strings_and_cookies_are_refused_cleanly(site):
             resp = site.get(path, **kw)
         except requests.ConnectionError:
             continue  # the server may drop an oversized request line: no answer is not a leak
+        answered += 1
         assert_clean(resp, path[:40], site)
+    # Most of these must get an answer to check; a server that drops every one proves nothing.
+    assert answered >= 8, f"only {answered} oversized requests were answered"
