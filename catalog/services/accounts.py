@@ -15,7 +15,7 @@ from catalog.services import audit
 from catalog.services.tokens import digest
 from catalog.services.users import MIN_PASSWORD, create_user, hash_password, verify_password
 from catalog.session_models import UserSession
-from schema.errors import CGDError, InvalidInput, PermissionDenied, Problem
+from schema.errors import CGDError, InvalidInput, NotFound, PermissionDenied, Problem
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
@@ -223,3 +223,15 @@ def list_sessions(session: Session, user_id: int) -> list[UserSession]:
             .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
         )
     )
+
+
+def end_own_session(session: Session, principal: Principal, session_id: int) -> None:
+    """The acting person signs out one of their browsers (from the account security page)."""
+    if principal.kind != "user" or principal.user_id is None:
+        raise PermissionDenied("Sign in to manage your sessions.", code="session_required")
+    row = session.get(UserSession, session_id)
+    if row is None or row.user_id != principal.user_id:
+        # Someone else's session id is answered like a missing one: ids reveal nothing.
+        raise NotFound("No such session.", code="session_not_found")
+    session.delete(row)
+    audit.record(session, principal, "user.session_end", "user", principal.user_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from catalog.models import Membership, Organisation, OrganisationKind, Role, User
@@ -41,7 +41,9 @@ def create_organisation(
     problems = []
     if not SLUG_RE.match(slug or ""):
         problems.append(
-            Problem("invalid_slug", "Use 3-100 lower-case letters, digits and hyphens.", field="slug")
+            Problem(
+                "invalid_slug", "Use 3-100 lower-case letters, digits and hyphens.", field="slug"
+            )
         )
     if not (name or "").strip():
         problems.append(Problem("required", "A name is required.", field="name"))
@@ -58,7 +60,9 @@ def create_organisation(
     )
     session.add(org)
     session.flush()
-    audit.record(session, principal, "organisation.create", "organisation", org.id, organisation_id=org.id)
+    audit.record(
+        session, principal, "organisation.create", "organisation", org.id, organisation_id=org.id
+    )
     return org
 
 
@@ -77,10 +81,70 @@ def set_membership(
         membership = Membership(user=user, organisation=organisation, role=role)
         session.add(membership)
     else:
+        if membership.role == Role.ADMIN.value and role != Role.ADMIN.value:
+            _keep_an_admin(session, organisation, user)
         membership.role = role
     session.flush()
     audit.record(
-        session, principal, "membership.set", "organisation", organisation.id,
-        organisation_id=organisation.id, user_id=user.id, role=role,
+        session,
+        principal,
+        "membership.set",
+        "organisation",
+        organisation.id,
+        organisation_id=organisation.id,
+        user_id=user.id,
+        role=role,
     )
     return membership
+
+
+def _keep_an_admin(session: Session, organisation: Organisation, user: User) -> None:
+    """Refuse to leave an organisation without an administrator (nobody could manage it)."""
+    others = session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(
+            Membership.organisation_id == organisation.id,
+            Membership.role == Role.ADMIN.value,
+            Membership.user_id != user.id,
+        )
+    )
+    if not others:
+        raise Conflict(
+            "An organisation needs at least one administrator: make someone else an "
+            "administrator first.",
+            code="last_admin",
+        )
+
+
+def remove_membership(
+    session: Session, principal: Principal, organisation: Organisation, user: User
+) -> None:
+    """Remove a person from an organisation (organisation admins).
+
+    Their personal tokens keep working only for their other organisations: a token names
+    organisations, and every use checks the membership again. The last administrator cannot
+    be removed.
+    """
+    authorize(session, principal, "organisation.admin", organisation.id)
+    membership = session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id, Membership.organisation_id == organisation.id
+        )
+    )
+    if membership is None:
+        raise NotFound("This person is not a member of the organisation.", code="member_not_found")
+    if membership.role == Role.ADMIN.value:
+        _keep_an_admin(session, organisation, user)
+    session.delete(membership)
+    session.flush()
+    audit.record(
+        session,
+        principal,
+        "membership.remove",
+        "organisation",
+        organisation.id,
+        organisation_id=organisation.id,
+        user_id=user.id,
+        role=membership.role,
+    )

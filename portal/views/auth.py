@@ -58,7 +58,7 @@ from catalog.services import tokens as token_service
 from catalog.services.tokens import MAX_PERSONAL_DAYS
 from catalog.services.users import MIN_PASSWORD
 from portal.i18n import number
-from schema.errors import CGDError, InvalidInput, NotFound, PermissionDenied
+from schema.errors import CGDError, Conflict, InvalidInput, NotFound, PermissionDenied
 
 bp = Blueprint("auth", __name__)
 
@@ -102,6 +102,10 @@ SCOPE_LABELS = {
 # in the page's language, picked by the problem's stable code (and field where it matters).
 _PROBLEM_TEXT: dict[tuple[str, str | None], Callable[[], str]] = {
     ("invalid_credentials", None): lambda: _("Wrong e-mail or password."),
+    ("invalid_credentials", "current"): lambda: _("The current password is wrong."),
+    ("last_admin", None): lambda: _(
+        "An organisation needs at least one administrator: make someone else an administrator first."
+    ),
     ("account_locked", None): lambda: _(
         "Too many failed sign-ins: this account is locked for a while."
     ),
@@ -227,7 +231,7 @@ def init_access(app: Flask) -> None:
     init_limiter(app)
     limit_blueprint(app, "rest", "RATELIMIT_API")
     limit_blueprint(app, "oauth2", "RATELIMIT_TOKEN_ENDPOINT")
-    for endpoint in ("auth.sign_in", "auth.sign_up"):
+    for endpoint in ("auth.sign_in", "auth.sign_up", "auth.security"):
         limit_view(app, endpoint, "RATELIMIT_SIGN_IN", methods=["POST"])
 
     @app.errorhandler(405)
@@ -363,6 +367,114 @@ def account():
     with runtime().db.session() as s:
         orgs = accounts.memberships(s, _user_principal())
     return render_template("account/account.html", memberships=orgs)
+
+
+# --- password and signed-in browsers ------------------------------------------
+
+
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Version/", "Safari"),
+)
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+
+
+def _browser_label(user_agent: str) -> str:
+    """'Firefox 128 on Linux' from a User-Agent, for a person to recognise their browsers;
+    the raw text when it names no browser we know (a script, curl)."""
+    browser = next(
+        (
+            f"{name} {user_agent.split(token, 1)[1].split('.')[0].split()[0]}"
+            for token, name in _BROWSERS
+            if token in user_agent
+        ),
+        None,
+    )
+    system = next((name for token, name in _SYSTEMS if token in user_agent), None)
+    if browser is None:
+        return user_agent[:60] or _("Unknown browser")
+    return _("%(browser)s on %(system)s", browser=browser, system=system) if system else browser
+
+
+def _session_rows(principal: Principal) -> list[dict]:
+    """This person's signed-in browsers for the security page, this one marked."""
+    mine = token_service.digest(current_user.session_secret)
+    with runtime().db.session() as s:
+        return [
+            {
+                "id": row.id,
+                "browser": _browser_label(row.user_agent or ""),
+                "created_at": row.created_at,
+                "last_seen_at": row.last_seen_at,
+                "current": row.secret_hash == mine,
+            }
+            for row in accounts.list_sessions(s, principal.user_id)
+        ]
+
+
+@bp.route("/account/security", methods=["GET", "POST"])
+@login_required
+def security():
+    """Change the password (the other browsers are signed out) and see or end sessions."""
+    principal = _user_principal()
+    errors: dict[str, list[str]] = {}
+    status = 200
+    changed = None
+    if request.method == "POST":
+        new = request.form.get("new_password", "")
+        if new != request.form.get("confirm_password", ""):
+            errors, status = {"confirm_password": [_("The two new passwords differ.")]}, 400
+        else:
+            try:
+                with runtime().db.session() as s:
+                    changed = accounts.change_password(
+                        s,
+                        principal,
+                        current=request.form.get("current_password", ""),
+                        new=new,
+                        keep_session=current_user.session_secret,
+                    )
+            except CGDError as err:
+                errors, status = _problems_by_field(err), err.status
+    return (
+        render_template(
+            "account/security.html",
+            sessions=_session_rows(principal),
+            changed=changed,
+            errors=errors,
+        ),
+        status,
+    )
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@login_required
+def end_session(session_id: int):
+    """Sign out one of your other browsers (a lost phone, a shared computer)."""
+    with runtime().db.session() as s:
+        accounts.end_own_session(s, _user_principal(), session_id)
+    return redirect(url_for("auth.security"))
+
+
+@bp.post("/account/sessions/end-others")
+@login_required
+def end_other_sessions():
+    """Sign out every browser but this one."""
+    principal = _user_principal()
+    with runtime().db.session() as s:
+        accounts.revoke_sessions(s, principal, principal.user_id, keep=current_user.session_secret)
+    return redirect(url_for("auth.security"))
 
 
 # --- personal access tokens -------------------------------------------------
@@ -579,7 +691,26 @@ def change_role(slug: str, user_id: int):
         role = request.form.get("role", "")
         if role not in {r.value for r in Role}:
             raise InvalidInput(_("Choose a role from the list."), code="invalid_choice")
-        organisations.set_membership(s, _user_principal(), org, user, role)
+        try:
+            organisations.set_membership(s, _user_principal(), org, user, role)
+        except Conflict as err:
+            raise Conflict(_problem_text(err.code, None, err.message), code=err.code) from None
+    return redirect(url_for("auth.members", slug=slug))
+
+
+@bp.post("/orgs/<slug>/members/<int:user_id>/remove")
+@login_required
+def remove_member(slug: str, user_id: int):
+    """An organisation admin removes a member (never the last administrator)."""
+    with runtime().db.session() as s:
+        org = _organisation(s, slug)
+        user = s.get(User, user_id)
+        if user is None:
+            raise NotFound(_("No such member."), code="member_not_found")
+        try:
+            organisations.remove_membership(s, _user_principal(), org, user)
+        except Conflict as err:
+            raise Conflict(_problem_text(err.code, None, err.message), code=err.code) from None
     return redirect(url_for("auth.members", slug=slug))
 
 

@@ -417,3 +417,60 @@ def test_a_site_admins_token_is_site_admin_only_with_org_admin_scope():
     narrow = Principal(kind="token", user_id=1, is_admin=True, scopes=frozenset({"datasets:write"}))
     wide = Principal(kind="token", user_id=1, is_admin=True, scopes=frozenset({"org:admin"}))
     assert not is_site_admin(narrow) and is_site_admin(wide)
+
+
+def test_an_admin_removes_a_member_whose_access_to_the_organisation_ends(world):
+    world.add_user("ada", org="samata", role="admin")
+    world.add_user("ed", org="samata", role="editor")
+    world.add_user("ed2", org="dalit-voice", role="admin")
+    admin, editor = world.app.test_client(), world.app.test_client()
+    _sign_in(admin, "ada@example.org")
+    _sign_in(editor, "ed@example.org")
+    # A member who is not an admin cannot remove anyone.
+    page = editor.get("/account")
+    resp = editor.post(
+        f"/orgs/samata/members/{world.users['ada']}/remove",
+        data={"csrf_token": csrf_token(page.data)},
+    )
+    assert resp.status_code == 403
+    # Someone outside the organisation is not found there.
+    outsider = f"/orgs/samata/members/{world.users['ed2']}/remove"
+    assert _post_form(admin, outsider, {}, page_url="/orgs/samata/members").status_code == 404
+    url = f"/orgs/samata/members/{world.users['ed']}/remove"
+    assert _post_form(admin, url, {}, page_url="/orgs/samata/members").status_code == 302
+    with world.runtime.db.session() as s:
+        assert s.scalar(select(Membership).where(Membership.user_id == world.users["ed"])) is None
+    assert b"ed@example.org" not in admin.get("/orgs/samata/members").data
+    assert editor.get("/orgs/samata/members").status_code == 403
+
+
+def test_the_last_administrator_can_be_neither_removed_nor_demoted(world):
+    world.add_user("ada", org="samata", role="admin")
+    admin = world.app.test_client()
+    _sign_in(admin, "ada@example.org")
+    me = world.users["ada"]
+    removed = _post_form(
+        admin, f"/orgs/samata/members/{me}/remove", {}, page_url="/orgs/samata/members"
+    )
+    assert removed.status_code == 409 and b"at least one administrator" in removed.data
+    demoted = _post_form(
+        admin,
+        f"/orgs/samata/members/{me}/role",
+        {"role": "editor"},
+        page_url="/orgs/samata/members",
+    )
+    assert demoted.status_code == 409
+    with world.runtime.db.session() as s:
+        role = s.scalar(select(Membership.role).where(Membership.user_id == me))
+    assert role == "admin"
+    # With a second administrator, the first may step down.
+    world.add_user("bo", org="samata", role="admin")
+    assert (
+        _post_form(
+            admin,
+            f"/orgs/samata/members/{me}/role",
+            {"role": "editor"},
+            page_url="/orgs/samata/members",
+        ).status_code
+        == 302
+    )

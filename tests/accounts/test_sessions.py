@@ -261,3 +261,109 @@ def test_changing_the_password_signs_out_the_other_browsers_but_not_this_one(wor
     assert not _signed_in(phone) and not _signed_in(_browser_with(world.app, stolen))
     with world.runtime.db.session() as s:
         assert accounts.authenticate(s, "bea@example.org", "a new long password")
+
+
+def _security_post(client, url: str, data: dict | None = None):
+    page = client.get("/account/security")
+    assert page.status_code == 200, page.status_code
+    return client.post(url, data={**(data or {}), "csrf_token": csrf_token(page.data)})
+
+
+def test_the_security_page_changes_the_password_and_signs_out_the_other_browsers(world):
+    laptop, phone = world.app.test_client(), world.app.test_client()
+    _sign_in(laptop)
+    _sign_in(phone)
+    page = laptop.get("/account/security")
+    assert page.status_code == 200
+    assert page.data.count(b"<tr><td>Firefox 128 on Linux") == 2
+    assert page.data.count(b"this browser") == 1
+    form = {"current_password": PASSWORD, "new_password": "another long password"}
+    mismatch = _security_post(
+        laptop, "/account/security", {**form, "confirm_password": "something else"}
+    )
+    assert mismatch.status_code == 400 and b"The two new passwords differ." in mismatch.data
+    wrong = _security_post(
+        laptop,
+        "/account/security",
+        {**form, "current_password": "not it", "confirm_password": form["new_password"]},
+    )
+    assert wrong.status_code == 400 and b"The current password is wrong." in wrong.data
+    assert _signed_in(phone)  # refused changes sign nobody out
+    done = _security_post(
+        laptop, "/account/security", {**form, "confirm_password": form["new_password"]}
+    )
+    assert done.status_code == 200 and b"Browsers signed out: 1." in done.data
+    assert _signed_in(laptop) and not _signed_in(phone)
+    with world.runtime.db.session() as s:
+        assert accounts.authenticate(s, "bea@example.org", "another long password")
+
+
+def test_a_person_signs_out_one_other_browser_or_all_others_but_never_someone_elses(world):
+    world.add_user("cai", org="samata")
+    laptop, phone, tablet = (world.app.test_client() for _ in range(3))
+    for client in (laptop, phone, tablet):
+        _sign_in(client)
+    other = world.app.test_client()
+    _sign_in(other, "cai@example.org")
+    mine = hashlib.sha256(_secret(laptop).encode()).hexdigest()
+    phone_row = next(
+        r.id
+        for r in _rows(world)
+        if r.secret_hash == hashlib.sha256(_secret(phone).encode()).hexdigest()
+    )
+    assert any(r.secret_hash == mine for r in _rows(world))
+    # Someone else cannot end bea's session, and learns nothing from the id.
+    assert _security_post(other, f"/account/sessions/{phone_row}/end").status_code == 404
+    assert _signed_in(phone)
+    assert _security_post(laptop, f"/account/sessions/{phone_row}/end").status_code == 302
+    assert not _signed_in(phone) and _signed_in(tablet) and _signed_in(laptop)
+    assert _security_post(laptop, "/account/sessions/end-others").status_code == 302
+    assert not _signed_in(tablet) and _signed_in(laptop) and _signed_in(other)
+    assert len(_rows(world)) == 1
+
+
+def test_the_security_forms_need_a_signed_in_person_and_the_csrf_token(world):
+    anonymous = world.app.test_client()
+    assert anonymous.get("/account/security").status_code == 302
+    client = world.app.test_client()
+    _sign_in(client)
+    resp = client.post(
+        "/account/security",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "another long password",
+            "confirm_password": "another long password",
+        },
+    )
+    assert resp.status_code == 400
+    with world.runtime.db.session() as s:
+        assert accounts.authenticate(s, "bea@example.org", PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("agent", "label"),
+    [
+        (BROWSER, "Firefox 128 on Linux"),
+        (
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/131.0.0.0 Mobile Safari/537.36",
+            "Chrome 131 on Android",
+        ),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+            "Safari 17 on iOS",
+        ),
+        (
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+            "Edge 131 on Windows",
+        ),
+        ("curl/8.5.0", "curl/8.5.0"),
+    ],
+)
+def test_the_security_page_names_browsers_a_person_recognises(world, agent, label):
+    from portal.views.auth import _browser_label
+
+    with world.app.test_request_context("/?lang=en"):
+        assert _browser_label(agent) == label
