@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, jsonify, request
-from sqlalchemy import select
 
 from api.context import runtime
 from api.rest.common import acting, iso, iso_date, json_body, load, register_error_handlers
@@ -296,7 +295,7 @@ def submit_review(review_id: str):
     body = json_body(SubmitSchema(), empty_ok=True)
     with acting() as (session, principal):
         review = review_service.get_review(session, review_id)
-        review = review_service.submit_review(
+        review, endorsement = review_service.submit_review(
             session,
             principal,
             review,
@@ -305,12 +304,7 @@ def submit_review(review_id: str):
             statement=body["statement"],
         )
         out = review_json(review)
-        endorsement = session.scalar(
-            select(Endorsement.id).where(
-                Endorsement.review_id == review.id, Endorsement.revoked_at.is_(None)
-            )
-        )
-        out["endorsement"] = endorsement
+        out["endorsement"] = endorsement.id if endorsement is not None else None
         return jsonify(out)
 
 

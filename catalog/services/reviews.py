@@ -236,10 +236,11 @@ def submit_review(
     decision: str,
     summary: str = "",
     statement: str = "",
-) -> QualityReview:
+) -> tuple[QualityReview, Endorsement | None]:
     """Submit the review: endorse the version, or request changes.
 
-    Endorsing needs a finding on every checklist item and none "does not meet".
+    Endorsing needs a finding on every checklist item and none "does not meet". Returns the
+    review and the endorsement it made (None when it requested changes).
     """
     version = _check_can_edit(session, principal, review)
     if decision not in {d.value for d in ReviewDecision}:
@@ -297,9 +298,10 @@ def submit_review(
         decision=decision,
         review_id=review.id,
     )
+    endorsement = None
     if decision == ReviewDecision.ENDORSE.value:
-        _endorse(session, principal, review, version, statement, now)
-    return review
+        endorsement = _endorse(session, principal, review, version, statement, now)
+    return review, endorsement
 
 
 def _endorse(

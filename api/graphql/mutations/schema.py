@@ -42,19 +42,11 @@ def findings_by_item(findings) -> dict[str, dict[str, str]]:
 def submit_review(
     session, principal, review: QualityReview, *, decision: str, summary: str, statement: str
 ) -> EndorsementModel | None:
-    """Submit the review; the endorsement in force it made (None when it requested changes)."""
-    review_service.submit_review(
+    """Submit the review; the endorsement it made (None when it requested changes)."""
+    _review, endorsement = review_service.submit_review(
         session, principal, review, decision=decision, summary=summary, statement=statement
     )
-    version = dataset_service.get_version(session, review.version_id)
-    return next(
-        (
-            e
-            for e in review_service.endorsements_for(session, version.dataset, version=version)
-            if e.review_id == review.id
-        ),
-        None,
-    )
+    return endorsement
 
 
 def find_dataset(session, ref: str) -> DatasetModel:
