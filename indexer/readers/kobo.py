@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import polars as pl
 import requests
 
+from indexer.harvest_http import HarvestFetchError, check_url
 from schema.errors import CGDError, InvalidInput, NotFound, PermissionDenied, Problem
 
 from .jsonfile import records_to_frame
@@ -120,6 +121,7 @@ def pull_submissions(
     timeout: float = 30.0,
     retries: int = 3,
     session: requests.Session | None = None,
+    allow_private: bool = False,
 ) -> pl.DataFrame:
     """Fetch every submission of a KoboToolbox form as an all-string frame.
 
@@ -128,6 +130,12 @@ def pull_submissions(
     to that host. Group paths are flattened as in exports. A page refused as
     busy (HTTP 429 or 502-504) is asked again up to ``retries`` times,
     honouring ``Retry-After`` (at most 10 s).
+
+    The server's host must resolve to public addresses only, by the
+    harvester's rule (:func:`indexer.harvest_http.check_url`), checked before
+    every page: a private, loopback or link-local address is refused before
+    the token is sent. ``allow_private`` (the ``HARVEST_ALLOW_PRIVATE``
+    setting) lifts it for tests and closed networks.
     """
     label = f"kobo:{asset_uid}"
     if not asset_uid or not asset_uid.replace("_", "").isalnum():
@@ -149,6 +157,21 @@ def pull_submissions(
                 "invalid_server",
                 "The server pointed to another host for the next page; refusing to follow.",
             )
+        try:
+            check_url(url, allow_private=allow_private)
+        except HarvestFetchError as exc:
+            if exc.code == "harvest_unresolvable":
+                raise CGDError(
+                    f"KoboToolbox could not be reached ({exc.message})",
+                    code="kobo_unreachable",
+                    status=502,
+                ) from None
+            code = (
+                "kobo_address_refused"
+                if exc.code == "harvest_address_refused"
+                else "invalid_server"
+            )
+            raise fail(label, code, f"The KoboToolbox server is refused: {exc.message}") from None
         resp = _get_page(http, url, token, timeout, retries)
         if resp.status_code in (401, 403):
             raise PermissionDenied("KoboToolbox refused the token for this form.", code="kobo_auth")

@@ -118,7 +118,7 @@ def kobo_server():
 
 
 def test_pull_follows_next_pages_and_flattens_group_paths(kobo_server):
-    df = pull_submissions(kobo_server, ASSET, TOKEN, page_size=3)
+    df = pull_submissions(kobo_server, ASSET, TOKEN, page_size=3, allow_private=True)
     assert df.height == 7
     assert {"sex", "age", "district", "source", "litres", "_uuid", "instanceID"} <= set(df.columns)
     assert df["litres"].to_list() == [str(10 + i) for i in range(7)]
@@ -126,7 +126,7 @@ def test_pull_follows_next_pages_and_flattens_group_paths(kobo_server):
 
 
 def test_kobo_nested_metadata_keeps_its_prefix_and_is_dropped_by_default(kobo_server):
-    df = pull_submissions(kobo_server, ASSET, TOKEN, page_size=3)
+    df = pull_submissions(kobo_server, ASSET, TOKEN, page_size=3, allow_private=True)
     assert "uid" not in df.columns and "label" not in df.columns
     nested = [c for c in df.columns if c.startswith("_validation_status")]
     assert "_validation_status_uid" in nested and "_validation_status_by_whom" in nested
@@ -139,7 +139,7 @@ def test_kobo_nested_metadata_keeps_its_prefix_and_is_dropped_by_default(kobo_se
 
 
 def test_kobo_collection_metadata_is_suggested_as_identifiers(kobo_server):
-    roles = suggest_roles(pull_submissions(kobo_server, ASSET, TOKEN))
+    roles = suggest_roles(pull_submissions(kobo_server, ASSET, TOKEN, allow_private=True))
     for name in (
         "_id",
         "_uuid",
@@ -158,19 +158,21 @@ def test_kobo_collection_metadata_is_suggested_as_identifiers(kobo_server):
 
 def test_wrong_token_is_refused(kobo_server):
     with pytest.raises(PermissionDenied):
-        pull_submissions(kobo_server, ASSET, "wrong")
+        pull_submissions(kobo_server, ASSET, "wrong", allow_private=True)
 
 
 def test_unknown_form_is_not_found(kobo_server):
     with pytest.raises(NotFound):
-        pull_submissions(kobo_server, "nosuchform", TOKEN)
+        pull_submissions(kobo_server, "nosuchform", TOKEN, allow_private=True)
 
 
 def test_row_limit_applies_to_pulls(kobo_server):
     from indexer.readers import Limits
 
     with pytest.raises(InvalidInput) as err:
-        pull_submissions(kobo_server, ASSET, TOKEN, page_size=3, limits=Limits(max_rows=4))
+        pull_submissions(
+            kobo_server, ASSET, TOKEN, page_size=3, limits=Limits(max_rows=4), allow_private=True
+        )
     assert err.value.code == "too_many_rows"
 
 
@@ -183,9 +185,53 @@ def test_token_is_never_sent_in_clear_or_elsewhere(server):
     assert err.value.code == "invalid_server"
 
 
+class _Counting(KoboReplay):
+    asked = 0
+
+    def do_GET(self):
+        type(self).asked += 1
+        super().do_GET()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_a_server_on_a_private_address_is_refused_before_the_token_is_sent(host):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(InvalidInput) as err:
+            pull_submissions(f"http://{host}:{server.server_port}", ASSET, TOKEN)
+        assert err.value.code == "kobo_address_refused"
+        problem = err.value.problems[0]
+        assert problem.file == f"kobo:{ASSET}" and "private or reserved" in problem.message
+        assert _Counting.asked == 0
+        # The same server is pulled from once private addresses are allowed (tests, closed networks).
+        assert (
+            pull_submissions(
+                f"http://{host}:{server.server_port}", ASSET, TOKEN, allow_private=True
+            ).height
+            == KoboReplay.total
+        )
+        assert _Counting.asked == 1
+    finally:
+        _Counting.asked = 0
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    "server",
+    ["https://10.0.0.7", "https://169.254.169.254", "https://[::1]", "https://192.168.1.20:8443"],
+)
+def test_https_to_a_private_or_link_local_address_is_refused(server):
+    with pytest.raises(InvalidInput) as err:
+        pull_submissions(server, ASSET, TOKEN, timeout=2)
+    assert err.value.code == "kobo_address_refused"
+
+
 def test_unreachable_server_is_a_clean_error():
     with pytest.raises(CGDError) as err:
-        pull_submissions("http://127.0.0.1:9", ASSET, TOKEN, timeout=2)
+        pull_submissions("http://127.0.0.1:9", ASSET, TOKEN, timeout=2, allow_private=True)
     assert err.value.code == "kobo_unreachable"
 
 
@@ -289,7 +335,7 @@ def test_kobo_csv_export_with_semicolons_and_every_field_quoted():
 
 def test_a_throttled_page_is_asked_again(kobo_server):
     KoboReplay.busy["3"] = 2
-    df = pull_submissions(kobo_server, ASSET, TOKEN, page_size=3)
+    df = pull_submissions(kobo_server, ASSET, TOKEN, page_size=3, allow_private=True)
     assert df.height == 7 and KoboReplay.busy["3"] == 0
 
 
@@ -297,7 +343,7 @@ def test_a_server_that_stays_busy_is_a_clean_error(kobo_server):
     KoboReplay.busy["0"] = 5
     try:
         with pytest.raises(CGDError) as err:
-            pull_submissions(kobo_server, ASSET, TOKEN, page_size=3, retries=1)
+            pull_submissions(kobo_server, ASSET, TOKEN, page_size=3, retries=1, allow_private=True)
         assert err.value.code == "kobo_error" and "429" in err.value.message
     finally:
         KoboReplay.busy["0"] = 0
