@@ -25,7 +25,7 @@ from indexer.documents import dataset_document
 from indexer.readers import read_table
 from indexer.search.base import SearchBackend
 from indexer.storage import FileStore
-from indexer.validate import validate_table
+from indexer.validate import coded_columns, validate_table
 from schema.errors import CGDError
 from schema.roles import ColumnSpec
 from schema.suggest import suggest_roles
@@ -94,7 +94,9 @@ def ingest_version(ctx: PipelineContext, version_id: str) -> dict[str, Any]:
         meta = dict(version.metadata_ or {})
         dataset_id = version.dataset_id
 
-    df = read_table(ctx.files.path(raw_path), filename=filename)
+    df = read_table(
+        ctx.files.path(raw_path), filename=filename, categorical=coded_columns(declared)
+    )
     specs = column_specs(df, declared)
     validated = validate_table(df, specs, filename=filename)
     anonymised = anonymise(

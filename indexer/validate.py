@@ -8,6 +8,7 @@ returned only when it is wholly valid.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -190,6 +191,28 @@ def _dimension(
     return ids.alias(name), codes
 
 
+def coded_columns(declared: Mapping[str, ColumnSpec | Mapping[str, Any]]) -> list[str]:
+    """The declared columns whose values are matched to a vocabulary's codes.
+
+    ``declared`` maps names to ColumnSpecs or their dicts (as stored with a
+    version). These are the columns to hand :func:`indexer.readers.read_table`
+    as ``categorical=`` when the roles are known before reading.
+    """
+    names = []
+    for name, spec in declared.items():
+        if not isinstance(spec, ColumnSpec):
+            try:
+                spec = ColumnSpec.from_dict(name, dict(spec or {}))
+            except (TypeError, ValueError):
+                continue  # an unknown role: validate_table reports it
+        if (
+            spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER)
+            and spec.dimension in DIMENSIONS
+        ):
+            names.append(name)
+    return names
+
+
 def validate_table(
     df: pl.DataFrame,
     columns: dict[str, ColumnSpec],
@@ -332,4 +355,4 @@ def validate_table(
     return ValidatedTable(df=df, columns=specs, problems=out.warnings, report=report)
 
 
-__all__ = ["MAX_PROBLEMS", "ValidatedTable", "validate_table"]
+__all__ = ["MAX_PROBLEMS", "ValidatedTable", "coded_columns", "validate_table"]

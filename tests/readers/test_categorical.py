@@ -118,3 +118,21 @@ def test_legacy_encoding_found_after_the_head_keeps_the_categorical_columns():
     assert isinstance(df.schema["note"], pl.Categorical)
     assert df.height == 8001 and df["note"][-1] == "café"
     assert sorted(df["district"].unique().cast(pl.String).to_list()) == ["Kathmandu", "Pokhara"]
+
+
+def test_coded_columns_are_the_declared_dimensions_and_coded_quasi_identifiers():
+    from indexer.validate import coded_columns
+
+    declared = {
+        "sex": {"role": "quasi_identifier", "dimension": "sex"},
+        "district": {"role": "dimension", "dimension": "district"},
+        "village": {"role": "quasi_identifier"},
+        "litres": {"role": "measure"},
+        "odd": {"role": "dimension", "dimension": "no_such_vocabulary"},
+        "typo": {"role": "not_a_role", "dimension": "sex"},
+    }
+    assert coded_columns(declared) == ["sex", "district"]
+    assert coded_columns(SPECS) == ["sex", "district"]
+    data = b"sex,district,litres,note\nF,Saptari,1,a\n"
+    df = read_table(data, filename="w.csv", categorical=coded_columns(SPECS))
+    assert [n for n in df.columns if isinstance(df.schema[n], pl.Categorical)] == DIMS
