@@ -96,6 +96,7 @@ def load_config(
         or ("rq" if env.get("CGD_REDIS_URL") else "embedded"),
         "FILES_PATH": env.get("CGD_FILES_PATH") or str(instance / "files"),
         "MAX_UPLOAD_BYTES": _number(env, "CGD_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, int),
+        "UPLOAD_CHUNK_BYTES": _number(env, "CGD_UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024, int),
         "BASE_URL": env.get("CGD_BASE_URL", "http://127.0.0.1:5000"),
         "RATELIMIT_ENABLED": _bool(env.get("CGD_RATELIMIT_ENABLED"), True),
         "HARVEST_ALLOW_PRIVATE": _bool(env.get("CGD_HARVEST_ALLOW_PRIVATE"), False),

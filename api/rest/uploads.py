@@ -190,6 +190,14 @@ def finish(files: FileStore, upload: Upload, target_key: str) -> None:
 _EXTENSION = re.compile(r"\.([A-Za-z0-9]{1,10})$")
 
 
+DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
+
+
+def chunk_bytes(config) -> int:
+    """The chunk size resumable uploads announce (CGD_UPLOAD_CHUNK_BYTES), both interfaces."""
+    return int(config.get("UPLOAD_CHUNK_BYTES") or DEFAULT_CHUNK_BYTES)
+
+
 def store_filename(name: str | None, *, field: str = "file") -> str:
     """An ASCII name for the store; a name in another script (``सर्वेक्षण.csv``) keeps its extension."""
     raw = (name or "").strip()

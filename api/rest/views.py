@@ -32,8 +32,6 @@ from schema.errors import InvalidInput, NotFound, Problem
 
 bp = Blueprint("rest", __name__, url_prefix="/api/v1")
 
-DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
-
 
 # --- representations -------------------------------------------------------
 
@@ -116,7 +114,7 @@ def _private_version(session, version_id: str) -> DatasetVersion:
 
 
 def _chunk_bytes() -> int:
-    return int(current_app.config.get("UPLOAD_CHUNK_BYTES") or DEFAULT_CHUNK_BYTES)
+    return uploads.chunk_bytes(current_app.config)
 
 
 register_error_handlers(bp)

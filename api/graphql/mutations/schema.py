@@ -23,8 +23,6 @@ from catalog.services import reviews as review_service
 from indexer.documents import dataset_document
 from schema.errors import InvalidInput, NotFound, Problem
 
-DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
-
 
 @contextmanager
 def unit_of_work(info):
@@ -164,7 +162,7 @@ class StartUpload(graphene.Mutation):
                 filename=upload.filename,
                 size=upload.size,
                 received=upload.received,
-                chunk_size=int(config.get("UPLOAD_CHUNK_BYTES") or DEFAULT_CHUNK_BYTES),
+                chunk_size=uploads.chunk_bytes(config),
                 chunk_url=f"{base}/api/v1/uploads/{upload.id}",
                 complete_url=f"{base}/api/v1/uploads/{upload.id}/complete",
             )
