@@ -28,7 +28,7 @@ from catalog.permissions import authorize
 from catalog.services import datasets as dataset_service
 from catalog.services import jobs as job_service
 from indexer.storage import FileTooLarge
-from schema.errors import InvalidInput, NotFound, Problem
+from schema.errors import InvalidInput, Problem
 
 bp = Blueprint("rest", __name__, url_prefix="/api/v1")
 
@@ -100,11 +100,7 @@ def _columns_field(raw: str | None) -> dict[str, Any] | None:
 
 
 def _dataset(session, ref: str) -> Dataset:
-    # Write actions look the dataset up directly; the service decides whether the caller may act.
-    dataset = session.scalar(select(Dataset).where((Dataset.id == ref) | (Dataset.slug == ref)))
-    if dataset is None:
-        raise NotFound(f"No dataset {ref!r}.", code="dataset_not_found")
-    return dataset
+    return dataset_service.find_dataset(session, ref)
 
 
 def _private_version(session, version_id: str) -> DatasetVersion:

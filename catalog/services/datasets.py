@@ -29,6 +29,16 @@ def _unique_slug(session: Session, wanted: str, *, max_length: int = 80) -> str:
     return slug
 
 
+def find_dataset(session: Session, ref: str) -> Dataset:
+    """Any dataset by id or slug, whatever its state: for write actions, whose own service
+    call decides whether the caller may act (so an unknown and a forbidden dataset differ
+    only where the caller may know it exists)."""
+    dataset = session.scalar(select(Dataset).where((Dataset.id == ref) | (Dataset.slug == ref)))
+    if dataset is None:
+        raise NotFound(f"No dataset {ref!r}.", code="dataset_not_found")
+    return dataset
+
+
 def get_dataset(session: Session, ref: str, principal: Principal | None = None) -> Dataset:
     """A dataset by id or slug. Without read-private rights only published datasets are found."""
     dataset = session.scalar(
@@ -60,11 +70,14 @@ def list_published(session: Session, *, limit: int = 100, offset: int = 0) -> li
 
 
 def count_published(session: Session) -> int:
-    return session.scalar(
-        select(func.count(Dataset.id)).where(
-            Dataset.published_version_id.is_not(None), Dataset.withdrawn.is_(False)
+    return (
+        session.scalar(
+            select(func.count(Dataset.id)).where(
+                Dataset.published_version_id.is_not(None), Dataset.withdrawn.is_(False)
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def create_dataset(
@@ -75,12 +88,16 @@ def create_dataset(
     authorize(session, principal, "dataset.create", org.id)
     clean = load_metadata(metadata)
     wanted = clean.get("slug") or clean["title"].get("en") or next(iter(clean["title"].values()))
-    if clean.get("slug") and session.scalar(select(Dataset.id).where(Dataset.slug == clean["slug"])):
+    if clean.get("slug") and session.scalar(
+        select(Dataset.id).where(Dataset.slug == clean["slug"])
+    ):
         raise Conflict(f"The slug {clean['slug']!r} is taken.", code="slug_taken")
     dataset = Dataset(slug=_unique_slug(session, wanted), organisation=org, metadata_=clean)
     session.add(dataset)
     session.flush()
-    audit.record(session, principal, "dataset.create", "dataset", dataset.id, organisation_id=org.id)
+    audit.record(
+        session, principal, "dataset.create", "dataset", dataset.id, organisation_id=org.id
+    )
     return dataset
 
 
@@ -90,7 +107,11 @@ def update_metadata(
     authorize(session, principal, "dataset.update", dataset.organisation_id)
     dataset.metadata_ = load_metadata(metadata)
     audit.record(
-        session, principal, "dataset.update", "dataset", dataset.id,
+        session,
+        principal,
+        "dataset.update",
+        "dataset",
+        dataset.id,
         organisation_id=dataset.organisation_id,
     )
     return dataset
@@ -110,9 +131,12 @@ def create_version(
     authorize(session, principal, "version.upload", dataset.organisation_id)
     if auto_publish:
         authorize(session, principal, "version.publish", dataset.organisation_id)
-    number = (session.scalar(
-        select(func.max(DatasetVersion.number)).where(DatasetVersion.dataset_id == dataset.id)
-    ) or 0) + 1
+    number = (
+        session.scalar(
+            select(func.max(DatasetVersion.number)).where(DatasetVersion.dataset_id == dataset.id)
+        )
+        or 0
+    ) + 1
     version = DatasetVersion(
         dataset=dataset,
         number=number,
@@ -126,13 +150,21 @@ def create_version(
     session.add(version)
     session.flush()
     job = jobs.enqueue(
-        session, principal, "ingest",
+        session,
+        principal,
+        "ingest",
         {"version_id": version.id, "auto_publish": auto_publish},
         organisation_id=dataset.organisation_id,
     )
     audit.record(
-        session, principal, "version.upload", "dataset_version", version.id,
-        organisation_id=dataset.organisation_id, filename=filename, job_id=job.id,
+        session,
+        principal,
+        "version.upload",
+        "dataset_version",
+        version.id,
+        organisation_id=dataset.organisation_id,
+        filename=filename,
+        job_id=job.id,
     )
     return version, job
 
@@ -145,7 +177,11 @@ def get_version(session: Session, version_id: str) -> DatasetVersion:
 
 
 def request_publish(
-    session: Session, principal: Principal, version: DatasetVersion, *, approve_free_text: bool = False
+    session: Session,
+    principal: Principal,
+    version: DatasetVersion,
+    *,
+    approve_free_text: bool = False,
 ) -> Job:
     """Approve an anonymised version and queue its publication."""
     dataset = version.dataset
@@ -162,17 +198,31 @@ def request_publish(
     if has_free_text and not (approve_free_text or version.free_text_approved):
         raise InvalidInput(
             "This version has free text: look at the scrubbed preview and approve it first.",
-            [Problem("free_text_not_approved", "Approve the scrubbed free text.", field="approve_free_text")],
+            [
+                Problem(
+                    "free_text_not_approved",
+                    "Approve the scrubbed free text.",
+                    field="approve_free_text",
+                )
+            ],
             code="free_text_not_approved",
         )
     version.free_text_approved = version.free_text_approved or approve_free_text
     job = jobs.enqueue(
-        session, principal, "publish", {"version_id": version.id},
+        session,
+        principal,
+        "publish",
+        {"version_id": version.id},
         organisation_id=dataset.organisation_id,
     )
     audit.record(
-        session, principal, "version.approve", "dataset_version", version.id,
-        organisation_id=dataset.organisation_id, job_id=job.id,
+        session,
+        principal,
+        "version.approve",
+        "dataset_version",
+        version.id,
+        organisation_id=dataset.organisation_id,
+        job_id=job.id,
     )
     return job
 
@@ -184,12 +234,20 @@ def withdraw_version(session: Session, principal: Principal, version: DatasetVer
     if version.status == VersionStatus.WITHDRAWN.value:
         raise Conflict("This version is already withdrawn.", code="invalid_state")
     job = jobs.enqueue(
-        session, principal, "withdraw", {"version_id": version.id},
+        session,
+        principal,
+        "withdraw",
+        {"version_id": version.id},
         organisation_id=dataset.organisation_id,
     )
     audit.record(
-        session, principal, "version.withdraw", "dataset_version", version.id,
-        organisation_id=dataset.organisation_id, job_id=job.id,
+        session,
+        principal,
+        "version.withdraw",
+        "dataset_version",
+        version.id,
+        organisation_id=dataset.organisation_id,
+        job_id=job.id,
     )
     return job
 
@@ -197,9 +255,16 @@ def withdraw_version(session: Session, principal: Principal, version: DatasetVer
 # State transitions made by the pipeline (acting as the system). They are here so that
 # every change of a version's state goes through the catalogue.
 
+
 def mark_processed(
-    session: Session, version: DatasetVersion, *, records_path: str, record_count: int,
-    columns: dict[str, Any], validation_report: dict, disclosure_report: dict,
+    session: Session,
+    version: DatasetVersion,
+    *,
+    records_path: str,
+    record_count: int,
+    columns: dict[str, Any],
+    validation_report: dict,
+    disclosure_report: dict,
 ) -> None:
     version.records_path = records_path
     version.record_count = record_count

@@ -6,7 +6,6 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import graphene
-from sqlalchemy import select
 
 from api.graphql.core.context import GraphQLContext
 from api.graphql.core.refs import database_id
@@ -21,7 +20,7 @@ from catalog.permissions import authorize
 from catalog.services import datasets as dataset_service
 from catalog.services import reviews as review_service
 from indexer.documents import dataset_document
-from schema.errors import InvalidInput, NotFound, Problem
+from schema.errors import InvalidInput, Problem
 
 
 @contextmanager
@@ -49,13 +48,7 @@ def submit_review(
 
 def find_dataset(session, ref: str) -> DatasetModel:
     """Any dataset by id, global ID or slug; the service called next decides what may be done."""
-    ref = database_id(ref, "Dataset")
-    dataset = session.scalar(
-        select(DatasetModel).where((DatasetModel.id == ref) | (DatasetModel.slug == ref))
-    )
-    if dataset is None:
-        raise NotFound(f"No dataset {ref!r}.", code="dataset_not_found")
-    return dataset
+    return dataset_service.find_dataset(session, database_id(ref, "Dataset"))
 
 
 def _metadata(value) -> dict:
