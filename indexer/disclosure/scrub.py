@@ -112,6 +112,9 @@ def _recogniser_pass(text: str, recogniser: TextRecogniser) -> str:
     return "".join(out)
 
 
+_WHOLE_FIRST = frozenset({"EMAIL", "URL"})
+
+
 def scrub_expr(column: str, identifier_values: dict[str, list[str]]) -> pl.Expr:
     """A polars expression that replaces identifiers in ``column`` by placeholders.
 
@@ -119,14 +122,19 @@ def scrub_expr(column: str, identifier_values: dict[str, list[str]]) -> pl.Expr:
     values of the dataset's own identifier columns of that type.
     """
     expr = pl.col(column).cast(pl.String)
-    # dataset's own values first: a phone from the phone column is a [PHONE]
+    # Addresses first, whole: "sita.tamang@mail.com" is one [EMAIL], not "[NAME]@[URL]".
+    for kind, pattern in RUST_PATTERNS:
+        if kind in _WHOLE_FIRST:
+            expr = expr.str.replace_all(pattern, f"[{kind}]")
+    # then the dataset's own values: a phone from the phone column is a [PHONE]
     # whatever its format, a name is a [NAME].
     for kind in ("EMAIL", "PHONE", "ID", "GPS", "NAME"):
         tokens = identifier_tokens(identifier_values.get(kind, ()), parts=kind == "NAME")
         for pattern in _token_patterns(tokens):
             expr = expr.str.replace_all(pattern, f"[{kind}]")
     for kind, pattern in RUST_PATTERNS:
-        expr = expr.str.replace_all(pattern, f"[{kind}]")
+        if kind not in _WHOLE_FIRST:
+            expr = expr.str.replace_all(pattern, f"[{kind}]")
     # then shapes that need their context (labelled coordinates, dates in words,
     # years of birth, addresses without a scheme): after the plain shapes, so
     # that an email's domain or a full numeric date is already typed

@@ -41,6 +41,15 @@ def test_names_from_identifier_columns_are_scrubbed_whole_and_in_parts_case_inse
     assert out == "[NAME] said [NAME] didi helped; Sitaram was not there"
 
 
+def test_an_email_made_of_a_respondents_name_is_one_email_placeholder():
+    out, counts = scrub(
+        "write to sita.tamang@gmail.com or Sita@mail.np; Sita knows",
+        names=["Sita Kumari Tamang"],
+    )
+    assert out == "write to [EMAIL] or [EMAIL]; [NAME] knows"
+    assert counts == {"EMAIL": 2, "NAME": 1}
+
+
 def test_devanagari_names_are_word_bounded():
     out, _ = scrub("सीता तामाङले भनिन्। सीताराम आएनन्।", names=["सीता तामाङ"])
     assert out.startswith("[NAME] ")
