@@ -19,16 +19,15 @@ true total is under the threshold, get the smallest published sibling
 suppressed too, so no suppressed count follows from a parent minus its
 published children, and what does follow is never a small count. Lines are
 not the only attack: any sum and difference of published cells across tables
-is, so a linear audit then checks, per family of tables (a highest-order
-table and its sub-tables), which suppressed small cells lie in the span of the
-published ones, and suppresses a sibling of each until none does (families
-with more than ``MAX_AUDIT_UNKNOWNS`` suppressed cells are left to lines and
-perturbation). A determined small cell with no sibling to hide (every one
-hidden, or withheld and so known) gets instead the cell that closes its
-equation: a published margin cell (a parent in a lower table) or a top cell
-beside its unknowns that alone leaves it undetermined (top cells first, then the
-smallest), else the cheapest margin cell and sibling pair that does; one such
-cell per round, audited again. Combinations across families are not audited.
+is, and an attacker who also uses that every cell in the cube holds at least
+one person can bound a hidden cell without solving it exactly. So secondary
+suppression then works per family of tables (a highest-order table and its
+sub-tables): an LP audit computes every hidden small cell's feasibility
+interval given everything published, and a cell whose interval does not reach
+the threshold (tau-argus's upper protection level) gets complements, by the
+hypercube method, or an LP-chosen pattern where no hypercube fits; audited
+again until every small cell is protected (:mod:`indexer.disclosure.intervals`).
+Combinations across families are not audited.
 
 Cells unknown in a dimension (missing, or withheld by k-anonymity: its fully
 suppressed class of exactly k records sits alone in a row and column of every
@@ -36,7 +35,9 @@ table) are hidden when under the threshold but are not protected: they
 describe no group anyone can point at, and the published records show them
 anyway. They count as known to the attacker (never a complement, always an
 equation), so what they give away about cells of known categories is still
-audited. Protecting them instead hid every cell around them (on the 3000-row
+audited; a cell that is the sum of withheld cells alone is shown by the records
+themselves and no suppression in the cube can protect it (the audit reports it
+as not protectable). Protecting them instead hid every cell around them (on the 3000-row
 demo, the whole male/female and urban/rural splits). A complement in a lower
 table must also be able to protect: a cell whose top-table cells are all
 published is known whatever its own table hides, and is never chosen.
@@ -51,17 +52,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from indexer.disclosure.intervals import Interval, family_intervals, protect_family
 from schema.errors import InvalidInput, Problem
 from schema.roles import ColumnRole, ColumnSpec
 
 MIN_THRESHOLD = 5
-#: families with more suppressed cells than this are protected by lines and
-#: perturbation only (the audit's SVD costs equations x unknowns^2 per round)
-MAX_AUDIT_UNKNOWNS = 250
-#: rounds of the audit per family before it stops adding suppressions
-MAX_AUDIT_ROUNDS = 25
-#: top cells tried (smallest first) as the complement of a cell with no sibling to hide
-MAX_TOP_OPTIONS = 24
 KEY_RANGE = 256
 MAX_PCV = 750
 UNKNOWN = "_unknown"  # dimension value missing or suppressed in the records
@@ -192,7 +187,7 @@ def build_cube(
             ],
         )
     dims, measures = _dimensions(records, columns)
-    ptable = make_ptable(threshold)
+    ptable = _ptable_array(make_ptable(threshold))
     labelled = records.select(pl.col(d).cast(pl.String).fill_null(UNKNOWN) for d in dims)
     # group on integer codes (in label order), not strings: every table is a group_by
     labels = {
@@ -231,7 +226,7 @@ def build_cube(
     # neither adds a suppression.
     while True:
         _complementary_suppression(tables, threshold)
-        if not _linear_audit(tables, threshold):
+        if not _protect_intervals(tables, threshold):
             break
 
     cells: list[CubeCell] = []
@@ -257,20 +252,83 @@ def build_cube(
     return ProtectedCube(cells=cells, dimensions=dims, measures=measures, threshold=threshold)
 
 
-def _perturb(table: pl.DataFrame, ptable: pl.DataFrame) -> pl.DataFrame:
-    """count + pvalue(pcv, ckey), as ``cell_key_perturbation.create_perturbed_table``."""
-    table = table.with_columns(
-        (pl.col("_ksum") % KEY_RANGE).cast(pl.Int64).alias("ckey"),
-        pl.when(pl.col("_n") <= MAX_PCV)
-        .then(pl.col("_n"))
-        .otherwise((pl.col("_n") - 1) % 250 + 501)
-        .cast(pl.Int64)
-        .alias("pcv"),
+def audit_cube(records: pl.DataFrame, cube: ProtectedCube) -> list[Interval]:
+    """The attacker's feasibility interval of every hidden small cell of ``cube``
+    (true count 1 .. threshold - 1, no dimension unknown), family by family.
+
+    Rebuilds the true counts from ``records`` (the records the cube was built
+    from) and takes what is hidden from the cube itself, so it checks what was
+    published, not the builder's own bookkeeping. Every published cell is
+    given to the attacker at its true value; withheld cells (unknown in a
+    dimension) count as known.
+    """
+    dims = cube.dimensions
+    labelled = records.select(pl.col(d).cast(pl.String).fill_null(UNKNOWN) for d in dims)
+    labels = {d: sorted(labelled.get_column(d).unique().to_list()) for d in dims}
+    frame = pl.DataFrame(
+        [labelled.get_column(d).cast(pl.Enum(labels[d])).to_physical() for d in dims]
     )
-    table = table.join(ptable, on=["pcv", "ckey"], how="left").with_columns(
-        pl.col("pvalue").fill_null(0)
-    )
-    return table.with_columns((pl.col("_n") + pl.col("pvalue")).alias("_count"))
+    hidden = {
+        tuple(sorted((d, labels[d].index(v)) for d, v in cell.dims.items()))
+        for cell in cube.cells
+        if cell.suppressed
+    }
+    max_dims = max((len(c.dims) for c in cube.cells), default=0)
+    tables: dict[tuple[str, ...], pl.DataFrame] = {}
+    for size in range(max_dims + 1):
+        for combo in itertools.combinations(dims, size):
+            table = (
+                frame.group_by(list(combo)).agg(pl.len().alias("_n"))
+                if combo
+                else frame.select(pl.len().alias("_n"))
+            ).sort(list(combo) or "_n")
+            sup, withheld = [], []
+            for row in table.iter_rows(named=True):
+                key = tuple(sorted((d, row[d]) for d in combo))
+                unknown = any(labels[d][row[d]] == UNKNOWN for d in combo)
+                small = row["_n"] < cube.threshold
+                withheld.append(key in hidden and unknown and small)
+                sup.append(key in hidden and not withheld[-1])
+            tables[combo] = table.with_columns(
+                pl.Series("_sup", sup, dtype=pl.Boolean),
+                pl.Series("_withheld", withheld, dtype=pl.Boolean),
+            )
+    out: list[Interval] = []
+    for family in [c for c in tables if len(c) == max_dims and max_dims > 0]:
+        out.extend(family_intervals(tables, family, cube.threshold))
+    return out
+
+
+def _protect_intervals(tables: dict[tuple[str, ...], pl.DataFrame], threshold: int) -> bool:
+    """Hypercube complements until every primary cell's feasibility interval reaches
+    the threshold, family by family (see :mod:`indexer.disclosure.intervals`)."""
+    top_size = max((len(c) for c in tables), default=0)
+    added = False
+    cache: dict = {}
+    for family in [c for c in tables if len(c) == top_size and top_size > 0]:
+        changed, _ = protect_family(tables, family, threshold, cache)
+        added |= changed
+    return added
+
+
+def _perturb(table: pl.DataFrame, ptable: np.ndarray) -> pl.DataFrame:
+    """count + pvalue(pcv, ckey), as ``cell_key_perturbation.create_perturbed_table``
+    (``ptable`` is the table as an array indexed by pcv and ckey)."""
+    n = table.get_column("_n").to_numpy().astype(np.int64)
+    ckey = table.get_column("_ksum").to_numpy().astype(np.int64) % KEY_RANGE
+    pcv = np.where(n <= MAX_PCV, n, (n - 1) % 250 + 501)
+    inside = (pcv >= 1) & (pcv < ptable.shape[0])
+    pvalue = np.where(inside, ptable[np.clip(pcv, 0, ptable.shape[0] - 1), ckey], 0)
+    return table.with_columns(pl.Series("_count", n + pvalue))
+
+
+def _ptable_array(ptable: pl.DataFrame) -> np.ndarray:
+    """The perturbation table as an array: ``array[pcv, ckey]`` is the pvalue (0 when absent)."""
+    pcv = ptable.get_column("pcv").to_numpy()
+    ckey = ptable.get_column("ckey").to_numpy()
+    out = np.zeros((int(pcv.max(initial=0)) + 1, KEY_RANGE), dtype=np.int64)
+    out[pcv, ckey] = ptable.get_column("pvalue").to_numpy()
+    return out
 
 
 def _complementary_suppression(tables: dict[tuple[str, ...], pl.DataFrame], threshold: int) -> None:
@@ -326,257 +384,3 @@ def _complementary_suppression(tables: dict[tuple[str, ...], pl.DataFrame], thre
                 tables[combo] = children.with_columns(pl.Series("_sup", flags))
                 children = tables[combo]
                 changed = True
-
-
-def _linear_audit(tables: dict[tuple[str, ...], pl.DataFrame], threshold: int) -> bool:
-    """Suppress more until no small suppressed cell follows from published ones.
-
-    Differencing is linear algebra: an attacker who combines any published
-    cells (by, filter, complements, across tables) learns a suppressed cell
-    exactly when its vector lies in the span of the published cells' vectors.
-    For each family of tables (a highest-order table and the tables of its
-    sub-combinations) the unknowns are the suppressed cells of the highest-order
-    table; published lower cells are equations over them. A suppressed cell
-    whose vector is orthogonal to the null space of those equations is
-    determined; if its count is small, the smallest published cell of the top
-    table beside it is suppressed too, and the family is audited again.
-    Returns whether anything was added.
-    """
-    top_size = max((len(c) for c in tables), default=0)
-    added = False
-    for family in [c for c in tables if len(c) == top_size and top_size > 0]:
-        for _ in range(MAX_AUDIT_ROUNDS):
-            if not _audit_family(tables, family, threshold):
-                break
-            added = True
-    return added
-
-
-def _audit_family(
-    tables: dict[tuple[str, ...], pl.DataFrame], family: tuple[str, ...], threshold: int
-) -> bool:
-    top = tables[family]
-    sup = top.get_column("_sup").to_numpy()
-    counts = top.get_column("_n").to_numpy()
-    unknown = np.flatnonzero(sup)
-    if len(unknown) == 0 or len(unknown) > MAX_AUDIT_UNKNOWNS:
-        return False
-    rows = np.arange(len(unknown))
-    equations: list[np.ndarray] = []
-    # which published cell each equation is: (table, row)
-    labels: list[tuple[tuple[str, ...], int]] = []
-    # (table, cell, vector over the unknowns, true count)
-    targets: list[tuple[tuple[str, ...], int, np.ndarray, int]] = [
-        (family, int(r), np.eye(1, len(unknown), j)[0], int(counts[r]))
-        for j, r in enumerate(unknown)
-    ]
-    # a published lower cell whose top cells are all published is known whatever
-    # is hidden in its own table: hiding it as a complement would protect nothing
-    involved: dict[tuple[str, ...], np.ndarray] = {}
-    cells_of: dict[tuple[str, ...], np.ndarray] = {}
-    for size in range(len(family)):
-        for sub in itertools.combinations(family, size):
-            table = tables[sub]
-            cell_of = _cell_of(top, table, sub)
-            cells_of[sub] = cell_of
-            matrix = np.zeros((table.height, len(unknown)))
-            matrix[cell_of[unknown], rows] = 1.0
-            involved[sub] = matrix.any(axis=1)
-            table_sup = table.get_column("_sup").to_numpy()
-            table_n = table.get_column("_n").to_numpy()
-            for i in range(table.height):
-                if table_sup[i]:
-                    targets.append((sub, i, matrix[i], int(table_n[i])))
-                else:
-                    equations.append(matrix[i])
-                    labels.append((sub, i))
-    system = np.array(equations) if equations else np.zeros((0, len(unknown)))
-    null = _null_space(system)
-    chosen: dict[tuple[str, ...], set[int]] = {}
-    closed = False
-    for sub, cell, vector, count in targets:
-        if count >= threshold or count == 0:
-            continue
-        if null.shape[0] and np.abs(null @ vector).max() > 1e-9:
-            continue  # not determined by the published cells
-        pick = _sibling(tables[sub], sub, cell, involved.get(sub))
-        if pick is not None:
-            chosen.setdefault(sub, set()).add(pick)
-            continue
-        # No complement on any line of its own table (every sibling is hidden, or
-        # withheld and so known): hide either a published margin cell that closes
-        # the equation (a parent in a lower table) or a top cell beside one of its
-        # unknowns, preferring one that alone leaves it undetermined, then the
-        # smallest; a margin cell otherwise, since lines then protect the margin.
-        if closed:
-            continue  # one at a time: what closes one often closes the next
-        for sub_pick, row in _close_equation(
-            tables, family, sub, cell, vector, system, labels, cells_of, unknown
-        ):
-            chosen.setdefault(sub_pick, set()).add(row)
-            closed = True
-    for sub, picks in chosen.items():
-        flags = tables[sub].get_column("_sup").to_numpy().copy()
-        flags[sorted(picks)] = True
-        tables[sub] = tables[sub].with_columns(pl.Series("_sup", flags))
-    return bool(chosen)
-
-
-def _determined(system: np.ndarray, vector: np.ndarray) -> bool:
-    """Whether ``vector`` lies in the row space of ``system`` (the attacker learns it)."""
-    null = _null_space(system)
-    return not (null.shape[0] and np.abs(null @ vector).max() > 1e-9)
-
-
-def _close_equation(
-    tables: dict[tuple[str, ...], pl.DataFrame],
-    family: tuple[str, ...],
-    sub: tuple[str, ...],
-    cell: int,
-    vector: np.ndarray,
-    system: np.ndarray,
-    labels: list[tuple[tuple[str, ...], int]],
-    cells_of: dict[tuple[str, ...], np.ndarray],
-    unknown: np.ndarray,
-) -> list[tuple[tuple[str, ...], int]]:
-    """The cells to hide so a determined small cell with no sibling to hide stops
-    being determined, as (table, row): one cell that alone is enough (a margin
-    cell closing the equation or a top cell beside its unknowns), the smallest;
-    else a margin cell and a sibling of its own, the pair of smallest total;
-    else none (the cell stays determined whatever one or two cells are hidden)."""
-    top = tables[family]
-    row_of = {label: k for k, label in enumerate(labels)}
-    # (effective, count, order, table, row)
-    options: list[tuple[bool, int, int, tuple[str, ...], int]] = []
-    table = tables[sub]
-    for d in sub:
-        parent = tuple(x for x in sub if x != d)
-        prow = _parent_row(table, sub, cell, tables[parent], parent)
-        k = row_of.get((parent, prow))
-        if k is None:
-            continue  # hidden already, or withheld (known whatever we do)
-        effective = not _determined(np.delete(system, k, axis=0), vector)
-        options.append((effective, int(tables[parent]["_n"][prow]), 0, parent, prow))
-    top_n = top.get_column("_n").to_numpy()
-    beside = sorted(
-        {
-            sib
-            for j in np.flatnonzero(vector > 0)
-            for sib in _siblings(top, family, int(unknown[j]))
-        },
-        key=lambda r: (top_n[r], r),
-    )
-    for pick in beside[:MAX_TOP_OPTIONS]:
-        # the top cell becomes one more unknown, in every equation that adds it up
-        column = np.array(
-            [1.0 if (cells_of[s][pick] == i if s != family else False) else 0.0 for s, i in labels]
-        )
-        inside = 1.0 if sub != family and cells_of[sub][pick] == cell else 0.0
-        effective = not _determined(
-            np.column_stack([system, column]) if system.size else system,
-            np.append(vector, inside),
-        )
-        options.append((effective, int(top_n[pick]), 1, family, pick))
-    if not options:
-        return []
-    effective = [o for o in options if o[0]]
-    if effective:
-        best = min(effective, key=lambda o: (-o[2], o[1]))
-        return [(best[3], best[4])]
-    # a margin cell and one of its own siblings (the complement lines would add,
-    # chosen here so that the pair leaves the cell undetermined): the cheapest pair
-    pairs: list[tuple[int, tuple[str, ...], int]] = []
-    for _, n, kind, parent, prow in options:
-        if kind != 0:
-            continue
-        k = row_of[(parent, prow)]
-        ptable = tables[parent]
-        p_n = ptable.get_column("_n").to_numpy()
-        for sib in _siblings(ptable, parent, prow):
-            k2 = row_of.get((parent, sib))
-            if k2 is None:
-                continue
-            if not _determined(np.delete(system, [k, k2], axis=0), vector):
-                pairs.append((n + int(p_n[sib]), parent, prow, sib))
-    if pairs:
-        _, parent, prow, sib = min(pairs, key=lambda o: (-len(o[1]), o[0]))
-        return [(parent, prow), (parent, sib)]
-    return []
-
-
-def _parent_row(
-    table: pl.DataFrame,
-    dims: tuple[str, ...],
-    cell: int,
-    parent: pl.DataFrame,
-    parent_dims: tuple[str, ...],
-) -> int:
-    """The row of ``parent`` (over ``parent_dims``) that ``cell`` of ``table`` adds up to."""
-    if not parent_dims:
-        return 0
-    match = np.ones(parent.height, dtype=bool)
-    for d in parent_dims:
-        match &= parent.get_column(d).to_numpy() == table.get_column(d)[cell]
-    return int(np.flatnonzero(match)[0])
-
-
-def _cell_of(top: pl.DataFrame, table: pl.DataFrame, sub: tuple[str, ...]) -> np.ndarray:
-    """For each cell of the top table, the row of ``table`` (over ``sub``) it adds up to."""
-    if not sub:
-        return np.zeros(top.height, dtype=np.int64)
-    joined = (
-        top.select(list(sub))
-        .with_row_index("_r")
-        .join(table.select(list(sub)).with_row_index("_c"), on=list(sub), how="left")
-        .sort("_r")
-    )
-    return joined.get_column("_c").to_numpy().astype(np.int64)
-
-
-def _null_space(matrix: np.ndarray) -> np.ndarray:
-    """Rows spanning the null space of ``matrix`` (vectors it sends to zero)."""
-    columns = matrix.shape[1]
-    matrix = matrix[matrix.any(axis=1)]  # equations over published cells only say nothing
-    if matrix.shape[0] == 0:
-        return np.eye(columns)
-    # eigenvectors of the Gram matrix with eigenvalue 0 span the null space; it is
-    # unknowns x unknowns whatever the number of equations
-    gram = matrix.T @ matrix
-    values, vectors = np.linalg.eigh(gram)
-    return vectors[:, values <= 1e-9 * max(1.0, float(values.max(initial=0.0)))].T
-
-
-def _siblings(table: pl.DataFrame, dims: tuple[str, ...], cell: int) -> list[int]:
-    """The published cells of ``table`` on a line with ``cell``."""
-    if not dims:
-        return []
-    differing = np.zeros(table.height, dtype=np.int64)
-    for d in dims:
-        codes = table.get_column(d).to_numpy()
-        differing += codes != codes[cell]
-    sup = table.get_column("_sup").to_numpy()
-    withheld = table.get_column("_withheld").to_numpy()
-    return np.flatnonzero((differing == 1) & ~sup & ~withheld).tolist()
-
-
-def _sibling(
-    table: pl.DataFrame, dims: tuple[str, ...], cell: int, allowed: np.ndarray | None = None
-) -> int | None:
-    """The smallest published cell of ``table`` on a line with ``cell`` (all codes but
-    one equal), among ``allowed`` rows if given."""
-    if not dims:
-        return None
-    sup = table.get_column("_sup").to_numpy()
-    counts = table.get_column("_n").to_numpy()
-    codes = {d: table.get_column(d).to_numpy() for d in dims}
-    differing = np.zeros(table.height, dtype=np.int64)
-    for d in dims:
-        differing += codes[d] != codes[d][cell]
-    withheld = table.get_column("_withheld").to_numpy()
-    eligible = (differing == 1) & ~sup & ~withheld
-    if allowed is not None:
-        eligible &= allowed
-    candidates = np.flatnonzero(eligible)
-    if len(candidates) == 0:
-        return None
-    return int(min(candidates.tolist(), key=lambda r: (counts[r], r)))
