@@ -10,6 +10,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from catalog import generation
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -35,6 +37,7 @@ class Database:
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        generation.track(self.sessionmaker)  # commits that change public tables move it
 
     @property
     def is_sqlite(self) -> bool:

@@ -4,6 +4,7 @@ Alembic's env.py and the migration test import this; add one line per models mod
 """
 
 from catalog import (
+    generation,  # noqa: F401
     harvest_models,  # noqa: F401
     models,  # noqa: F401
     oauth_models,  # noqa: F401

@@ -10,6 +10,7 @@ from catalog.db import Database
 from catalog.services import jobs as job_service
 from indexer.jobs import EmbeddedRunner, InlineRunner, JobRunner
 from indexer.pipeline import PipelineContext
+from indexer.public_generation import GenerationTrackingSearch
 from indexer.search import get_backend
 from indexer.search.base import SearchBackend
 from indexer.storage import FileStore
@@ -48,7 +49,9 @@ def make_search(config: dict[str, Any]) -> SearchBackend:
     raise RuntimeError(f"Unknown CGD_SEARCH_BACKEND {name!r} (embedded or elasticsearch).")
 
 
-def make_runner(config: dict[str, Any], ctx: PipelineContext, runner: str | None = None) -> JobRunner:
+def make_runner(
+    config: dict[str, Any], ctx: PipelineContext, runner: str | None = None
+) -> JobRunner:
     runner = runner or config.get("JOB_RUNNER", "embedded")
     if runner == "inline":
         return InlineRunner(ctx)
@@ -61,12 +64,14 @@ def make_runner(config: dict[str, Any], ctx: PipelineContext, runner: str | None
     raise RuntimeError(f"Unknown job runner {runner!r} (inline, embedded or rq).")
 
 
-def build_runtime(config: dict[str, Any], *, runner: str | None = None, migrate: bool = True) -> Runtime:
+def build_runtime(
+    config: dict[str, Any], *, runner: str | None = None, migrate: bool = True
+) -> Runtime:
     """Open every service named by the configuration; fail now on anything missing."""
     db = Database(config["DATABASE_URL"])
     if migrate:
         db.upgrade()
-    search = make_search(config)
+    search = GenerationTrackingSearch(make_search(config), db)  # writes move the generation
     search.setup()
     files = FileStore(config["FILES_PATH"])
     ctx = PipelineContext(

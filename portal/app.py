@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from indexer.runtime import build_runtime
-from portal import i18n
+from portal import i18n, page_cache
 from portal.config import STATIC_DIR, load_config
 from portal.json_provider import OrjsonProvider
 from portal.logs import configure_logging
@@ -49,6 +49,7 @@ def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True)
     i18n.init_app(app)
     _register_blueprints(app)
     init_access(app)
+    page_cache.init_app(app)  # after the principal hook: anonymous pages only
     _register_errors(app)
     app.after_request(_security_headers)
     if cfg.get("TRUSTED_PROXIES"):
@@ -104,7 +105,10 @@ def _register_blueprints(app: Flask) -> None:
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(CGDError)
     def _cgd_error(err: CGDError):
-        if request.path.startswith(("/api/", "/graphql")) or request.accept_mimetypes.best == "application/json":
+        if (
+            request.path.startswith(("/api/", "/graphql"))
+            or request.accept_mimetypes.best == "application/json"
+        ):
             return jsonify({"error": err.to_dict()}), err.status
         return render_template("error.html", error=err), err.status
 
@@ -112,7 +116,9 @@ def _register_errors(app: Flask) -> None:
     def _not_found(_err):
         if request.path.startswith(("/api/", "/graphql")):
             return jsonify({"error": {"code": "not_found", "message": "Not found."}}), 404
-        return render_template("error.html", error=CGDError("Page not found.", code="not_found", status=404)), 404
+        return render_template(
+            "error.html", error=CGDError("Page not found.", code="not_found", status=404)
+        ), 404
 
 
 def _security_headers(response):

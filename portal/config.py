@@ -22,6 +22,7 @@ _JOB_KEYS = (
     "JOB_TIMEOUT",
     "JOB_SWEEP_SECONDS",
     "WORKER_METRICS_PORT",
+    "WORKER_NICE",
 )
 
 

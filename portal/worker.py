@@ -3,16 +3,22 @@
 It opens its own services from the same CGD_* configuration as the app,
 logs as JSON lines when ``CGD_LOG_FORMAT=json``, and serves its job metrics
 (durations observed here, queue depth) on ``CGD_WORKER_METRICS_PORT`` when set.
+
+It runs at a lower CPU priority (``CGD_WORKER_NICE``, default 10; 0 keeps the
+priority it was started with): an ingest is a batch job and must not slow the
+web processes' readers on a shared machine; it still gets every idle cycle.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from portal.config import load_config
 
 log = logging.getLogger(__name__)
+DEFAULT_NICE = 10
 
 
 def main(
@@ -35,6 +41,9 @@ def main(
 
         install_job_metrics()
         start_http_server(int(port))
+    niceness = int(cfg.get("WORKER_NICE", DEFAULT_NICE))
+    if niceness > 0:
+        os.nice(niceness)  # inherited by the forked work horses and their polars threads
     # migrate once here; the work horses only connect
     build_runtime(cfg, runner="inline").close()
 

@@ -422,7 +422,7 @@ def _gzip(response):
         return response
     import gzip
 
-    response.set_data(gzip.compress(body, compresslevel=6))
+    response.set_data(gzip.compress(body, compresslevel=6, mtime=0))  # same page, same bytes (ETag)
     response.headers["Content-Encoding"] = "gzip"
     response.headers["Vary"] = ", ".join(
         v for v in (response.headers.get("Vary"), "Accept-Encoding") if v
