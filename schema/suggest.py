@@ -115,6 +115,18 @@ _IDENTIFIER_NAMES = re.compile(
     r"thumb_?print|id|dob|date_?of_?birth|birth_?date)($|_)",
     re.IGNORECASE,
 )
+#: Facts about a person that others can know (sdcMicro's usual key variables beyond the
+#: standard dimensions): small places, work, schooling, religion, marital status.
+_KNOWABLE_NAMES = re.compile(
+    r"(^|_)(village|ward|tole|settlement|community|locality|neighbou?rhood|municipality|palika|"
+    r"gaunpalika|nagarpalika|vdc|town|city|area|place|region|zone|camp|school|college|"
+    r"occupation|profession|job|employer|workplace|work|caste_?group|clan|thar|gotra|religion|"
+    r"marital(_?status)?|education|qualification|nationality|birth_?place|place_?of_?birth|"
+    r"country_?of_?birth|origin)($|_)",
+    re.IGNORECASE,
+)
+#: More distinct categories than this in a column that matches no dimension: identifying.
+_MANY_CATEGORIES = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 # Nepal citizenship certificate (e.g. 27-01-71-12345) and national ID (123-456-789-0).
 _ID_PATTERNS = (
@@ -283,6 +295,22 @@ def suggest_role(
         mean_len = sum(len(v) for v in values) / len(values)
         if mean_len >= 30 or (n_unique > 50 and n_unique >= 0.5 * n_rows and mean_len >= 12):
             return RoleSuggestion(name, ColumnRole.FREE_TEXT, reason="long, varied text")
+        # What a neighbour or an employer knows about a person links them to their record:
+        # such a column takes part in k-anonymity unless the uploader says otherwise.
+        if _KNOWABLE_NAMES.search(leaf):
+            return RoleSuggestion(
+                name,
+                ColumnRole.QUASI_IDENTIFIER,
+                reason=f"the name {name!r} suggests a fact others can know (a place, a job...); "
+                "kept k-anonymous",
+            )
+        if n_unique > _MANY_CATEGORIES:
+            return RoleSuggestion(
+                name,
+                ColumnRole.QUASI_IDENTIFIER,
+                reason=f"{n_unique} categories that match no standard dimension: kept "
+                "k-anonymous until you confirm the column cannot identify anyone",
+            )
     return RoleSuggestion(
         name, ColumnRole.OTHER, reason="no standard dimension matched; confirm the role"
     )

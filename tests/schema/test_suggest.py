@@ -80,6 +80,27 @@ def test_long_text_is_free_text_and_the_rest_is_other(roles):
     assert roles["_gps_latitude"].role == ColumnRole.DIRECT_IDENTIFIER
 
 
+def test_facts_others_know_and_many_unmatched_categories_are_quasi_identifiers():
+    rng = random.Random(9)
+    n = 300
+    roles = suggest_roles(
+        pl.DataFrame(
+            {
+                "village": [f"Village-{rng.randint(1, 8)}" for _ in range(n)],
+                "occupation": [rng.choice(["farmer", "teacher", "driver"]) for _ in range(n)],
+                "school": [rng.choice(["Shree Janata", "Saraswati"]) for _ in range(n)],
+                "favourite_food": [f"dish {rng.randint(1, 40)}" for _ in range(n)],
+                "water_source": [rng.choice(["tap", "well", "river", "tanker"]) for _ in range(n)],
+            }
+        )
+    )
+    for column in ("village", "occupation", "school", "favourite_food"):
+        assert roles[column].role == ColumnRole.QUASI_IDENTIFIER, (column, roles[column])
+    assert "categories" in roles["favourite_food"].reason
+    # A survey answer with a handful of choices is not treated as identifying.
+    assert roles["water_source"].role == ColumnRole.OTHER
+
+
 def test_suggestions_serialise_with_reasons(roles):
     d = roles["gender"].to_dict()
     assert d["name"] == "gender" and d["dimension"] == "sex" and d["reason"]
