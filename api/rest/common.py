@@ -106,8 +106,15 @@ def _not_found(_err):
     return jsonify({"error": {"code": "not_found", "message": "Not found."}}), 404
 
 
-def _method_not_allowed(_err):
-    return jsonify({"error": {"code": "method_not_allowed", "message": "Method not allowed."}}), 405
+def method_not_allowed(err):
+    """The API's 405: JSON with a stable code and the Allow header.
+
+    Routing errors happen before a blueprint is chosen, so the app-wide 405 handler
+    (portal/views/auth.py) calls this for every path under /api/.
+    """
+    body = {"error": {"code": "method_not_allowed", "message": "Method not allowed."}}
+    allowed = getattr(err, "valid_methods", None) or []
+    return jsonify(body), 405, {"Allow": ", ".join(allowed)} if allowed else {}
 
 
 def register_error_handlers(bp: Blueprint) -> None:
@@ -115,4 +122,4 @@ def register_error_handlers(bp: Blueprint) -> None:
     bp.register_error_handler(CGDError, error_response)
     bp.register_error_handler(RequestEntityTooLarge, _too_large)
     bp.register_error_handler(404, _not_found)
-    bp.register_error_handler(405, _method_not_allowed)
+    bp.register_error_handler(405, method_not_allowed)

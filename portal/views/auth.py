@@ -28,7 +28,6 @@ from flask import (
     Flask,
     current_app,
     g,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -50,6 +49,7 @@ from api.context import current_principal, runtime
 from api.limits import init_limiter, limit_blueprint, limit_view
 from api.oauth2.resource import bearer_principal
 from api.oauth2.server import GrantUser, authorization_server, init_oauth2
+from api.rest.common import method_not_allowed
 from catalog.models import Organisation, Role, User
 from catalog.principal import ANONYMOUS, SCOPES, Principal
 from catalog.services import accounts, invitations, organisations
@@ -238,8 +238,7 @@ def init_access(app: Flask) -> None:
     def _method_not_allowed(err):
         # Routing errors happen before a blueprint is chosen, so the API's own handler never sees them.
         if request.path.startswith("/api/"):
-            body = {"error": {"code": "method_not_allowed", "message": "Method not allowed."}}
-            return jsonify(body), 405, {"Allow": ", ".join(err.valid_methods or [])}
+            return method_not_allowed(err)
         return err
 
 

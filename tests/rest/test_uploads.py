@@ -323,7 +323,10 @@ def test_errors_are_json_with_a_stable_code_and_the_field_or_row_at_fault(world)
     missing = client.get("/api/v1/versions/nope", headers=bearer(token))
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "version_not_found"
     assert client.get("/api/v1/no-such-thing").get_json()["error"]["code"] == "not_found"
-    assert client.delete("/api/v1/datasets").get_json()["error"]["code"] == "method_not_allowed"
+    wrong_method = client.delete("/api/v1/datasets")
+    assert wrong_method.status_code == 405
+    assert wrong_method.get_json()["error"]["code"] == "method_not_allowed"
+    assert "POST" in wrong_method.headers["Allow"]
     # A file whose rows break the standard: the job fails and says which row and column.
     dataset = _create_dataset(client, token, "Broken rows")
     broken = b"sex,age,district\nFemale,34,Saptari\nMale,34,Saptari,extra\n"
