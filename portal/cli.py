@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -62,6 +63,10 @@ def demo(rows: int) -> None:
     click.echo(f"demo published: /datasets/{slug}")
 
 
+# Addresses that mean "every interface": no reader can use them in a link.
+_ALL_INTERFACES = frozenset({"0.0.0.0", "::", ""})  # noqa: S104 - compared, not bound
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -72,7 +77,13 @@ def serve(host: str, port: int, threads: int) -> None:
 
     from portal.app import create_app
 
-    app = create_app()
+    overrides = {}
+    if not os.environ.get("CGD_BASE_URL"):
+        # Links in pages, DCAT and data packages must name the address actually served.
+        shown = "127.0.0.1" if host in _ALL_INTERFACES else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        overrides["BASE_URL"] = f"http://{shown}:{port}"
+    app = create_app(overrides)
 
     class _Server(BaseApplication):
         def load_config(self):
@@ -85,15 +96,21 @@ def serve(host: str, port: int, threads: int) -> None:
         def load(self):
             return app
 
-    click.echo(f"serving on http://{host}:{port}")
+    click.echo(f"serving on http://{host}:{port} (public address {app.config['BASE_URL']})")
+    if overrides and host in _ALL_INTERFACES:
+        click.echo("set CGD_BASE_URL to the address readers use, so that links point there")
     _Server().run()
 
 
 @main.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--org", "org_slug", required=True, help="Slug of the publishing organisation.")
-@click.option("--metadata", "metadata_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--publish", is_flag=True, help="Publish straight away (approves the scrubbed free text).")
+@click.option(
+    "--metadata", "metadata_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--publish", is_flag=True, help="Publish straight away (approves the scrubbed free text)."
+)
 def ingest(path: Path, org_slug: str, metadata_path: Path, publish: bool) -> None:
     """Ingest a data file with its metadata (JSON) for an organisation."""
     from portal.ingest import ingest_file
@@ -170,7 +187,9 @@ def users() -> None:
 @click.option("--admin", is_flag=True, help="Make a site administrator.")
 @click.option("--org", "org_slug", help="Add to this organisation...")
 @click.option("--role", default="member", show_default=True, help="...with this role.")
-def users_create(email: str, name: str, password: str, admin: bool, org_slug: str | None, role: str) -> None:
+def users_create(
+    email: str, name: str, password: str, admin: bool, org_slug: str | None, role: str
+) -> None:
     """Create a person's account."""
     from catalog.principal import system
     from catalog.services import organisations
@@ -196,11 +215,19 @@ def clients() -> None:
 
 
 @clients.command("create")
-@click.option("--org", "org_slug", required=True, help="Slug of the organisation the application acts for.")
+@click.option(
+    "--org", "org_slug", required=True, help="Slug of the organisation the application acts for."
+)
 @click.option("--name", required=True)
-@click.option("--owner", "owner_email", required=True, help="E-mail of the member who answers for it.")
-@click.option("--scope", "scopes", multiple=True, required=True, help="A scope it may ask for (repeat).")
-@click.option("--redirect-uri", "redirect_uris", multiple=True, help="Where codes are sent (repeat).")
+@click.option(
+    "--owner", "owner_email", required=True, help="E-mail of the member who answers for it."
+)
+@click.option(
+    "--scope", "scopes", multiple=True, required=True, help="A scope it may ask for (repeat)."
+)
+@click.option(
+    "--redirect-uri", "redirect_uris", multiple=True, help="Where codes are sent (repeat)."
+)
 @click.option("--public", is_flag=True, help="No secret: authorisation code with PKCE only.")
 def clients_create(org_slug, name, owner_email, scopes, redirect_uris, public) -> None:
     """Register an application; prints its client id and secret (shown once)."""
@@ -215,8 +242,14 @@ def clients_create(org_slug, name, owner_email, scopes, redirect_uris, public) -
             org = organisations.get_organisation(session, org_slug)
             owner = user_service.get_user_by_email(session, owner_email)
             client, secret = client_service.register_client(
-                session, system("cli"), org, name=name, redirect_uris=list(redirect_uris),
-                scopes=list(scopes), confidential=not public, owner=owner,
+                session,
+                system("cli"),
+                org,
+                name=name,
+                redirect_uris=list(redirect_uris),
+                scopes=list(scopes),
+                confidential=not public,
+                owner=owner,
             )
             click.echo(f"client_id: {client.client_id}")
             if secret:
@@ -242,7 +275,9 @@ def orgs_create(slug: str, name: str, kind: str) -> None:
     rt = _runtime()
     try:
         with rt.db.session() as session:
-            org = organisations.create_organisation(session, system("cli"), slug=slug, name=name, kind=kind)
+            org = organisations.create_organisation(
+                session, system("cli"), slug=slug, name=name, kind=kind
+            )
             click.echo(f"created organisation {org.slug}")
     finally:
         rt.close()
@@ -258,9 +293,13 @@ def harvest() -> None:
 @click.argument("url")
 @click.option("--kind", required=True, type=click.Choice(["ckan", "dcat", "cgd"]))
 @click.option("--title", default="")
-@click.option("--every", "frequency_hours", type=int, help="Harvest again after this many hours (with --due).")
+@click.option(
+    "--every", "frequency_hours", type=int, help="Harvest again after this many hours (with --due)."
+)
 @click.option("--fq", help="CKAN filter query, e.g. organization:some-cso.")
-def harvest_add(name: str, url: str, kind: str, title: str, frequency_hours: int | None, fq: str | None) -> None:
+def harvest_add(
+    name: str, url: str, kind: str, title: str, frequency_hours: int | None, fq: str | None
+) -> None:
     """Register a harvest source."""
     from catalog.principal import system
     from catalog.services import harvest as harvest_service
@@ -270,8 +309,14 @@ def harvest_add(name: str, url: str, kind: str, title: str, frequency_hours: int
         with rt.db.session() as session:
             config = {"fq": fq} if fq else {}
             harvest_service.create_source(
-                session, system("cli"), name=name, url=url, kind=kind, title=title,
-                config=config, frequency_hours=frequency_hours,
+                session,
+                system("cli"),
+                name=name,
+                url=url,
+                kind=kind,
+                title=title,
+                config=config,
+                frequency_hours=frequency_hours,
             )
         click.echo(f"added harvest source {name} ({kind}) {url}")
     finally:
@@ -290,11 +335,23 @@ def harvest_run(names: tuple[str, ...], due: bool) -> None:
     failed = False
     try:
         with rt.db.session() as session:
-            chosen = [s.name for s in (harvest_service.due_sources(session) if due else harvest_service.list_sources(session))]
+            chosen = [
+                s.name
+                for s in (
+                    harvest_service.due_sources(session)
+                    if due
+                    else harvest_service.list_sources(session)
+                )
+            ]
         for name in names or chosen:
             result = harvest_now(rt.ctx, name)
             failed = failed or result["status"] != "succeeded"
-            click.echo(json.dumps({k: result[k] for k in ("source", "status", "counts", "error")} | {"report": result["report"]}))
+            click.echo(
+                json.dumps(
+                    {k: result[k] for k in ("source", "status", "counts", "error")}
+                    | {"report": result["report"]}
+                )
+            )
     finally:
         rt.close()
     if failed:
@@ -311,7 +368,11 @@ def harvest_list() -> None:
         with rt.db.session() as session:
             for s in harvest_service.list_sources(session):
                 last = s.runs[-1] if s.runs else None
-                status = f"{last.status} {last.finished_at:%Y-%m-%d %H:%M}" if last and last.finished_at else "never"
+                status = (
+                    f"{last.status} {last.finished_at:%Y-%m-%d %H:%M}"
+                    if last and last.finished_at
+                    else "never"
+                )
                 click.echo(f"{s.name}\t{s.kind}\t{s.url}\t{status}")
     finally:
         rt.close()

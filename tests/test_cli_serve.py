@@ -1,0 +1,64 @@
+"""`cgd serve` (what `make run` runs) serves the portal, and its links name the port served."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CGD = str(Path(sys.executable).parent / "cgd")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as res:
+        return res.read().decode()
+
+
+@pytest.mark.parametrize("base_url", [None, "https://data.example.org"])
+def test_serve_links_name_the_served_address_unless_a_base_url_is_set(tmp_path, base_url):
+    port = _free_port()
+    env = {**os.environ, "CGD_INSTANCE_PATH": str(tmp_path / "instance")}
+    for key in ("CGD_DATABASE_URL", "CGD_REDIS_URL", "CGD_BASE_URL"):
+        env.pop(key, None)
+    if base_url:
+        env["CGD_BASE_URL"] = base_url
+    subprocess.run([CGD, "init"], env=env, check=True, capture_output=True, timeout=120)
+    proc = subprocess.Popen(
+        [CGD, "serve", "--port", str(port), "--threads", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        served = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _get(f"{served}/healthz")
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("cgd serve did not start: " + (proc.stdout.read() or ""))
+                time.sleep(0.3)
+        catalogue = _get(f"{served}/catalog.jsonld")
+        expected = base_url or served
+        assert f"{expected}/catalog" in catalogue
+        if base_url:
+            assert served not in catalogue
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert f"public address {expected}" in out
