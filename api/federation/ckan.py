@@ -3,8 +3,9 @@
 Enough for ``ckanapi`` and ckanext-harvest's CKAN harvester to read this
 catalogue unmodified: ``package_search`` (``q``, ``fq`` on organization, tags
 and a few more fields, ``rows``, ``start``, ``sort``, ``facet.field``),
-``package_show``, ``package_list``, ``organization_list``,
-``organization_show`` and ``status_show``.  Only public datasets exist here;
+``package_show``, ``package_list``, ``current_package_list_with_resources``,
+``resource_show``, ``tag_list``, ``license_list``, ``group_list`` (empty: topics are
+tags), ``organization_list``, ``organization_show``, ``status_show`` and ``help_show``.  Only public datasets exist here;
 a withdrawn dataset is a ``Not Found Error`` and drops out of every list.
 """
 
@@ -29,6 +30,7 @@ from catalog.services import datasets as dataset_service
 from catalog.services import organisations as organisation_service
 from indexer.search.base import MAX_LIMIT, SearchQuery
 from schema.errors import CGDError, NotFound
+from schema.licences import LICENCES
 from schema.topics import TOPICS
 
 bp = Blueprint("ckan", __name__)
@@ -694,13 +696,102 @@ def status_show(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def current_package_list_with_resources(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Public datasets, most recently modified first, as full package dictionaries."""
+    limit = _int(params, "limit", DEFAULT_ROWS, MAX_ROWS)
+    offset = _int(params, "offset", 0, 10**7)
+    if "page" in params:  # CKAN's older paging: page 1 is the first
+        offset = (max(_int(params, "page", 1, 10**6), 1) - 1) * limit
+    rt = runtime()
+    with rt.db.session() as session:
+        ids = [d.id for d in dataset_service.list_published(session, limit=limit, offset=offset)]
+        return [package_dict(i) for i in published_by_ids(session, ids, base_url_of(rt.config))]
+
+
+def resource_show(params: dict[str, Any]) -> dict[str, Any]:
+    """One resource (a download of a public dataset) by the id package dictionaries give it."""
+    ref = str(params.get("id") or "").strip()
+    if not ref:
+        raise ActionError("Missing value: id", 409, {"id": ["Missing value"]})
+    dataset_id = ref.split("-", 1)[0]
+    rt = runtime()
+    with rt.db.session() as session:
+        try:
+            item = published_one(session, dataset_id, base_url_of(rt.config))
+        except NotFound as exc:
+            raise ActionError("Not found", 404) from exc
+        for resource in package_dict(item)["resources"]:
+            if resource["id"] == ref:
+                return resource
+    raise ActionError("Not found", 404)
+
+
+def tag_list(params: dict[str, Any]) -> list[Any]:
+    """The tags (topics and keywords) of public datasets; ``query`` keeps those containing it."""
+    query = str(params.get("query") or params.get("q") or "").strip().lower()
+    rt = runtime()
+    with rt.db.session() as session:
+        ids = [d.id for d in dataset_service.list_published(session, limit=10**6)]
+        tags = sorted(
+            {k for i in published_by_ids(session, ids, base_url_of(rt.config)) for k in i.keywords}
+        )
+    if query:
+        tags = [t for t in tags if query in t.lower()]
+    if not _bool(params, "all_fields"):
+        return tags
+    return [
+        {"id": t, "name": t, "display_name": (TOPICS.get(t) or {}).get("en", t), "state": "active"}
+        for t in tags
+    ]
+
+
+def license_list(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The open licences datasets here may carry, in CKAN's licence shape."""
+    return [
+        {
+            "id": key,
+            "title": licence["title"],
+            "url": licence["url"],
+            "status": "active",
+            "od_conformance": "approved",
+            "osd_conformance": "not reviewed",
+            "domain_content": True,
+            "domain_data": True,
+            "domain_software": False,
+            "is_generic": False,
+            "is_okd_compliant": True,
+            "is_osi_compliant": False,
+        }
+        for key, licence in LICENCES.items()
+    ]
+
+
+def group_list(params: dict[str, Any]) -> list[Any]:
+    """There are no CKAN groups here (topics are tags): an empty list, not an error."""
+    return []
+
+
+def help_show(params: dict[str, Any]) -> str:
+    name = str(params.get("name") or "").strip()
+    fn = ACTIONS.get(name)
+    if fn is None:
+        raise ActionError(f"Action name not known: {name}", 404)
+    return (fn.__doc__ or name).strip()
+
+
 ACTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "package_search": package_search,
     "package_show": package_show,
     "package_list": package_list,
+    "current_package_list_with_resources": current_package_list_with_resources,
+    "resource_show": resource_show,
+    "tag_list": tag_list,
+    "license_list": license_list,
+    "group_list": group_list,
     "organization_list": organization_list,
     "organization_show": organization_show,
     "status_show": status_show,
+    "help_show": help_show,
 }
 
 

@@ -94,6 +94,28 @@ def test_organizations(ckan):
     )
 
 
+def test_the_other_read_actions_clients_call(ckan, catalogue):
+    recent = ckan.action.current_package_list_with_resources(limit=2)
+    assert len(recent) == 2 and all(p["resources"] for p in recent)
+    assert [p["metadata_modified"] for p in recent] == sorted(
+        (p["metadata_modified"] for p in recent), reverse=True
+    )
+    rest = ckan.action.current_package_list_with_resources(limit=2, offset=2)
+    assert len(rest) == 1 and rest[0]["id"] not in {p["id"] for p in recent}
+    resource = recent[0]["resources"][0]
+    assert ckan.action.resource_show(id=resource["id"]) == resource
+    with pytest.raises(ckanapi.NotFound):
+        ckan.action.resource_show(id=f"{recent[0]['id']}-no-such-download")
+    tags = ckan.action.tag_list()
+    assert {"water", "health", "indigenous-peoples"} <= set(tags) and tags == sorted(tags)
+    assert ckan.action.tag_list(query="wat") == ["water"]
+    assert ckan.action.tag_list(all_fields=True, query="water")[0]["name"] == "water"
+    licences = {lic["id"]: lic for lic in ckan.action.license_list()}
+    assert licences["CC-BY-4.0"]["url"].startswith("https://creativecommons.org/")
+    assert ckan.action.group_list() == []
+    assert "package" in ckan.action.help_show(name="package_show").lower()
+
+
 def test_errors_come_back_as_ckanapi_exceptions(ckan):
     with pytest.raises(ckanapi.NotFound):
         ckan.action.package_show(id="no-such-dataset")
