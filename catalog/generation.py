@@ -22,8 +22,13 @@ while holding it: no deadlock through it).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import weakref
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
 
 from sqlalchemy import BigInteger, event, select, update
 from sqlalchemy.engine import Engine
@@ -69,9 +74,58 @@ _READ = select(CatalogGeneration.__table__.c.value).where(CatalogGeneration.__ta
 
 
 def current(engine: Engine) -> int:
-    """The generation now (0 before the first change)."""
+    """The generation now (0 before the first change).
+
+    Read on every cacheable request, so each thread keeps one autocommit connection of
+    its own for it, outside the engine's pool: one round trip (~0.05 ms) instead of a
+    pool checkout with its ping, the query and the rollback on return (~0.5 ms). Any
+    failure drops that connection and reads through the engine, whose errors the app
+    answers as it answers every catalogue failure (503).
+    """
+    try:
+        return _fast_read(engine)
+    except Exception:  # noqa: BLE001 - dropped below; the engine read raises what it must
+        _drop_reader(engine)
     with engine.connect() as conn:
         return int(conn.execute(_READ).scalar() or 0)
+
+
+_READ_SQL = "SELECT value FROM catalog_generation WHERE id = 1"
+
+
+def _readers() -> weakref.WeakKeyDictionary:
+    found = getattr(_local, "readers", None)
+    if found is None:
+        found = _local.readers = weakref.WeakKeyDictionary()
+    return found
+
+
+def _fast_read(engine: Engine) -> int:
+    readers = _readers()
+    found = readers.get(engine)
+    if found is None or found[0] != os.getpid():  # never a connection from before a fork
+        dialect = engine.dialect
+        cargs, cparams = dialect.create_connect_args(engine.url)
+        conn = dialect.loaded_dbapi.connect(*cargs, **cparams)
+        if dialect.name == "sqlite":
+            conn.isolation_level = None
+        else:
+            conn.autocommit = True
+        found = readers[engine] = (os.getpid(), conn)
+    cursor = found[1].cursor()
+    try:
+        cursor.execute(_READ_SQL)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return int(row[0]) if row else 0
+
+
+def _drop_reader(engine: Engine) -> None:
+    found = _readers().pop(engine, None)
+    if found is not None and found[0] == os.getpid():
+        with contextlib.suppress(Exception):
+            found[1].close()
 
 
 def bump(engine: Engine) -> None:
@@ -166,3 +220,43 @@ def search_changed(engine: Engine) -> None:
             session.info[_SEARCH] = True
             return
     bump(engine)
+
+
+class GenerationCache:
+    """A bounded, thread-safe least-recently-used map for values valid in one generation.
+
+    ``get(generation, key)`` and ``put(generation, key, value)``: a value put under an
+    older generation than one already seen is dropped (it was computed before a change
+    this process knows of), and the first put of a newer generation empties the map
+    (older generations are never asked for again).
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.generation = -1
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, generation_now: int, key: Hashable) -> Any | None:
+        if generation_now != self.generation:
+            return None
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, generation_now: int, key: Hashable, value: Any) -> None:
+        with self._lock:
+            if generation_now < self.generation:
+                return
+            if generation_now > self.generation:
+                self._items.clear()
+                self.generation = generation_now
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)

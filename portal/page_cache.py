@@ -30,8 +30,6 @@ keeps shared caches from mixing readers.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request, session
@@ -66,42 +64,10 @@ class Entry:
     etag: str
 
 
-class PageCache:
-    """A bounded least-recently-used map of keys to entries, safe across threads."""
-
-    def __init__(self, size: int = MAX_ENTRIES) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple, Entry] = OrderedDict()
-        self._lock = threading.Lock()
-        self.generation = -1
-
-    def get(self, key: tuple) -> Entry | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key: tuple, entry: Entry) -> None:
-        with self._lock:
-            if key[-1] != self.generation:
-                if key[-1] < self.generation:
-                    return  # rendered before a change this process has already seen
-                self._items.clear()  # entries of older generations are never asked for again
-                self.generation = key[-1]
-            self._items[key] = entry
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
 def init_app(app: Flask) -> None:
     """Serve kept pages before the view (after the principal and rate limits are known)
     and keep pages after every other response hook has run."""
-    app.extensions[EXTENSION] = PageCache()
+    app.extensions[EXTENSION] = generation.GenerationCache(MAX_ENTRIES)
     app.before_request(_serve)
     # after_request hooks run in reverse order of registration: first in the list runs last,
     # when the body is compressed and every header is set.
@@ -151,7 +117,7 @@ def _serve() -> Response | None:
         return None
     key = _key(generation.current(runtime().db.engine))
     g.cgd_page_key = key
-    entry = current_app.extensions[EXTENSION].get(key)
+    entry = current_app.extensions[EXTENSION].get(key[-1], key)
     if entry is None:
         return None
     g.cgd_page_hit = True
@@ -187,7 +153,12 @@ def _keep(response: Response) -> Response:
     etag = f"{key[-1]}-{hashlib.blake2b(body, digest_size=10).hexdigest()}"
     response.set_etag(etag)
     response.headers.setdefault("Cache-Control", "no-cache")
+    vary = [v.strip() for v in response.headers.get("Vary", "").split(",") if v.strip()]
+    for name in ("Cookie", "Accept-Language", "Accept-Encoding"):  # what the key reads
+        if name not in vary:
+            vary.append(name)
+    response.headers["Vary"] = ", ".join(vary)
     headers = tuple((k, v) for k, v in response.headers.items() if k.lower() not in _PER_REQUEST)
     entry = Entry(response.status_code, headers, body, etag)
-    current_app.extensions[EXTENSION].put(key, entry)
+    current_app.extensions[EXTENSION].put(key[-1], key, entry)
     return response

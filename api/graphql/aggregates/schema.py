@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import graphene
+from sqlalchemy import select
 
+from api.graphql.aggregates import cache as aggregate_cache
 from api.graphql.aggregates.types import (
     Aggregate,
     AggregateCell,
@@ -119,16 +121,25 @@ class AggregateQueries(graphene.ObjectType):
         doc = ctx.runtime.search.get_dataset(dataset_id)
         if doc is None:  # withdrawn since the reference was resolved
             raise NotFound(f"No dataset {dataset!r}.", code="dataset_not_found")
-        from catalog.models import DatasetVersion
+        engine = ctx.runtime.db.engine
+        key = aggregate_cache.key_of(dataset_id, doc.get("version_id"), by, filter or [])
+        generation_now, kept = aggregate_cache.get(engine, key)
+        if kept is None:
+            from catalog.models import DatasetVersion
 
-        version = (
-            ctx.session.get(DatasetVersion, doc["version_id"])
-            if doc and doc.get("version_id")
-            else None
-        )
-        columns = dimension_columns(version.columns if version else {})
-        by_cols, filter_codes = resolve_request(columns, list(by), list(filter or []))
-        raw_cells = ctx.runtime.search.cube(dataset_id, by_cols, filter_codes or None)
+            version_columns = (
+                ctx.session.scalar(
+                    select(DatasetVersion.columns).where(DatasetVersion.id == doc["version_id"])
+                )
+                if doc.get("version_id")
+                else None
+            )
+            columns = dimension_columns(version_columns or {})
+            by_cols, filter_codes = resolve_request(columns, list(by), list(filter or []))
+            raw_cells = ctx.runtime.search.cube(dataset_id, by_cols, filter_codes or None)
+            kept = (columns, by_cols, raw_cells)
+            aggregate_cache.put(engine, generation_now, key, kept)
+        columns, by_cols, raw_cells = kept
         cells = []
         for raw in raw_cells:
             dims = raw["dims"]
