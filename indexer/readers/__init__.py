@@ -20,7 +20,7 @@ import polars as pl
 
 from schema.errors import InvalidInput
 
-from .delimited import read_delimited
+from .delimited import read_delimited, read_delimited_file
 from .jsonfile import read_json
 from .kobo import flatten_kobo_names, looks_like_kobo, pull_submissions
 from .limits import DEFAULT_LIMITS, Limits, ProblemList, fail
@@ -174,6 +174,38 @@ def finish_frame(
     return df
 
 
+def _read_csv_file(
+    path: str | os.PathLike, filename: str, limits: Limits, categorical: Collection[str]
+) -> pl.DataFrame | None:
+    """A large UTF-8 CSV/TSV file read where it lies (see ``read_delimited_file``), else None."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except OSError:
+        return None  # _read_bytes reports it
+    if size > limits.max_bytes:
+        return None
+    fmt = detect_format(head, filename)
+    if fmt not in ("csv", "tsv"):
+        return None
+    try:
+        found = read_delimited_file(
+            path,
+            filename,
+            limits,
+            delimiter="\t" if fmt == "tsv" else None,
+            categorical=categorical,
+        )
+        return None if found is None else finish_frame(*found, filename, limits)
+    except (MemoryError, RecursionError):
+        raise fail(
+            filename,
+            "file_too_complex",
+            "The file is too large or complex to read within the limits.",
+        ) from None
+
+
 def read_table(
     path: Source,
     *,
@@ -197,6 +229,10 @@ def read_table(
     """
     if filename is None:
         filename = Path(path).name if isinstance(path, str | os.PathLike) else "upload"
+    if isinstance(path, str | os.PathLike):
+        found = _read_csv_file(path, filename, limits, categorical)
+        if found is not None:
+            return found
     data = _read_bytes(path, filename, limits)
     try:
         fmt = detect_format(data, filename)

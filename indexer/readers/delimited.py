@@ -1,8 +1,11 @@
 """CSV/TSV reader: encoding and delimiter detection, BOM, quoted newlines.
 
-The fast path hands the bytes to polars with no type inference; Python's
-csv module only runs to locate problems (ragged rows, bad bytes) when the
-fast path has reason to doubt the file, so that errors name their row.
+The fast path hands the bytes (or, for a large file on disk, its path, so
+that polars maps it and nothing is copied) to polars with no type
+inference, and checks the field counts with polars' own quote-aware counter
+(:func:`fields_fit`); Python's csv module only runs to locate problems
+(ragged rows, bad bytes) when the fast path has reason to doubt the file,
+so that errors name their row.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import os
 from collections.abc import Collection
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
@@ -26,6 +30,7 @@ _CHECK_CHUNK = 16 * 1024 * 1024
 _COUNT_CHUNK = 256 * 1024
 _COUNT_SPANS = 50_000
 _QUOTE_POSITIONS = 4_000_000
+_MAPPED_MIN_BYTES = 1024 * 1024  # smaller files are read into memory, as before
 _MAGIC = {
     b"PK\x03\x04": "a ZIP or XLSX file",
     b"%PDF": "a PDF document",
@@ -329,6 +334,108 @@ def _dtypes(header: list[str], categorical: Collection[str]) -> list[pl.DataType
     return [pl.Categorical(pl.Categories.random()) if n in wanted else pl.String() for n in names]
 
 
+def _head_info(
+    head: bytes, filename: str, limits: Limits, delimiter: str | None
+) -> tuple[str, list[str]]:
+    """The delimiter and the header, from the first (UTF-8) bytes of the file."""
+    sample = head[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
+    delim = delimiter or sniff_delimiter(sample)
+    try:
+        header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delim))
+    except (csv.Error, StopIteration):
+        raise fail(filename, "malformed_csv", "The header row cannot be read.", row=1) from None
+    if len(header) > limits.max_columns:
+        raise fail(
+            filename,
+            "too_many_columns",
+            f"The file has {len(header)} columns; the limit is {limits.max_columns}.",
+            row=1,
+        )
+    return delim, header
+
+
+def _count_delimiters(source, delim: str) -> int:
+    """Delimiters outside quoted fields, counted by polars' record counter.
+
+    The file is scanned with the delimiter as the record terminator, so that
+    the counter (quote-aware and multi-threaded, as the parser's own row
+    split) counts the fields: one more than the delimiters when the last
+    field is not empty.
+    """
+    return (
+        pl.scan_csv(
+            source,
+            has_header=False,
+            separator="\n",
+            eol_char=delim,
+            quote_char='"',
+            infer_schema=False,
+            raise_if_empty=False,
+        )
+        .select(pl.len())
+        .collect()
+        .item()
+    ) - 1
+
+
+def fields_fit(df: pl.DataFrame, delimiters: int, ncols: int) -> bool:
+    """Whether every record of the parsed ``df`` (header included) had ``ncols`` fields.
+
+    ``delimiters`` is :func:`_count_delimiters` of the same bytes. The parser
+    refuses a record with too many fields but pads a short one with nulls, so
+    that ``ncols - 1`` delimiters for every record means none was short.
+    ``False`` is no verdict (a blank line, an empty last field at the very end,
+    ...): the caller then counts or parses with the csv module.
+    """
+    return df.width == ncols and df.height > 0 and delimiters == (ncols - 1) * df.height
+
+
+def read_delimited_file(
+    path: str | os.PathLike,
+    filename: str,
+    limits: Limits,
+    *,
+    delimiter: str | None = None,
+    categorical: Collection[str] = (),
+) -> tuple[pl.DataFrame, list[str]] | None:
+    """The fast path for a UTF-8 file on disk: polars maps it, nothing is copied.
+
+    Only the head is read in Python (BOM, binary content, delimiter, header)
+    and the field counts are checked by :func:`fields_fit`. Returns ``None``
+    when the file needs the careful path (a UTF-16 BOM, a head that is not
+    UTF-8, a parse error, or counts that do not settle it): the caller then
+    reads the bytes and calls :func:`read_delimited`, which locates every
+    problem.
+    """
+    try:
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size < _MAPPED_MIN_BYTES:
+                return None
+            head = fh.read(_SNIFF_BYTES + len(codecs.BOM_UTF8))
+    except OSError:
+        return None
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)):
+        return None
+    bom = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+    head = head[bom : bom + _SNIFF_BYTES]
+    _check_binary(head, filename)
+    if not head or head.isspace() or not _head_is_utf8(head):
+        return None
+    delim, header = _head_info(head, filename, limits, delimiter)
+    dtypes = _dtypes(header, categorical)
+    with ThreadPoolExecutor(1, thread_name_prefix="cgd-csv") as pool:
+        # polars parses and counts at once (each multi-threaded, the GIL released).
+        counting = pool.submit(_count_delimiters, os.fspath(path), delim)
+        try:
+            df = _parse(os.fspath(path), delim, limits, dtypes)
+            delimiters = counting.result()
+        except pl.exceptions.PolarsError:
+            return None
+    if not fields_fit(df, delimiters, len(header)):
+        return None
+    return df.slice(1), header
+
+
 def read_delimited(
     data: bytes,
     filename: str,
@@ -347,6 +454,9 @@ def read_delimited(
     UTF-8 is not decoded in Python on the fast path: polars checks it while
     parsing, and only a file it refuses (or whose first 64 KiB are not UTF-8)
     goes through :func:`to_utf8` for a legacy code page or a located error.
+    The field counts are checked by :func:`fields_fit` and, when that gives no
+    verdict, by :func:`field_counts_agree`; the csv module locates the rows
+    of a file that fails both.
     """
     data = _strip_bom(data, filename)
     _check_binary(data, filename)
@@ -355,62 +465,60 @@ def read_delimited(
     decoded = False
     if not _head_is_utf8(data[:_SNIFF_BYTES]):
         data, decoded = to_utf8(data, filename)[0], True
-    sample = data[:_SNIFF_BYTES].decode("utf-8", errors="ignore")
-    delim = delimiter or sniff_delimiter(sample)
-    try:
-        header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delim))
-    except (csv.Error, StopIteration):
-        raise fail(filename, "malformed_csv", "The header row cannot be read.", row=1) from None
+    delim, header = _head_info(data, filename, limits, delimiter)
     ncols = len(header)
-    if ncols > limits.max_columns:
-        raise fail(
-            filename,
-            "too_many_columns",
-            f"The file has {ncols} columns; the limit is {limits.max_columns}.",
-            row=1,
-        )
 
     problems = ProblemList(filename, limits.max_problems)
-    # polars parses (multi-threaded, GIL released) while numpy counts the fields, so
-    # that the check costs little time; the parse is used only if the counts agree.
+    dtypes = _dtypes(header, categorical)
+    df: pl.DataFrame | None = None
+    error: pl.exceptions.PolarsError | None = None
     with ThreadPoolExecutor(1, thread_name_prefix="cgd-csv") as pool:
-        dtypes = _dtypes(header, categorical)
-        parsing: Future | None = pool.submit(_parse, data, delim, limits, dtypes)
-        if not field_counts_agree(data, delim, ncols):
-            # The rows are checked first and the parse (or its error) set aside; it is let
-            # finish and dropped before the check so that both never hold memory at once.
-            if not parsing.cancel():
-                wait([parsing])
-            parsing = None
-            if not decoded:
-                data, decoded = to_utf8(data, filename)[0], True
-            _exact_check(data, delim, ncols, problems, limits)
-            problems.raise_if_any("The rows do not line up with the header")
-
+        # polars parses and counts at once (each multi-threaded, the GIL released).
+        counting = pool.submit(_count_delimiters, data, delim)
         try:
-            try:
-                df = (
-                    parsing.result() if parsing is not None else _parse(data, delim, limits, dtypes)
-                )
-            except pl.exceptions.ComputeError as exc:
-                if decoded or "utf-8" not in str(exc):
-                    raise
-                # Not UTF-8 after its first 64 KiB: a located error, or a legacy code page.
-                data, decoded = to_utf8(data, filename)[0], True
-                df = _parse(data, delim, limits, dtypes)
+            df = _parse(data, delim, limits, dtypes)
         except pl.exceptions.PolarsError as exc:
-            _exact_check(data, delim, ncols, problems, limits, errors="replace")
-            problems.raise_if_any("The rows do not line up with the header")
-            raise fail(
-                filename,
-                "malformed_csv",
-                f"The file cannot be parsed as delimited text ({str(exc).splitlines()[0]}).",
-            ) from None
-        if df.width != ncols:
-            raise fail(
-                filename,
-                "malformed_csv",
-                f"The header has {ncols} fields but rows have {df.width}.",
-                row=1,
-            )
+            error = exc
+        try:
+            delimiters = counting.result()
+        except pl.exceptions.PolarsError:
+            delimiters = -1
+    if df is not None and fields_fit(df, delimiters, ncols):
+        return df.slice(1), header
+
+    if not field_counts_agree(data, delim, ncols):
+        # The parse (or its error) is dropped before the rows are checked, so that
+        # both never hold memory at once; the file is parsed again if they are fine.
+        df = error = None
+        if not decoded:
+            data, decoded = to_utf8(data, filename)[0], True
+        _exact_check(data, delim, ncols, problems, limits)
+        problems.raise_if_any("The rows do not line up with the header")
+    try:
+        try:
+            if error is not None:
+                raise error
+            if df is None:
+                df = _parse(data, delim, limits, dtypes)
+        except pl.exceptions.ComputeError as exc:
+            if decoded or "utf-8" not in str(exc):
+                raise
+            # Not UTF-8 after its first 64 KiB: a located error, or a legacy code page.
+            data, decoded = to_utf8(data, filename)[0], True
+            df = _parse(data, delim, limits, dtypes)
+    except pl.exceptions.PolarsError as exc:
+        _exact_check(data, delim, ncols, problems, limits, errors="replace")
+        problems.raise_if_any("The rows do not line up with the header")
+        raise fail(
+            filename,
+            "malformed_csv",
+            f"The file cannot be parsed as delimited text ({str(exc).splitlines()[0]}).",
+        ) from None
+    if df.width != ncols:
+        raise fail(
+            filename,
+            "malformed_csv",
+            f"The header has {ncols} fields but rows have {df.width}.",
+            row=1,
+        )
     return df.slice(1), header

@@ -68,3 +68,28 @@ def test_bad_metadata_names_its_field(name):
     with pytest.raises(InvalidInput) as err:
         load_metadata(doc)
     assert field in {p.field for p in err.value.problems}, [str(p) for p in err.value.problems]
+
+
+def _problems(case: BadCase, source):
+    with pytest.raises(InvalidInput) as err:
+        df = read_table(source, filename=case.filename, sheet=case.sheet, limits=case.limits)
+        validate_table(
+            df, case.columns, filename=case.filename, max_problems=case.limits.max_problems
+        )
+    return [p.to_dict() for p in err.value.problems]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_a_bad_file_on_disk_gives_the_same_problems_as_its_bytes(case, tmp_path, monkeypatch):
+    # Files on disk take the mapped path (polars reads the file, only the head is read
+    # in Python) whatever their size here; they must be refused exactly as the bytes are.
+    from indexer.readers import delimited
+
+    monkeypatch.setattr(delimited, "_MAPPED_MIN_BYTES", 0)
+    path = tmp_path / case.filename
+    path.write_bytes(case.make())
+    from_disk, from_bytes = _problems(case, path), _problems(case, case.make())
+    if case.code == "file_too_large":  # only a file on disk can say its size
+        for p in from_disk + from_bytes:
+            p.pop("message")
+    assert from_disk == from_bytes

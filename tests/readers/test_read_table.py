@@ -177,3 +177,79 @@ def test_a_file_whose_counts_disagree_but_whose_rows_are_fine_is_still_read():
 
     assert not field_counts_agree(data, ",", 2)
     assert read_table(data, filename="ws.csv").rows() == [("1", "x,y"), ("   ", None), ("3", "4")]
+
+
+TRICKY_GOOD = {
+    "plain": b"a,b,c\n1,2,3\n4,5,6\n",
+    "no_final_newline": b"a,b,c\n1,2,3\n4,5,6",
+    "empty_last_fields": b"a,b,c\n1,2,\n,,\n4,5,",
+    "crlf": b"a,b,c\r\n1,2,3\r\n4,5,\r\n",
+    "bom": b"\xef\xbb\xbfa,b,c\n1,2,3\n",
+    "quoted_delimiters_newlines_quotes": b'a,b,c\n1,"x, y\nz",3\n"4","5 ""q"", r",""\n',
+    "blank_lines": b"a,b,c\n1,2,3\n\n4,5,6\n\n",
+    "whitespace_line": b'a,b\n1,"x,y"\n   \n3,4\n',
+    "tsv": b"a\tb\tc\n1\t2\t3\n",
+}
+TRICKY_BAD = {
+    "short_row": b"a,b,c\n1,2,3\n4,5\n6,7,8\n",
+    "short_last_row": b"a,b,c\n1,2,3\n4,5",
+    "short_and_long_cancel": b"a,b,c\n1,2,3\n4,5\n6,7,8,9\n",
+    "short_row_beside_quoted_delimiters": b'a,b,c\n1,"x,y,z",3\n4,5\n',
+    "short_row_beside_escaped_quotes": b'a,b,c\n"1""",",""",3\n4,5\n',
+    "short_row_beside_blank_lines": b"a,b,c\n1,2\n\n\n\n",
+    "one_field_row_beside_quoted_blank_line": b'a,b,c\n1,"x\n\ny",3\nlonely\n4,5,6\n',
+    "short_crlf_row": b"a,b,c\r\n1,2,3\r\n4,5\r\n",
+}
+
+
+def _read_both(tmp_path, monkeypatch, name, data):
+    from indexer.readers import delimited
+
+    path = tmp_path / (name + (".tsv" if name == "tsv" else ".csv"))
+    path.write_bytes(data)
+    monkeypatch.setattr(delimited, "_MAPPED_MIN_BYTES", 0)
+    out = []
+    for source in (path, data):
+        try:
+            out.append(read_table(source, filename=path.name).rows())
+        except InvalidInput as exc:
+            out.append([(p.code, p.row) for p in exc.problems])
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY_GOOD))
+def test_a_good_file_reads_the_same_from_disk_and_from_bytes(tmp_path, monkeypatch, name):
+    from_disk, from_bytes = _read_both(tmp_path, monkeypatch, name, TRICKY_GOOD[name])
+    assert from_disk == from_bytes
+    assert all(isinstance(r, tuple) for r in from_disk), from_disk
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY_BAD))
+def test_a_short_row_is_found_by_row_from_disk_and_from_bytes(tmp_path, monkeypatch, name):
+    from_disk, from_bytes = _read_both(tmp_path, monkeypatch, name, TRICKY_BAD[name])
+    assert from_disk == from_bytes
+    assert from_disk and all(code == "ragged_row" for code, _ in from_disk), from_disk
+
+
+def test_the_delimiter_count_sees_only_delimiters_outside_quotes():
+    from indexer.readers.delimited import _count_delimiters
+
+    assert _count_delimiters(b"a,b,c\n1,2,3\n", ",") == 4
+    assert _count_delimiters(b'a,b,c\n1,"x,\ny",3\n', ",") == 4
+    assert _count_delimiters(b'a,b\n"1"",",2\n', ",") == 2
+    assert _count_delimiters(b"a\tb\n1\t2", "\t") == 2
+
+
+@pytest.mark.parametrize(
+    "name", ["plain", "no_final_newline", "crlf", "bom", "quoted_delimiters_newlines_quotes", "tsv"]
+)
+def test_common_good_files_on_disk_take_the_mapped_path(tmp_path, monkeypatch, name):
+    from indexer.readers import DEFAULT_LIMITS, delimited
+
+    monkeypatch.setattr(delimited, "_MAPPED_MIN_BYTES", 0)
+    path = tmp_path / f"{name}.csv"
+    path.write_bytes(TRICKY_GOOD[name])
+    found = delimited.read_delimited_file(
+        path, path.name, DEFAULT_LIMITS, delimiter="\t" if name == "tsv" else None
+    )
+    assert found is not None and found[0].height >= 1
