@@ -125,6 +125,9 @@ _KNOWABLE_NAMES = re.compile(
     r"country_?of_?birth|origin)($|_)",
     re.IGNORECASE,
 )
+_ISO_DATE = re.compile(
+    r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+)
 #: More distinct categories than this in a column that matches no dimension: identifying.
 _MANY_CATEGORIES = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -280,6 +283,22 @@ def suggest_role(
         return RoleSuggestion(
             name, ColumnRole.DIRECT_IDENTIFIER, reason=f"the name {name!r} suggests personal data"
         )
+    # What a neighbour or an employer knows about a person links them to their record (a
+    # ward number as much as a village name): such a column takes part in k-anonymity
+    # unless the uploader says otherwise.
+    if values and _KNOWABLE_NAMES.search(leaf):
+        return RoleSuggestion(
+            name,
+            ColumnRole.QUASI_IDENTIFIER,
+            reason=f"the name {name!r} suggests a fact others can know (a place, a job...); "
+            "kept k-anonymous",
+        )
+    if values and _share(values, lambda v: bool(_ISO_DATE.match(v))) >= MATCH_SHARE:
+        return RoleSuggestion(
+            name,
+            ColumnRole.QUASI_IDENTIFIER,
+            reason="values are dates: published by month or year, kept k-anonymous",
+        )
     if values and numeric >= 0.95:
         return RoleSuggestion(name, ColumnRole.MEASURE, reason="values are numbers")
     if (
@@ -295,15 +314,6 @@ def suggest_role(
         mean_len = sum(len(v) for v in values) / len(values)
         if mean_len >= 30 or (n_unique > 50 and n_unique >= 0.5 * n_rows and mean_len >= 12):
             return RoleSuggestion(name, ColumnRole.FREE_TEXT, reason="long, varied text")
-        # What a neighbour or an employer knows about a person links them to their record:
-        # such a column takes part in k-anonymity unless the uploader says otherwise.
-        if _KNOWABLE_NAMES.search(leaf):
-            return RoleSuggestion(
-                name,
-                ColumnRole.QUASI_IDENTIFIER,
-                reason=f"the name {name!r} suggests a fact others can know (a place, a job...); "
-                "kept k-anonymous",
-            )
         if n_unique > _MANY_CATEGORIES:
             return RoleSuggestion(
                 name,

@@ -82,10 +82,31 @@ _CHECKS = (
 _DIGIT = re.compile(PY_DIGITS)
 
 
+_CALENDAR_DATE = re.compile(
+    r"^(?:(?P<y1>\d{4})[-/.](?P<m1>\d{1,2})[-/.](?P<d1>\d{1,2})"
+    r"|(?P<d2>\d{1,2})[-/.](?P<m2>\d{1,2})[-/.](?P<y2>\d{4}))$"
+)
+
+
+def _is_calendar_date(value: str) -> bool:
+    """A plain date (Gregorian or Bikram Sambat, whose months have up to 32 days).
+
+    It has the shape of an ID number, but a column of dates is a quasi-identifier to
+    generalise (to month or year), not an identifier to drop.
+    """
+    m = _CALENDAR_DATE.match(value)
+    if m is None:
+        return False
+    month = int(m.group("m1") or m.group("m2"))
+    day = int(m.group("d1") or m.group("d2"))
+    year = int(m.group("y1") or m.group("y2"))
+    return 1 <= month <= 12 and 1 <= day <= 32 and 1900 <= year <= 2200
+
+
 def classify_value(value: str, regions: tuple[str, ...]) -> str | None:
     """The kind of identifier a whole value is, or None."""
     value = value.strip()
-    if not value:
+    if not value or _is_calendar_date(value):
         return None
     for kind, pattern in _CHECKS:
         if pattern.match(value):

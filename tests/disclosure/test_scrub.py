@@ -121,3 +121,12 @@ def test_addresses_without_a_scheme_and_handles_are_scrubbed_but_emails_stay_ema
     assert scrub("visit example.org/p/12 or www.x.org")[0] == "visit [URL] or [URL]"
     assert scrub("write sita@gmail.com")[0] == "write [EMAIL]"
     assert scrub("follow @sita_tamang (@ramkc)")[0] == "follow [NAME] ([NAME])"
+
+
+def test_a_column_of_calendar_dates_is_not_taken_for_id_numbers():
+    from indexer.disclosure.detect import classify_value
+
+    for date in ("2025-01-15", "2081-03-32", "15/01/2025", "2025/1/5"):
+        assert classify_value(date, ("NP",)) is None, date
+    for number in ("27-01-72-05432", "123-456-789-0", "2025-13-40", "12-34-5678"):
+        assert classify_value(number, ("NP",)) == "national_id", number

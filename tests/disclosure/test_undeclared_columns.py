@@ -4,6 +4,7 @@ the suggested roles drop identifiers and keep places and other knowable facts k-
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
 
 import polars as pl
@@ -29,6 +30,8 @@ def _survey(n: int, seed: int) -> pl.DataFrame:
                 "age": str(rng.randint(18, 80)),
                 "gender": rng.choice(["Male", "Female"]),
                 "village": f"Village-{rng.randint(1, 60)}",
+                "ward_no": str(rng.randint(1, 12)),
+                "interview_date": f"2025-0{rng.randint(1, 3)}-{rng.randint(10, 28)}",
                 "occupation": rng.choice(["farmer", "teacher", "driver", "tailor", "labourer"]),
                 "story": f"I am {name}; write to {name.split()[0].lower()}@mail.np",
                 "water_minutes": str(rng.randint(1, 90)),
@@ -60,9 +63,17 @@ def test_suggested_roles_keep_places_and_jobs_k_anonymous(runtime):
         report = version.disclosure_report
         published = pl.read_parquet(runtime.files.path(version.records_path))
     assert {"full_name", "mobile"}.isdisjoint(published.columns)
-    assert {"village", "occupation"} <= set(report["quasi_identifiers"])
-    keys = [c for c in ("age", "gender", "village", "occupation") if c in published.columns]
+    assert {"village", "occupation", "ward_no", "interview_date"} <= set(
+        report["quasi_identifiers"]
+    )
+    keys = [
+        c
+        for c in ("age", "gender", "village", "occupation", "ward_no", "interview_date")
+        if c in published.columns
+    ]
     assert "village" in keys
+    dates = set(published.get_column("interview_date").drop_nulls().cast(pl.String).to_list())
+    assert dates and all(re.fullmatch(r"\d{4}(-\d{2})?", d) for d in dates), dates  # no days
     classes = Counter(published.select(keys).iter_rows())
     assert min(classes.values()) >= report["k_target"] == 5
     text = "\n".join(published.get_column("story").to_list())
