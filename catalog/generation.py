@@ -30,7 +30,7 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
-from sqlalchemy import BigInteger, event, select, update
+from sqlalchemy import BigInteger, event, inspect, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -146,18 +146,50 @@ def _open_sessions() -> weakref.WeakSet:
     return found
 
 
-def _is_public(obj) -> bool:
+#: A dataset row is public while it has (or had, before this change) a published version; a
+#: version row while its status is (or was) one a public page lists.
+_PUBLIC_WHEN = {
+    "datasets": ("published_version_id", lambda value: value is not None),
+    "dataset_versions": ("status", lambda value: value in PUBLIC_VERSION_STATES),
+}
+PUBLIC_VERSION_STATES = frozenset({"published", "superseded", "withdrawn"})
+
+
+def _is_public(obj, new: bool = False) -> bool:
+    """Whether a change of ``obj`` can change what a public page shows.
+
+    Private tables never do; a draft dataset (never published) or a version that
+    neither was nor becomes public (an upload being ingested) does not either, so an
+    ingest moves the generation once, when it publishes.
+    """
     table = getattr(obj, "__table__", None)
-    return table is None or table.name not in PRIVATE_TABLES
+    if table is None:
+        return True
+    if table.name in PRIVATE_TABLES:
+        return False
+    rule = _PUBLIC_WHEN.get(table.name)
+    if rule is None:
+        return True
+    attribute, public = rule
+    history = inspect(obj).attrs[attribute].history
+    values = [*history.added, *history.unchanged, *history.deleted]
+    if not values and new:  # not set on a new row: the column's default is what it gets
+        default = table.c[attribute].default
+        values = [default.arg if default is not None and default.is_scalar else None]
+    if not values:  # never loaded: cannot tell, so count it
+        return True
+    return any(public(v) for v in values)
 
 
 def _after_flush(session: Session, _context) -> None:
     if session.info.get(_CHANGED):
         return
-    if any(_is_public(o) for o in session.new) or any(_is_public(o) for o in session.deleted):
+    if any(_is_public(o, new=True) for o in session.new) or any(
+        _is_public(o) for o in session.deleted
+    ):
         session.info[_CHANGED] = True
         return
-    if any(_is_public(o) and session.is_modified(o) for o in session.dirty):
+    if any(session.is_modified(o) and _is_public(o) for o in session.dirty):
         session.info[_CHANGED] = True
 
 

@@ -139,3 +139,34 @@ def test_a_search_write_inside_a_transaction_that_rolls_back_still_moves_it(db, 
         search.index_dataset(_doc("ds-3"))  # the index keeps it whatever the catalogue does
         raise RuntimeError("abandon")
     assert generation.current(db.engine) == start + 1
+
+
+def test_an_ingest_moves_it_only_when_it_publishes(db):
+    from catalog.models import Dataset, DatasetVersion
+    from catalog.services import datasets as dataset_service
+    from indexer.synthetic import demo_metadata
+
+    _org(db)
+    start = generation.current(db.engine)
+    with db.session() as s:
+        ds = dataset_service.create_dataset(s, system(), "samata", demo_metadata())
+        dataset_id = ds.id
+    with db.session() as s:
+        s.add(DatasetVersion(dataset_id=dataset_id, number=1))  # a draft (the default status)
+    with db.session() as s:
+        version = s.scalars(
+            select(DatasetVersion).where(DatasetVersion.dataset_id == dataset_id)
+        ).one()
+        version.status = "processing"
+        version_id = version.id
+    with db.session() as s:
+        s.get(DatasetVersion, version_id).status = "awaiting_approval"
+        s.get(Dataset, dataset_id).metadata_ = {**demo_metadata(), "keywords": ["draft"]}
+    assert generation.current(db.engine) == start  # nothing public changed yet
+    with db.session() as s:
+        dataset_service.mark_published(s, s.get(DatasetVersion, version_id))
+    published = generation.current(db.engine)
+    assert published == start + 1
+    with db.session() as s:
+        s.get(Dataset, dataset_id).metadata_ = {**demo_metadata(), "keywords": ["public"]}
+    assert generation.current(db.engine) == published + 1  # an edit of a published dataset
