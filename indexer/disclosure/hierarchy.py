@@ -29,6 +29,33 @@ _AGE_OPEN = re.compile(r"^\s*(\d{1,3})\s*\+\s*$")
 _DATE = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?")
 
 
+#: broad caste/ethnic groups of the standard's caste_ethnicity codes (the
+#: grouping of Nepal's census and NLSS reports); the level above the codes
+CASTE_GROUPS = {
+    "hill_brahmin": "brahmin_chhetri",
+    "hill_chhetri": "brahmin_chhetri",
+    "madhesi_brahmin_chhetri": "madhesi_caste",
+    "madhesi_other_caste": "madhesi_caste",
+    "hill_dalit": "dalit",
+    "madhesi_dalit": "dalit",
+    "mountain_hill_janajati": "janajati",
+    "tarai_janajati": "janajati",
+    "newar": "janajati",
+}
+#: Washington Group answers at the WG-SS cut-off (the level above the answers)
+WG_CUTOFF = {
+    "no_difficulty": "no_or_some_difficulty",
+    "some_difficulty": "no_or_some_difficulty",
+    "a_lot_of_difficulty": "a_lot_of_difficulty_or_cannot",
+    "cannot_do_at_all": "a_lot_of_difficulty_or_cannot",
+}
+_GROUPINGS = {"caste_ethnicity": ("broad caste/ethnic groups", CASTE_GROUPS)}
+_GROUPINGS |= {
+    f"disability_{domain}": ("Washington Group cut-off", WG_CUTOFF)
+    for domain in ("seeing", "hearing", "mobility", "cognition", "self_care", "communication")
+}
+
+
 def parent_of(code: str) -> str | None:
     """The standard's parent of a place code, or None when unknown."""
     if _vocabularies is not None and hasattr(_vocabularies, "parent_of"):
@@ -181,6 +208,18 @@ def build_ladder(
         ladder.levels.append(("as published", list(uniques)))
         _rare(ladder, list(uniques), counts, rare_category_min, other_code)
         ladder.base = len(ladder.levels) - 1
+        if dimension in _GROUPINGS:
+            name, groups = _GROUPINGS[dimension]
+            current = ladder.levels[-1][1]
+            # a label of the level below goes to the group all its values share
+            # ("other" holding only 'cannot_do_at_all' joins 'a lot or cannot'),
+            # else stays as it is, so the levels nest
+            shared: dict[str, set[str]] = {}
+            for value, label in zip(uniques, current, strict=True):
+                shared.setdefault(label, set()).add(groups.get(value, groups.get(label, label)))
+            grouped = [next(iter(shared[v])) if len(shared[v]) == 1 else v for v in current]
+            if len(set(grouped)) < len(set(current)):
+                ladder.levels.append((name, grouped))
     return ladder
 
 

@@ -53,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 from scipy.optimize import linprog
-from scipy.sparse import coo_matrix, csr_matrix, vstack
+from scipy.sparse import coo_matrix, csr_matrix, hstack, identity, vstack
 from scipy.sparse.csgraph import connected_components
 
 #: cost multiplier of a complement per dimension it is a total in
@@ -243,20 +243,102 @@ def family_intervals(
 ) -> list[Interval]:
     """The feasibility interval of every hidden cell of the family that is not
     withheld (only those with a count 1 .. threshold - 1 unless ``only_small``
-    is false). With ``low`` false, the lower ends are only bounds (the number
-    of hidden cells inside), which is all the protection criterion needs."""
+    is false).
+
+    With ``low`` false this is the quick check the builder runs: the lower ends
+    are only bounds (the number of hidden cells inside), and an upper end that
+    reaches the threshold is any feasible value at or above it rather than the
+    maximum (see :func:`_screen`); an upper end under the threshold is exact.
+    """
     system = _system(tables, family, cache)
-    bounds: dict = {}
-    out = []
+    chosen = []
     for table, row, members, count in system.targets:
         if only_small and not (1 <= count < threshold):
             continue
         if tables[table]["_withheld"][row]:
             continue
-        known = count - int(system.truth[members].sum())
-        bottom, high = _bounds(system, members, bounds, low=low)
+        chosen.append((table, row, members, count, count - int(system.truth[members].sum())))
+    if not low:
+        highs = _screen(system, [(m, threshold - k) for _, _, m, _, k in chosen])
+        return [
+            Interval(family, t, r, n, float(len(m)) + k, h + k, len(m))
+            for (t, r, m, n, k), h in zip(chosen, highs, strict=True)
+        ]
+    bounds: dict = {}
+    out = []
+    for table, row, members, count, known in chosen:
+        bottom, high = _bounds(system, members, bounds, low=True)
         out.append(Interval(family, table, row, count, bottom + known, high + known, len(members)))
     return out
+
+
+#: LPs that push all pending cells up at once before each is solved alone
+SCREEN_ROUNDS = 6
+
+
+def _screen(system: _System, wanted: list[tuple[np.ndarray, float]]) -> list[float]:
+    """For each (members, need): a value the sum of ``members`` can take that is
+    at least ``need``, or else its exact maximum.
+
+    Every LP solution is a feasible point of the attacker's polytope, and so is
+    the truth; a target is settled as soon as some known point gives it
+    ``need``. A few LPs maximise the sum of all pending targets at once (one
+    point settles many: it maximises the sum of min(target, need)), then each
+    target left is maximised alone. On a 1M-row
+    cube this takes tens of LPs where one per target took thousands.
+    """
+    n = len(system.unknown)
+    if not wanted:
+        return []
+    rows = np.concatenate([np.full(len(m), i) for i, (m, _) in enumerate(wanted)])
+    cols = np.concatenate([m for m, _ in wanted])
+    targets = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(wanted), n)).tocsr()
+    need = np.array([w for _, w in wanted], dtype=float)
+    best = targets @ system.truth.astype(float)
+    pending = np.flatnonzero(best < need - _EPS)
+    if len(pending) == 0 or n == 0:
+        return best.tolist()
+    upper = float(system.truth.sum()) + float(system.rhs.max(initial=0.0))
+
+    a_eq = system.equations if system.equations.shape[0] else None
+    b_eq = system.rhs if system.equations.shape[0] else None
+
+    def solve(objective: np.ndarray) -> np.ndarray | None:
+        res = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=(1, upper), method="highs")
+        return res.x if res.status == 0 else None
+
+    for _ in range(SCREEN_ROUNDS):
+        # maximise the sum of min(target, need) over the pending targets: one
+        # point that brings as many as it can up to their need
+        p = len(pending)
+        sub = targets[pending]
+        a_ub = hstack([-sub, identity(p, format="csr")]).tocsr()
+        res = linprog(
+            np.concatenate([np.zeros(n), -np.ones(p)]),
+            A_ub=a_ub,
+            b_ub=np.zeros(p),
+            A_eq=hstack([a_eq, csr_matrix((a_eq.shape[0], p))]).tocsr()
+            if a_eq is not None
+            else None,
+            b_eq=b_eq,
+            bounds=[(1, upper)] * n + [(0, float(w)) for w in need[pending]],
+            method="highs",
+        )
+        if res.status != 0:
+            break
+        best = np.maximum(best, targets @ res.x[:n])
+        settled = best[pending] >= need[pending] - _EPS
+        pending = pending[~settled]
+        if len(pending) == 0 or not settled.any():
+            break
+    for i in pending.tolist():
+        if best[i] >= need[i] - _EPS:
+            continue  # settled by an earlier target's point
+        point = solve(targets[i].toarray().ravel())
+        if point is None:  # numerical trouble: keep what is known to be feasible
+            continue
+        best = np.maximum(best, targets @ point)
+    return best.tolist()
 
 
 def unprotected(
@@ -280,7 +362,7 @@ def _lp_pattern(
     interval: Interval,
     need: int,
     cache: dict | None = None,
-) -> dict[tuple[str, ...], set[int]]:
+) -> tuple[dict[tuple[str, ...], set[int]], np.ndarray | None]:
     """The cells to hide so ``interval``'s cell can move up by ``need`` when no
     hypercube can (structural zeros, cells alone in their lines): the LP
     relaxation of the single-cell protection model (Fischetti and Salazar):
@@ -354,7 +436,7 @@ def _lp_pattern(
         method="highs",
     )
     if res.status != 0:
-        return {}
+        return {}, None
     y = res.x[:n] - res.x[n : 2 * n]
     out: dict[tuple[str, ...], set[int]] = {}
     moved = np.flatnonzero((np.abs(y) > 1e-7) & ~hidden)
@@ -366,7 +448,7 @@ def _lp_pattern(
         rows = np.flatnonzero((np.abs(change) > 1e-7) & ~sub_hidden)
         if len(rows):
             out.setdefault(sub, set()).update(rows.tolist())
-    return out
+    return out, counts + y
 
 
 def _pad(matrix: csr_matrix, width: int) -> csr_matrix:
@@ -399,11 +481,24 @@ def protect_family(
         if not failing:
             return added, []
         changed = False
+        points: list[np.ndarray] = []  # top tables the attacker cannot rule out now
+        top = tables[family]
         for interval in failing:
+            inside = (
+                np.flatnonzero(
+                    _cell_of(top, tables[interval.table], interval.table, cache, family)
+                    == interval.row
+                )
+                if interval.table != family
+                else np.array([interval.row])
+            )
+            if any(point[inside].sum() >= threshold - _EPS for point in points):
+                continue  # an earlier pattern of this round protects it too
             # one at a time: what one pattern hides is free for the next
-            for sub, rows in _lp_pattern(
-                tables, family, interval, threshold - interval.count, cache
-            ).items():
+            picks, point = _lp_pattern(tables, family, interval, threshold - interval.count, cache)
+            if point is not None:
+                points.append(point)
+            for sub, rows in picks.items():
                 flags = tables[sub].get_column("_sup").to_numpy().copy()
                 flags[sorted(rows)] = True
                 tables[sub] = tables[sub].with_columns(pl.Series("_sup", flags))

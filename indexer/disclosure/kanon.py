@@ -9,6 +9,7 @@ and is what pycanon verifies.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -200,22 +201,37 @@ def enforce(
     if n == 0 or not columns:
         return KAnonResult(generalisations, {}, 0, n, None, reachable)
 
-    bad = violating()
-    while bad.mean() > max_suppression_share:
-        candidates = [c for c in columns if c.can_generalise()]
-        if not candidates:
-            break
-        target = max(candidates, key=lambda c: (c.cardinality(), c.name))
-        target.generalise()
-        generalisations.append(
-            {
-                "column": target.name,
-                "to": target.ladder.levels[target.level][0],
-                "kind": target.ladder.kind,
-                "step": "k-anonymity",
-            }
-        )
+    chosen = _best_node(columns, sensitive, k, l_target, max_suppression_share)
+    if chosen is not None:
+        for column, level in zip(columns, chosen, strict=True):
+            while column.level < level:
+                column.generalise()
+                generalisations.append(
+                    {
+                        "column": column.name,
+                        "to": column.ladder.levels[column.level][0],
+                        "kind": column.ladder.kind,
+                        "step": "k-anonymity",
+                    }
+                )
         bad = violating()
+    else:  # too many nodes to try: generalise the widest column while too many violate
+        bad = violating()
+        while bad.mean() > max_suppression_share:
+            candidates = [c for c in columns if c.can_generalise()]
+            if not candidates:
+                break
+            target = max(candidates, key=lambda c: (c.cardinality(), c.name))
+            target.generalise()
+            generalisations.append(
+                {
+                    "column": target.name,
+                    "to": target.ladder.levels[target.level][0],
+                    "kind": target.ladder.kind,
+                    "step": "k-anonymity",
+                }
+            )
+            bad = violating()
 
     # No cell holds the suppressed code before this point (generalisation maps
     # values to labels or to missing), so suppressed cells are counted by code.
@@ -242,6 +258,145 @@ def enforce(
         l=int(div.min()) if div is not None else None,
         l_target_reachable=reachable,
     )
+
+
+#: loss of a suppressed cell, against at most 1 for a generalised one. More than
+#: Iyengar's 1 because a withheld cell costs more here than the precision it
+#: hides: it is missing for the rarest people (not at random), and it becomes an
+#: "unknown" category in every cube table whose small cells are withheld and
+#: can leave the cells beside them unprotectable. Measured on the demo survey
+#: (seed 11): records with a withheld cell, weight 1 / 2 / 3: 600 rows 397 /
+#: 223 / 223, 3000 rows 827 / 596 / 327 (greedy walk before: 409 and 675).
+SUPPRESSION_LOSS = 3.0
+#: lattices with more nodes than this fall back on the greedy walk
+MAX_NODES = 512
+
+
+@dataclass
+class _Codes:
+    """The part of a QIColumn that :func:`classes` reads."""
+
+    codes: np.ndarray
+    radix: int
+
+
+def _best_node(
+    columns: list[QIColumn],
+    sensitive: list[np.ndarray],
+    k: int,
+    l: int,  # noqa: E741
+    max_share: float = 1.0,
+) -> tuple[int, ...] | None:
+    """The generalisation levels (one per column) of least information loss once
+    local suppression has made every class k-anonymous and l-diverse, over the
+    whole lattice of levels from each column's base up (Incognito/ARX-style full
+    search; None when it has more than ``MAX_NODES`` nodes).
+
+    Loss is Iyengar's loss metric, the one ARX reports: a suppressed cell
+    loses 1, a generalised cell ``(g - 1) / (N - 1)`` where ``g`` of the
+    column's ``N`` distinct values share its label (a missing cell 0). Every
+    node is evaluated on the distinct combinations of base codes and sensitive
+    values with their record counts, not on the rows, with the same local
+    suppression as :func:`enforce` (widest column first), so a node costs
+    microseconds per combination however many records there are.
+
+    Nodes where at most ``max_share`` of the records lose a cell come first
+    (the configured limit on local suppression, as the greedy walk had it);
+    only when no node keeps to it is the least loss taken from all.
+    """
+    ranges = [range(c.level, len(c.maps)) for c in columns]
+    nodes = 1
+    for r in ranges:
+        nodes *= len(r)
+    if nodes > MAX_NODES:
+        return None
+    if nodes == 1:
+        return tuple(c.level for c in columns)
+    # distinct (base codes, sensitive values) with their counts
+    parts = [_Codes(c.codes, c.radix) for c in columns]
+    parts += [_Codes(v + 1, int(v.max(initial=-1)) + 2) for v in sensitive]
+    ids, weight = classes(parts)
+    rep = np.empty(len(weight), dtype=np.int64)
+    rep[ids] = np.arange(len(ids))
+    base = [c.codes[rep] for c in columns]
+    values = [v[rep] for v in sensitive]
+    weight = weight.astype(np.float64)
+    # per column and level: base code -> level code, and the loss of each level code
+    to_level: list[dict[int, np.ndarray]] = []
+    loss_of: list[dict[int, np.ndarray]] = []
+    for c in columns:
+        n_values = len(c.ladder.uniques)
+        maps_c, losses_c = {}, {}
+        for level in range(c.level, len(c.maps)):
+            mapping = np.zeros(len(c.labels[c.level]) + 2, dtype=np.int64)
+            mapping[c.maps[c.level]] = c.maps[level]
+            if not (mapping[c.maps[c.level]] == c.maps[level]).all():
+                return None  # levels that do not nest: the greedy walk instead
+            missing = len(c.labels[level])
+            mapping[-1] = missing + 1  # suppressed stays suppressed (none yet)
+            maps_c[level] = mapping
+            group = np.bincount(c.maps[level][:-1], minlength=missing)
+            lost = (group - 1) / max(n_values - 1, 1) if n_values > 1 else np.zeros(missing)
+            losses_c[level] = np.append(lost, [0.0, SUPPRESSION_LOSS])  # missing, suppressed
+        to_level.append(maps_c)
+        loss_of.append(losses_c)
+    best, best_key = None, None
+    for node in itertools.product(*ranges):
+        codes = [to_level[i][level][base[i]] for i, level in enumerate(node)]
+        radix = [len(columns[i].labels[level]) + 2 for i, level in enumerate(node)]
+        names = [c.name for c in columns]
+        loss, share = _node_loss(codes, radix, names, values, weight, k, l)
+        loss += sum(
+            float(weight @ loss_of[i][level][codes_i])
+            for i, (level, codes_i) in enumerate(zip(node, codes, strict=True))
+        )
+        key = (share > max_share + 1e-12, round(loss, 9), sum(node))
+        if best_key is None or key < best_key:
+            best, best_key = node, key
+    return best
+
+
+def _node_loss(
+    codes: list[np.ndarray],
+    radix: list[int],
+    names: list[str],
+    values: list[np.ndarray],
+    weight: np.ndarray,
+    k: int,
+    l: int,  # noqa: E741
+) -> float:
+    """Suppress (in place) what :func:`enforce` would at this node. Returns the loss
+    of the cells it cannot save by suppression alone (the top-up of fully
+    suppressed records, counted as whole records), and the share of records
+    that lose a cell."""
+
+    def bad() -> np.ndarray:
+        ids, _ = classes([_Codes(c, r) for c, r in zip(codes, radix, strict=True)])
+        sizes = np.bincount(ids, weights=weight)
+        out = sizes < k
+        if values and l > 1:
+            div = None
+            for v in values:
+                distinct = class_diversity(ids, len(sizes), v)
+                div = distinct if div is None else np.minimum(div, distinct)
+            out |= div < l
+        return out[ids]
+
+    violating = bad()
+    order = sorted(range(len(codes)), key=lambda i: (-(radix[i] - 2), names[i]))
+    for i in order:
+        if not violating.any():
+            break
+        codes[i][violating] = radix[i] - 1
+        violating = bad()
+    extra = 0.0
+    if violating.any():
+        extra = float(max(k - weight[violating].sum(), 0)) * len(codes)
+    touched = np.zeros(len(weight), dtype=bool)
+    for c, r in zip(codes, radix, strict=True):
+        touched |= c == r - 1
+    share = (float(weight[touched].sum()) + extra / max(len(codes), 1)) / float(weight.sum())
+    return extra * SUPPRESSION_LOSS, share
 
 
 def _top_up_fully_suppressed(

@@ -15,6 +15,7 @@ import polars as pl
 import pytest
 
 from indexer.disclosure import anonymise, build_cube
+from indexer.disclosure.cube import UNKNOWN
 from indexer.pipeline import column_specs
 from indexer.synthetic import SURVEY_COLUMNS, generate_survey
 from indexer.validate import validate_table
@@ -58,7 +59,7 @@ def test_the_large_categories_of_sex_and_residence_are_published(demo, dim):
 
 def test_the_share_of_suppressed_cells_in_the_small_tables_is_bounded(demo):
     """At most a quarter of the cells of the <=2-dimension tables are hidden, and
-    at most five per genuinely small cell.
+    of the cells of known categories at most five per genuinely small cell.
 
     Why these bounds: a small cell needs complements only on its own lines, and
     a well-chosen pattern shares them (a rectangle of four hidden cells protects
@@ -71,6 +72,13 @@ def test_the_share_of_suppressed_cells_in_the_small_tables_is_bounded(demo):
     ~300 cells; the quarter bound is what a user of a 3000-row survey can
     expect to lose at most from the tables they look at first. Before the fix,
     35 % of the 2-d cells and 19 % of the 1-d cells were hidden.
+
+    Complements in cells unknown in a dimension are not counted against the
+    small cells of known categories: they are the cheapest complements there
+    are (no group anyone can point at) and the secondary suppression is right
+    to prefer them. Since generalisation picks the lattice node of least loss,
+    the demo has few small cells of known categories (3), and most complements
+    of the three-way tables' small cells land in unknown cells.
     """
     records, cube = demo
     low = [c for c in cube.cells if 1 <= len(c.dims) <= 2]
@@ -79,4 +87,6 @@ def test_the_share_of_suppressed_cells_in_the_small_tables_is_bounded(demo):
     small_known = _small_cells(records, cube.dimensions, known_only=True)
     small_unknown = small_all - small_known
     assert hidden / len(low) < 0.25, (hidden, len(low))
-    assert hidden <= small_unknown + 5 * small_known, (hidden, small_unknown, small_known)
+    hidden_known = sum(c.suppressed and UNKNOWN not in c.dims.values() for c in low)
+    assert hidden_known <= 5 * small_known, (hidden_known, small_known)
+    assert hidden - hidden_known >= small_unknown
