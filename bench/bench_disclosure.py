@@ -5,6 +5,7 @@ group_by count over the same quasi-identifiers (the peer, same run; goal
 <= 2x), the risk report, and the cube build.
 
     .venv/bin/python bench/bench_disclosure.py [rows]
+    .venv/bin/python bench/bench_disclosure.py demo    # the demo survey part only
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from indexer.disclosure import anonymise, build_cube, measure_risk  # noqa: E402
 from indexer.disclosure.anonymise import factorise_many  # noqa: E402
 from indexer.disclosure.config import DisclosureConfig  # noqa: E402
+from indexer.disclosure.cube import audit_cube  # noqa: E402
 from indexer.disclosure.hierarchy import build_ladder  # noqa: E402
 from indexer.disclosure.kanon import QIColumn, enforce  # noqa: E402
+from indexer.pipeline import column_specs  # noqa: E402
+from indexer.synthetic import SURVEY_COLUMNS, generate_survey  # noqa: E402
+from indexer.validate import validate_table  # noqa: E402
 from tests.disclosure.synthetic import large_roles, large_survey  # noqa: E402
 
 QIS = ["age", "sex", "caste_ethnicity", "district", "disability"]
@@ -69,6 +74,9 @@ def k_anonymise(df: pl.DataFrame, k: int) -> dict:
 
 
 def main() -> None:
+    if sys.argv[1:] == ["demo"]:
+        demo_survey()
+        return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     df = large_survey(n, seed=1)
     print(f"synthetic survey: {n:,} rows, quasi-identifiers {QIS}")
@@ -112,6 +120,43 @@ def main() -> None:
     print(
         f"{'build_cube (up to 3 of 5 dimensions, 1 measure)':<55}{cube_t * 1000:9.1f} ms   {len(cube.cells):,} cells, {sum(c.suppressed for c in cube.cells):,} suppressed"
     )
+    demo_survey()
+
+
+def demo_survey() -> None:
+    """The demo survey (indexer.synthetic, seed 11) through the pipeline's own
+    validate + anonymise: what local suppression withholds, and the cube of the
+    3000-row one with its LP audit (every hidden small cell's feasibility interval)."""
+    for rows in (600, 3000):
+        df = generate_survey(rows, seed=11)
+        validated = validate_table(df, column_specs(df, SURVEY_COLUMNS), filename="survey.csv")
+        out = anonymise(validated.df, validated.columns, country="NP")
+        report = out.report
+        steps = [f"{g['column']}: {g['to']}" for g in report.generalisations if g["step"] != "base"]
+        print(
+            f"demo survey {rows} rows: withheld cells {sum(report.suppressed_cells.values())}, "
+            f"records with a withheld cell {report.records_with_suppression}, "
+            f"caste/ethnicity withheld {report.suppressed_cells.get('caste_ethnicity', 0)}; "
+            f"per column {report.suppressed_cells}; generalised {steps}"
+        )
+        if rows != 3000:
+            continue
+        elapsed, cube = best_of(
+            lambda out=out: build_cube(
+                out.records, out.columns, threshold=10, key_seed="demo-seed"
+            ),
+            repeat=3,
+        )
+        low = [c for c in cube.cells if 1 <= len(c.dims) <= 2]
+        intervals = audit_cube(out.records, cube)
+        weak = [i for i in intervals if not i.protected(cube.threshold)]
+        print(
+            f"{'  build_cube, demo 3000 rows (7 dimensions)':<55}{elapsed * 1000:9.1f} ms   "
+            f"<=2-d hidden {sum(c.suppressed for c in low)}/{len(low)}, all hidden "
+            f"{sum(c.suppressed for c in cube.cells)}/{len(cube.cells)}; audit: "
+            f"{len(intervals)} small hidden cells, {len(weak)} below the threshold "
+            f"({sum(i.protectable for i in weak)} protectable)"
+        )
 
 
 if __name__ == "__main__":
