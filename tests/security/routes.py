@@ -12,6 +12,7 @@ SAMPLES = {
     "filename": "css/portal.css",
     "token": "not-a-real-invitation",
     "token_id": "1",
+    "session_id": "1",
     "user_id": "1",
     "client_id": "nope",
     "draft_id": "0" * 32,
