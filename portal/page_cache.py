@@ -52,7 +52,7 @@ MAX_ENTRIES = 1024
 MAX_BODY_BYTES = 1024 * 1024
 MAX_QUERY_BYTES = 2048
 #: Headers that belong to one exchange, not to the page.
-_PER_REQUEST = frozenset({"x-request-id", "set-cookie", "date"})
+_PER_REQUEST = frozenset({"x-request-id", "set-cookie", "date", "retry-after"})
 EXTENSION = "cgd_page_cache"
 
 
@@ -158,7 +158,11 @@ def _keep(response: Response) -> Response:
         if name not in vary:
             vary.append(name)
     response.headers["Vary"] = ", ".join(vary)
-    headers = tuple((k, v) for k, v in response.headers.items() if k.lower() not in _PER_REQUEST)
+    headers = tuple(
+        (k, v)
+        for k, v in response.headers.items()
+        if k.lower() not in _PER_REQUEST and not k.lower().startswith("x-ratelimit")
+    )
     entry = Entry(response.status_code, headers, body, etag)
     current_app.extensions[EXTENSION].put(key[-1], key, entry)
     return response
