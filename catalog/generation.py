@@ -23,6 +23,7 @@ while holding it: no deadlock through it).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import weakref
@@ -52,6 +53,7 @@ PRIVATE_TABLES = frozenset(
     }
 )
 
+log = logging.getLogger(__name__)
 _CHANGED = "cgd_public_change"  # session.info: this transaction changed a public table
 _SEARCH = "cgd_search_change"  # session.info: the search index changed during this transaction
 
@@ -225,7 +227,10 @@ def _after_transaction_end(session: Session, transaction) -> None:
     if session.info.pop(_SEARCH, False):
         # Rolled back or closed without a commit, after the search index changed (which
         # no rollback undoes); its connection is released, so a new transaction is free.
-        bump(session.get_bind())
+        try:
+            bump(session.get_bind())
+        except Exception:  # noqa: BLE001 - never hide the error that caused the rollback
+            log.exception("the catalogue generation could not be moved after a search write")
 
 
 def track(factory: sessionmaker) -> None:

@@ -9,11 +9,14 @@ generation after it, whoever calls it, in every process.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from catalog import generation
 from catalog.db import Database
 from indexer.search.base import SearchBackend
+
+log = logging.getLogger(__name__)
 
 #: Methods that change what searches, dataset pages or aggregates answer.
 WRITES = frozenset(
@@ -41,9 +44,18 @@ class GenerationTrackingSearch:
 
             def write(*args, **kwargs):
                 try:
-                    return found(*args, **kwargs)
-                finally:  # a write that failed half-way may still have changed something
-                    generation.search_changed(self._db.engine)
+                    result = found(*args, **kwargs)
+                except BaseException:
+                    # a write that failed half-way may still have changed something
+                    try:
+                        generation.search_changed(self._db.engine)
+                    except Exception:  # noqa: BLE001 - the write's own error is the one to raise
+                        log.exception("the catalogue generation could not be moved")
+                    raise
+                # A failure here fails the write: a job retries it, and caches are never
+                # left keyed on a generation from before the change.
+                generation.search_changed(self._db.engine)
+                return result
 
             return write
         return found
