@@ -20,9 +20,11 @@ Never kept, never served from here:
   (``g.csrf_token``), said ``Cache-Control: private`` or ``no-store``, or is
   not a 200.
 
-Each answer carries an ETag (generation and body hash) and ``Cache-Control:
-no-cache``: a browser may keep the page and revalidate it, and gets a 304
-without a body while the catalogue has not changed. ``Vary: Cookie,
+A kept page is also rendered again after ``MAX_AGE_SECONDS`` (what is shown
+can depend on the date: partnerships in force). Each answer carries an ETag
+(generation and body hash) and ``Cache-Control: no-cache``: a browser may
+keep the page and revalidate it, and gets a 304 without a body while the page
+has not changed. ``Vary: Cookie,
 Accept-Language, Accept-Encoding`` (set by portal/i18n.py and the gzip hook)
 keeps shared caches from mixing readers.
 """
@@ -30,7 +32,8 @@ keeps shared caches from mixing readers.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from flask import Flask, Response, current_app, g, request, session
 
@@ -51,6 +54,9 @@ CACHEABLE = frozenset(
 MAX_ENTRIES = 1024
 MAX_BODY_BYTES = 1024 * 1024
 MAX_QUERY_BYTES = 2048
+#: A kept page is rendered again after this long even if nothing was committed: a page can
+#: depend on the date (partnerships in force between their agreement dates).
+MAX_AGE_SECONDS = 60.0
 #: Headers that belong to one exchange, not to the page.
 _PER_REQUEST = frozenset({"x-request-id", "set-cookie", "date", "retry-after"})
 EXTENSION = "cgd_page_cache"
@@ -62,6 +68,7 @@ class Entry:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     etag: str
+    stored: float = field(default_factory=time.monotonic)
 
 
 def init_app(app: Flask) -> None:
@@ -118,7 +125,7 @@ def _serve() -> Response | None:
     key = _key(generation.current(runtime().db.engine))
     g.cgd_page_key = key
     entry = current_app.extensions[EXTENSION].get(key[-1], key)
-    if entry is None:
+    if entry is None or time.monotonic() - entry.stored > MAX_AGE_SECONDS:
         return None
     g.cgd_page_hit = True
     not_modified = _not_modified(entry)

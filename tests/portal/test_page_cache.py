@@ -293,3 +293,15 @@ def test_publishing_and_withdrawing_show_at_once_in_both_workers(tmp_path):
     finally:
         other.extensions["cgd"].close()
         app.extensions["cgd"].close()
+
+
+def test_a_kept_page_is_rendered_again_after_its_maximum_age(site, renders, monkeypatch):
+    app, _other, slug = site
+    client = app.test_client()
+    client.get(f"/datasets/{slug}")
+    seen = renders("public.dataset")
+    client.get(f"/datasets/{slug}")
+    assert seen.count == 0
+    monkeypatch.setattr(page_cache, "MAX_AGE_SECONDS", 0.0)
+    client.get(f"/datasets/{slug}")  # partnerships in force may have ended since
+    assert seen.count == 1
