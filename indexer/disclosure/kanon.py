@@ -203,7 +203,8 @@ def enforce(
 
     chosen = _best_node(columns, sensitive, k, l_target, max_suppression_share)
     if chosen is not None:
-        for column, level in zip(columns, chosen, strict=True):
+        node, reduced, ids = chosen
+        for column, level in zip(columns, node, strict=True):
             while column.level < level:
                 column.generalise()
                 generalisations.append(
@@ -214,6 +215,10 @@ def enforce(
                         "step": "k-anonymity",
                     }
                 )
+        if reduced is not None:
+            # the search's own local suppression, record by record (checked below)
+            for column, codes in zip(columns, reduced, strict=True):
+                column.codes = codes[ids].astype(column.codes.dtype)
         bad = violating()
     else:  # too many nodes to try: generalise the widest column while too many violate
         bad = violating()
@@ -286,7 +291,7 @@ def _best_node(
     k: int,
     l: int,  # noqa: E741
     max_share: float = 1.0,
-) -> tuple[int, ...] | None:
+) -> tuple[tuple[int, ...], list[np.ndarray] | None, np.ndarray | None] | None:
     """The generalisation levels (one per column) of least information loss once
     local suppression has made every class k-anonymous and l-diverse, over the
     whole lattice of levels from each column's base up (Incognito/ARX-style full
@@ -303,6 +308,10 @@ def _best_node(
     Nodes where at most ``max_share`` of the records lose a cell come first
     (the configured limit on local suppression, as the greedy walk had it);
     only when no node keeps to it is the least loss taken from all.
+
+    Returns the node, the codes of the distinct combinations after its local
+    suppression and each record's combination (so :func:`enforce` need not
+    suppress again row by row), or None.
     """
     ranges = [range(c.level, len(c.maps)) for c in columns]
     nodes = 1
@@ -311,7 +320,7 @@ def _best_node(
     if nodes > MAX_NODES:
         return None
     if nodes == 1:
-        return tuple(c.level for c in columns)
+        return tuple(c.level for c in columns), None, None
     # distinct (base codes, sensitive values) with their counts
     parts = [_Codes(c.codes, c.radix) for c in columns]
     parts += [_Codes(v + 1, int(v.max(initial=-1)) + 2) for v in sensitive]
@@ -340,20 +349,20 @@ def _best_node(
             losses_c[level] = np.append(lost, [0.0, SUPPRESSION_LOSS])  # missing, suppressed
         to_level.append(maps_c)
         loss_of.append(losses_c)
-    best, best_key = None, None
+    best, best_key, best_codes = None, None, None
     for node in itertools.product(*ranges):
         codes = [to_level[i][level][base[i]] for i, level in enumerate(node)]
         radix = [len(columns[i].labels[level]) + 2 for i, level in enumerate(node)]
         names = [c.name for c in columns]
         loss, share = _node_loss(codes, radix, names, values, weight, k, l)
         loss += sum(
-            float(weight @ loss_of[i][level][codes_i])
+            float((loss_of[i][level][codes_i] * weight).sum())
             for i, (level, codes_i) in enumerate(zip(node, codes, strict=True))
         )
         key = (share > max_share + 1e-12, round(loss, 9), sum(node))
         if best_key is None or key < best_key:
-            best, best_key = node, key
-    return best
+            best, best_key, best_codes = node, key, codes
+    return best, best_codes, ids
 
 
 def _node_loss(
