@@ -50,7 +50,7 @@ class PipelineContext:
 
 def column_specs(df: pl.DataFrame, declared: dict[str, Any]) -> dict[str, ColumnSpec]:
     """Declared roles win; undeclared columns get the suggested role."""
-    suggested = suggest_roles(df)
+    suggested = suggest_roles(df) if set(df.columns) - set(declared) else {}
     specs: dict[str, ColumnSpec] = {}
     for name in df.columns:
         if name in declared:

@@ -9,6 +9,7 @@ returned only when it is wholly valid.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -121,6 +122,15 @@ def _measure(df: pl.DataFrame, name: str, out: _Collector) -> pl.Series:
     return values.alias(name)
 
 
+def _rows_per_id(ids: pl.Series) -> np.ndarray:
+    """How many rows hold each number 0..max of ``ids`` (nulls not counted)."""
+    return (
+        np.bincount(ids.drop_nulls().to_numpy())
+        if ids.len() > ids.null_count()
+        else np.zeros(0, dtype=np.int64)
+    )
+
+
 def _dimension(
     df: pl.DataFrame,
     name: str,
@@ -129,11 +139,13 @@ def _dimension(
     report: dict,
     as_categories: pl.Series,
     categories: pl.Categories,
+    per_id: np.ndarray,
 ) -> tuple[pl.Series, pl.Series]:
     """``as_categories`` is the column cast, beforehand in bulk, to its own ``categories``.
 
     One hashing pass: the private category list numbers the distinct raw
-    values (0..k-1) and they are matched once each. Returns ``(ids, codes)``:
+    values (0..k-1) and they are matched once each; ``per_id`` counts the
+    rows of each number (:func:`_rows_per_id`). Returns ``(ids, codes)``:
     each row's number and the code of each number, so that the caller gathers
     the codes of every dimension column in one parallel select.
     """
@@ -141,17 +153,13 @@ def _dimension(
     # Read the list while the column holds it alive: polars frees unused categories.
     distinct = categories.to_series().to_list()
     ids = as_categories.to_physical()
-    top = ids.max()
-    if top is not None and top >= len(distinct):  # the list was not complete: hash again
+    if len(per_id) > len(distinct):  # the list was not complete: hash again
         distinct = df.get_column(name).unique(maintain_order=True).drop_nulls().to_list()
         ids = df.get_column(name).replace_strict(
             distinct, list(range(len(distinct))), default=None, return_dtype=pl.UInt32
         )
-    per_id = (
-        np.bincount(ids.drop_nulls().to_numpy(), minlength=len(distinct))
-        if distinct
-        else np.zeros(0, dtype=np.int64)
-    )
+        per_id = _rows_per_id(ids)
+    per_id = np.pad(per_id, (0, len(distinct) - len(per_id)))
     # Categories no row uses (such as the header cell of a column read as
     # Categorical) are not matched.
     present = [v for v, n in zip(distinct, per_id.tolist(), strict=True) if n]
@@ -289,6 +297,10 @@ def validate_table(
         + [pl.col(n).cast(pl.Float64, strict=False) for n in measures]
     )
     stats = _measure_stats(df, casts, measures)
+    coded_ids = [casts.get_column(n).to_physical() for n in coded_names]
+    # numpy counts without the GIL: two columns at a time.
+    with ThreadPoolExecutor(2, thread_name_prefix="cgd-validate") as pool:
+        counted = dict(zip(coded_names, pool.map(_rows_per_id, coded_ids), strict=True))
     for name, spec in specs.items():
         if name not in df.columns:
             continue
@@ -314,6 +326,7 @@ def validate_table(
                     col_report,
                     casts.get_column(name),
                     categories[name],
+                    counted[name],
                 )
             else:
                 out.error(
