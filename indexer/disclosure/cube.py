@@ -24,10 +24,11 @@ one person can bound a hidden cell without solving it exactly. So secondary
 suppression then works per family of tables (a highest-order table and its
 sub-tables): an LP audit computes every hidden small cell's feasibility
 interval given everything published, and a cell whose interval does not reach
-the threshold (tau-argus's upper protection level) gets complements, by the
-hypercube method, or an LP-chosen pattern where no hypercube fits; audited
-again until every small cell is protected (:mod:`indexer.disclosure.intervals`).
-Combinations across families are not audited.
+the threshold (tau-argus's upper protection level) gets the complements of the
+cheapest change that moves it up to the threshold (the LP relaxation of the
+single-cell protection model), audited again until every small cell is
+protected (:mod:`indexer.disclosure.intervals`). Combinations across families
+are not audited.
 
 Cells unknown in a dimension (missing, or withheld by k-anonymity: its fully
 suppressed class of exactly k records sits alone in a row and column of every

@@ -363,8 +363,7 @@ def _lp_pattern(
     need: int,
     cache: dict | None = None,
 ) -> tuple[dict[tuple[str, ...], set[int]], np.ndarray | None]:
-    """The cells to hide so ``interval``'s cell can move up by ``need`` when no
-    hypercube can (structural zeros, cells alone in their lines): the LP
+    """The cells to hide so ``interval``'s cell can move up by ``need``: the LP
     relaxation of the single-cell protection model (Fischetti and Salazar):
     find a change ``y`` of the top table, ``y >= 1 - count`` on its cells, that
     moves the cell by ``need``, keeps withheld cells and the grand total as
