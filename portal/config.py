@@ -98,6 +98,8 @@ def load_config(
         "FILES_PATH": env.get("CGD_FILES_PATH") or str(instance / "files"),
         "MAX_UPLOAD_BYTES": _number(env, "CGD_MAX_UPLOAD_BYTES", 200 * 1024 * 1024, int),
         "UPLOAD_CHUNK_BYTES": _number(env, "CGD_UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024, int),
+        "SMTP_URL": env.get("CGD_SMTP_URL") or None,
+        "MAIL_FROM": env.get("CGD_MAIL_FROM") or "cgd-portal <no-reply@localhost>",
         "BASE_URL": env.get("CGD_BASE_URL", "http://127.0.0.1:5000"),
         "RATELIMIT_ENABLED": _bool(env.get("CGD_RATELIMIT_ENABLED"), True),
         "HARVEST_ALLOW_PRIVATE": _bool(env.get("CGD_HARVEST_ALLOW_PRIVATE"), False),

@@ -14,7 +14,7 @@ from catalog.principal import ANONYMOUS, Principal
 from catalog.services import audit
 from catalog.services.tokens import digest
 from catalog.services.users import MIN_PASSWORD, create_user, hash_password, verify_password
-from catalog.session_models import UserSession
+from catalog.session_models import PasswordReset, UserSession
 from schema.errors import CGDError, InvalidInput, NotFound, PermissionDenied, Problem
 
 MAX_FAILURES = 5
@@ -235,3 +235,96 @@ def end_own_session(session: Session, principal: Principal, session_id: int) -> 
         raise NotFound("No such session.", code="session_not_found")
     session.delete(row)
     audit.record(session, principal, "user.session_end", "user", principal.user_id)
+
+
+# --- password reset by e-mail ---------------------------------------------------
+
+RESET_VALID_FOR = timedelta(hours=1)
+#: At most this many unused reset links per person in RESET_VALID_FOR (a mailbox-flooding brake).
+MAX_OPEN_RESETS = 3
+
+
+def request_password_reset(
+    session: Session, email: str, *, now: datetime | None = None
+) -> tuple[User, str] | None:
+    """A reset link's secret for the active person with this e-mail, or None.
+
+    None also when the person already has MAX_OPEN_RESETS unused links, so the caller answers
+    every request alike and sends nothing: the page never tells whether an address has an
+    account. The secret is kept only as its sha256.
+    """
+    now = now or datetime.now(UTC)
+    user = session.scalar(
+        select(User).where(func.lower(User.email) == (email or "").strip().lower())
+    )
+    if user is None or not user.active:
+        return None
+    open_links = session.scalar(
+        select(func.count())
+        .select_from(PasswordReset)
+        .where(
+            PasswordReset.user_id == user.id,
+            PasswordReset.used_at.is_(None),
+            PasswordReset.expires_at > now,
+        )
+    )
+    if open_links >= MAX_OPEN_RESETS:
+        return None
+    raw = secrets.token_urlsafe(32)
+    session.add(
+        PasswordReset(
+            user_id=user.id,
+            secret_hash=digest(raw),
+            created_at=now,
+            expires_at=now + RESET_VALID_FOR,
+        )
+    )
+    audit.record(session, ANONYMOUS, "user.password_reset_requested", "user", user.id)
+    return user, raw
+
+
+def _open_reset(session: Session, raw: str | None, now: datetime) -> PasswordReset:
+    row = None
+    if raw and isinstance(raw, str):
+        row = session.scalar(select(PasswordReset).where(PasswordReset.secret_hash == digest(raw)))
+    if row is None or row.used_at is not None or as_utc(row.expires_at) <= now:
+        raise InvalidInput(
+            "This password-reset link is not valid: it was used, it expired, or it is wrong.",
+            code="invalid_reset_link",
+        )
+    return row
+
+
+def check_password_reset(session: Session, raw: str | None, *, now: datetime | None = None) -> User:
+    """The person an unused, unexpired reset link is for (InvalidInput otherwise)."""
+    row = _open_reset(session, raw, now or datetime.now(UTC))
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise InvalidInput("This account is disabled.", code="inactive_account")
+    return user
+
+
+def reset_password(
+    session: Session, raw: str | None, new: str, *, now: datetime | None = None
+) -> User:
+    """Set a new password with a reset link: the link and its siblings are used up, every
+    browser session of the person ends, and a sign-in lock-out is lifted."""
+    now = now or datetime.now(UTC)
+    row = _open_reset(session, raw, now)
+    user = check_password_reset(session, raw, now=now)
+    if len(new or "") < MIN_PASSWORD:
+        raise InvalidInput(
+            "The new password is not valid.",
+            [Problem("weak_password", f"Use at least {MIN_PASSWORD} characters.", field="new")],
+        )
+    user.password_hash = hash_password(new)
+    user.failed_logins = 0
+    user.locked_until = None
+    row.used_at = now
+    session.execute(
+        delete(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.id != row.id)
+    )
+    session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+    principal = Principal(kind="user", user_id=user.id, label=user.email)
+    audit.record(session, principal, "user.password_reset", "user", user.id)
+    return user

@@ -57,6 +57,7 @@ from catalog.services import clients as client_service
 from catalog.services import tokens as token_service
 from catalog.services.tokens import MAX_PERSONAL_DAYS
 from catalog.services.users import MIN_PASSWORD
+from portal import mail
 from portal.i18n import number
 from schema.errors import CGDError, Conflict, InvalidInput, NotFound, PermissionDenied
 
@@ -226,12 +227,20 @@ def init_access(app: Flask) -> None:
     login_manager.init_app(app)
     with app.app_context():
         _session_limits()  # a bad CGD_SESSION_*_HOURS fails at start, not at the first sign-in
+    if app.config.get("SMTP_URL"):
+        mail.smtp_settings(app.config["SMTP_URL"])  # and so does a wrong CGD_SMTP_URL
     app.before_request(_set_principal)
     init_oauth2(app)
     init_limiter(app)
     limit_blueprint(app, "rest", "RATELIMIT_API")
     limit_blueprint(app, "oauth2", "RATELIMIT_TOKEN_ENDPOINT")
-    for endpoint in ("auth.sign_in", "auth.sign_up", "auth.security"):
+    for endpoint in (
+        "auth.sign_in",
+        "auth.sign_up",
+        "auth.security",
+        "auth.forgot_password",
+        "auth.reset_password",
+    ):
         limit_view(app, endpoint, "RATELIMIT_SIGN_IN", methods=["POST"])
 
     @app.errorhandler(405)
@@ -357,6 +366,73 @@ def sign_out():
     logout_user()
     session.clear()
     return redirect(url_for("public.home"))
+
+
+# --- forgotten password --------------------------------------------------------
+
+
+def _public_url(endpoint: str, **values) -> str:
+    """An absolute link for an e-mail: the configured public address, not the request's host
+    (a forged Host header must not be able to send people a link to another site)."""
+    return current_app.config["BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+
+
+@bp.route("/account/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    """Ask for a password-reset link by e-mail. The answer is the same whether or not the
+    address has an account, so the page cannot be used to find out who is registered."""
+    sent = False
+    if request.method == "POST":
+        with runtime().db.session() as s:
+            found = accounts.request_password_reset(s, request.form.get("email", ""))
+            if found is not None:
+                user, raw = found
+                link = _public_url("auth.reset_password", token=raw)
+                hours = number(int(accounts.RESET_VALID_FOR.total_seconds() // 3600))
+                body = _(
+                    "Someone (we hope you) asked to reset the password of your account on "
+                    "%(site)s.\n\nTo choose a new password, open this link within %(hours)s "
+                    "hour(s):\n%(link)s\n\nIf you did not ask for it, ignore this e-mail: "
+                    "your password stays as it is.",
+                    site=current_app.config["BASE_URL"],
+                    hours=hours,
+                    link=link,
+                )
+                mail.send_later(
+                    current_app.config, to=user.email, subject=_("Reset your password"), body=body
+                )
+        sent = True
+    return render_template("account/forgot_password.html", sent=sent)
+
+
+@bp.route("/account/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password with the link from the e-mail (single use, one hour)."""
+    errors: dict[str, list[str]] = {}
+    status = 200
+    with runtime().db.session() as s:
+        try:
+            accounts.check_password_reset(s, token)
+        except CGDError:
+            response = render_template("account/reset_password.html", invalid=True, errors={})
+            return response, 400, {"Cache-Control": "no-store"}
+    if request.method == "POST":
+        new = request.form.get("new_password", "")
+        if new != request.form.get("confirm_password", ""):
+            errors, status = {"confirm_password": [_("The two new passwords differ.")]}, 400
+        else:
+            try:
+                with runtime().db.session() as s:
+                    accounts.reset_password(s, token, new)
+            except CGDError as err:
+                errors, status = _problems_by_field(err), err.status
+            else:
+                _end_browser_session()
+                logout_user()
+                session.clear()
+                return redirect(url_for("auth.sign_in", reset="done"))
+    response = render_template("account/reset_password.html", invalid=False, errors=errors)
+    return response, status, {"Cache-Control": "no-store"}
 
 
 @bp.get("/account")
@@ -645,10 +721,32 @@ def members(slug: str):
                 email=request.form.get("email", ""),
                 role=request.form.get("role", ""),
             )
+            link = _public_url("auth.accept_invitation", token=raw)
+            org = _organisation(s, slug)
+            try:
+                where = mail.send(
+                    current_app.config,
+                    to=invitation.email,
+                    subject=_("Invitation to %(org)s", org=org.name),
+                    body=_(
+                        "You are invited to join %(org)s on %(site)s as %(role)s.\n\n"
+                        "Sign in or create an account with this e-mail address, then open:\n"
+                        "%(link)s\n\nThe invitation expires in %(days)s days.",
+                        org=org.name,
+                        site=current_app.config["BASE_URL"],
+                        role=invitation.role,
+                        link=link,
+                        days=number(invitations.INVITATION_DAYS),
+                    ),
+                )
+                mailed = "smtp" if where == "smtp" else "outbox"
+            except mail.MailNotSent:
+                mailed = None
             return {
                 "email": invitation.email,
                 "role": invitation.role,
-                "link": url_for("auth.accept_invitation", token=raw, _external=True),
+                "link": link,
+                "mailed": mailed,
             }
 
         invited, errors, status = _admin_form_post(invite)

@@ -148,7 +148,9 @@ def test_an_admin_invites_and_only_the_invited_person_joins_with_the_role(world)
     )
     assert resp.status_code == 201
     link = re.search(rb'id="invitation-link">([^<]+)<', resp.data).group(1).decode()
-    path = link.split("localhost", 1)[1]
+    base = world.app.config["BASE_URL"].rstrip("/")
+    assert link.startswith(f"{base}/invitations/")  # the public address, not the request's Host
+    path = link.removeprefix(base)
     with world.runtime.db.session() as s:
         stored = s.scalar(select(Invitation)).token_hash
     assert path.rsplit("/", 1)[1] not in stored  # only the hash is kept

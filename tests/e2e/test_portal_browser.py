@@ -34,6 +34,7 @@ def _page_types(slug: str) -> dict[str, str]:
         "about": "/about",
         "guide": "/guide",
         "sign-in": "/account/sign-in",
+        "forgot-password": "/account/forgot-password",
         "not-found": "/datasets/no-such-dataset",
     }
 
