@@ -53,7 +53,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from indexer.disclosure.intervals import Interval, family_intervals, protect_family
+from indexer.disclosure.intervals import (
+    Interval,
+    cube_intervals,
+    family_intervals,
+    protect_cube,
+    protect_family,
+)
 from schema.errors import InvalidInput, Problem
 from schema.roles import ColumnRole, ColumnSpec
 
@@ -227,7 +233,9 @@ def build_cube(
     # neither adds a suppression.
     while True:
         _complementary_suppression(tables, threshold)
-        if not _protect_intervals(tables, threshold):
+        if _protect_intervals(tables, threshold):
+            continue
+        if not protect_cube(tables, threshold):
             break
 
     cells: list[CubeCell] = []
@@ -253,7 +261,9 @@ def build_cube(
     return ProtectedCube(cells=cells, dimensions=dims, measures=measures, threshold=threshold)
 
 
-def audit_cube(records: pl.DataFrame, cube: ProtectedCube) -> list[Interval]:
+def audit_cube(
+    records: pl.DataFrame, cube: ProtectedCube, *, whole: bool = False
+) -> list[Interval]:
     """The attacker's feasibility interval of every hidden small cell of ``cube``
     (true count 1 .. threshold - 1, no dimension unknown), family by family.
 
@@ -261,7 +271,10 @@ def audit_cube(records: pl.DataFrame, cube: ProtectedCube) -> list[Interval]:
     from) and takes what is hidden from the cube itself, so it checks what was
     published, not the builder's own bookkeeping. Every published cell is
     given to the attacker at its true value; withheld cells (unknown in a
-    dimension) count as known.
+    dimension) count as known. With ``whole``, the attacker combines every
+    family at once (a hidden margin is one unknown in all the families that
+    have it); the intervals then have ``family == ()`` and their low end is
+    only a bound.
     """
     dims = cube.dimensions
     labelled = records.select(pl.col(d).cast(pl.String).fill_null(UNKNOWN) for d in dims)
@@ -294,6 +307,11 @@ def audit_cube(records: pl.DataFrame, cube: ProtectedCube) -> list[Interval]:
                 pl.Series("_sup", sup, dtype=pl.Boolean),
                 pl.Series("_withheld", withheld, dtype=pl.Boolean),
             )
+    if whole:
+        return [
+            Interval((), table, row, count, 1.0, high)
+            for table, row, count, high in cube_intervals(tables, cube.threshold)
+        ]
     out: list[Interval] = []
     for family in [c for c in tables if len(c) == max_dims and max_dims > 0]:
         out.extend(family_intervals(tables, family, cube.threshold))

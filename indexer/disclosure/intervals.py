@@ -506,3 +506,156 @@ def protect_family(
             return added, failing
         added = True
     return added, unprotected(tables, family, threshold, cache)
+
+
+@dataclass
+class _Cube:
+    """Every cell of every table as one index, and how they add up across families."""
+
+    tables: list[tuple[str, ...]]
+    offset: dict[tuple[str, ...], int]
+    counts: np.ndarray
+    hidden: np.ndarray
+    withheld: np.ndarray
+    relations: csr_matrix  # rows: lower cell - sum of its top cells in one family = 0
+
+
+def _cube(tables: dict[tuple[str, ...], pl.DataFrame], cache: dict | None) -> _Cube:
+    names = list(tables)
+    offset, start = {}, 0
+    for name in names:
+        offset[name] = start
+        start += tables[name].height
+    counts = np.concatenate([tables[t].get_column("_n").to_numpy() for t in names]).astype(float)
+    hidden = np.concatenate([tables[t].get_column("_sup").to_numpy() for t in names])
+    withheld = np.concatenate([tables[t].get_column("_withheld").to_numpy() for t in names])
+    top_size = max((len(t) for t in names), default=0)
+    rows, cols, vals = [], [], []
+    rel = 0
+    for family in [t for t in names if len(t) == top_size and top_size > 0]:
+        top = tables[family]
+        tops = offset[family] + np.arange(top.height)
+        for size in range(top_size):
+            for sub in itertools.combinations(family, size):
+                cell_of = _cell_of(top, tables[sub], sub, cache, family)
+                distinct, index = np.unique(cell_of, return_inverse=True)
+                rows += [index + rel, np.arange(len(distinct)) + rel]
+                cols += [tops, offset[sub] + distinct]
+                vals += [np.ones(len(tops)), -np.ones(len(distinct))]
+                rel += len(distinct)
+    relations = coo_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(rel, start),
+    ).tocsr()
+    return _Cube(names, offset, counts, hidden, withheld, relations)
+
+
+def _cube_system(cube: _Cube) -> tuple[_System, np.ndarray]:
+    """The attacker's system over the whole cube: hidden cells (not withheld) are the
+    variables, every relation with a hidden cell in it is an equation."""
+    unknown = np.flatnonzero(cube.hidden & ~cube.withheld)
+    known = np.setdiff1d(np.arange(len(cube.counts)), unknown)
+    a = cube.relations[:, unknown]
+    b = -(cube.relations[:, known] @ cube.counts[known])
+    used = np.flatnonzero(np.diff(a.indptr) > 0)
+    system = _System(
+        unknown,
+        cube.counts[unknown].astype(np.int64),
+        a[used],
+        b[used],
+        np.zeros(len(unknown), dtype=np.int64),
+        np.ones(1, dtype=bool),
+        [],
+    )
+    return system, unknown
+
+
+def cube_intervals(
+    tables: dict[tuple[str, ...], pl.DataFrame], threshold: int, *, exact: bool = True
+) -> list[tuple[tuple[str, ...], int, int, float]]:
+    """(table, row, count, high) for every hidden small cell (not withheld) against
+    an attacker who combines all families of the cube at once (a hidden margin
+    is the same unknown in every family that has it). ``high`` is the exact
+    maximum, or with ``exact`` false any attainable value once it reaches the
+    threshold."""
+    cube = _cube(tables, {})
+    system, unknown = _cube_system(cube)
+    small = np.flatnonzero((system.truth >= 1) & (system.truth < threshold))
+    if exact:
+        highs = []
+        for j in small:
+            highs.extend(_screen(system, [(np.array([j]), np.inf)]))
+    else:
+        highs = _screen(system, [(np.array([j]), float(threshold)) for j in small])
+    out = []
+    for j, high in zip(small, highs, strict=True):
+        index = int(unknown[j])
+        table = [t for t in cube.tables if cube.offset[t] <= index][-1]
+        out.append((table, index - cube.offset[table], int(system.truth[j]), float(high)))
+    return out
+
+
+def protect_cube(tables: dict[tuple[str, ...], pl.DataFrame], threshold: int) -> bool:
+    """Complements until no hidden small cell is pinned under the threshold by the
+    whole cube (families combined), with the same LP patterns as
+    :func:`protect_family` over every cell of every table. Returns whether
+    anything was hidden."""
+    cache: dict = {}
+    added = False
+    for _ in range(MAX_ROUNDS):
+        failing = [
+            (t, r, n)
+            for t, r, n, h in cube_intervals(tables, threshold, exact=False)
+            if h < threshold - _EPS
+        ]
+        if not failing:
+            return added
+        cube = _cube(tables, cache)
+        points: list[np.ndarray] = []
+        changed = False
+        for table, row, count in failing:
+            index = cube.offset[table] + row
+            if any(point[index] >= threshold - _EPS for point in points):
+                continue
+            picks, point = _cube_pattern(cube, index, threshold - count)
+            if point is not None:
+                points.append(point)
+            for cell in picks:
+                cube.hidden[cell] = True
+                changed = True
+        if not changed:
+            return added
+        for name in cube.tables:
+            start = cube.offset[name]
+            flags = cube.hidden[start : start + tables[name].height]
+            tables[name] = tables[name].with_columns(pl.Series("_sup", flags.copy()))
+        added = True
+    return added
+
+
+def _cube_pattern(cube: _Cube, target: int, need: int) -> tuple[list[int], np.ndarray | None]:
+    """:func:`_lp_pattern` over the whole cube: the cheapest change of every cell,
+    consistent in every family, that moves ``target`` up by ``need``."""
+    n = len(cube.counts)
+    top_size = max(len(t) for t in cube.tables)
+    sizes = np.zeros(n)  # dimensions of each cell's table
+    for i, name in enumerate(cube.tables):
+        start = cube.offset[name]
+        end = cube.offset[cube.tables[i + 1]] if i + 1 < len(cube.tables) else n
+        sizes[start:end] = len(name)
+    weight = np.where(cube.hidden, 0.0, cube.counts * LOWER_WEIGHT ** (top_size - sizes)) + 1e-3
+    fixed = cube.withheld | (sizes == 0)
+    bounds = [(0, 0) if fixed[i] else (0, None) for i in range(n)] + [
+        (0, 0) if fixed[i] else (0, max(cube.counts[i] - 1, 0)) for i in range(n)
+    ]
+    moved = csr_matrix(([1.0, -1.0], ([0, 0], [target, n + target])), shape=(1, 2 * n))
+    a_eq = vstack([hstack([cube.relations, -cube.relations]), moved]).tocsr()
+    b_eq = np.append(np.zeros(cube.relations.shape[0]), float(need))
+    res = linprog(
+        np.concatenate([weight, weight]), A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs"
+    )
+    if res.status != 0:
+        return [], None
+    y = res.x[:n] - res.x[n:]
+    picks = np.flatnonzero((np.abs(y) > 1e-7) & ~cube.hidden).tolist()
+    return picks, cube.counts + y
