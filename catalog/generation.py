@@ -49,6 +49,7 @@ PRIVATE_TABLES = frozenset(
         "oauth_tokens",
         "invitations",
         "harvest_runs",
+        "password_resets",
         "alembic_version",
     }
 )
