@@ -231,11 +231,12 @@ def build_cube(
     # Lines first (cheap, and they also keep what a line gives away from being a
     # small total), then the linear audit of every highest-order family, until
     # neither adds a suppression.
+    joins: dict = {}  # which lower cell each top cell adds up to, per family: rows never move
     while True:
         _complementary_suppression(tables, threshold)
-        if _protect_intervals(tables, threshold):
+        if _protect_intervals(tables, threshold, cache=joins):
             continue
-        if not protect_cube(tables, threshold):
+        if not protect_cube(tables, threshold, cache=joins):
             break
 
     cells: list[CubeCell] = []
@@ -318,12 +319,14 @@ def audit_cube(
     return out
 
 
-def _protect_intervals(tables: dict[tuple[str, ...], pl.DataFrame], threshold: int) -> bool:
+def _protect_intervals(
+    tables: dict[tuple[str, ...], pl.DataFrame], threshold: int, cache: dict | None = None
+) -> bool:
     """Hypercube complements until every primary cell's feasibility interval reaches
     the threshold, family by family (see :mod:`indexer.disclosure.intervals`)."""
     top_size = max((len(c) for c in tables), default=0)
     added = False
-    cache: dict = {}
+    cache = {} if cache is None else cache
     for family in [c for c in tables if len(c) == top_size and top_size > 0]:
         changed, _ = protect_family(tables, family, threshold, cache)
         added |= changed

@@ -571,14 +571,18 @@ def _cube_system(cube: _Cube) -> tuple[_System, np.ndarray]:
 
 
 def cube_intervals(
-    tables: dict[tuple[str, ...], pl.DataFrame], threshold: int, *, exact: bool = True
+    tables: dict[tuple[str, ...], pl.DataFrame],
+    threshold: int,
+    *,
+    exact: bool = True,
+    cache: dict | None = None,
 ) -> list[tuple[tuple[str, ...], int, int, float]]:
     """(table, row, count, high) for every hidden small cell (not withheld) against
     an attacker who combines all families of the cube at once (a hidden margin
     is the same unknown in every family that has it). ``high`` is the exact
     maximum, or with ``exact`` false any attainable value once it reaches the
     threshold."""
-    cube = _cube(tables, {})
+    cube = _cube(tables, {} if cache is None else cache)
     system, unknown = _cube_system(cube)
     small = np.flatnonzero((system.truth >= 1) & (system.truth < threshold))
     if exact:
@@ -595,17 +599,19 @@ def cube_intervals(
     return out
 
 
-def protect_cube(tables: dict[tuple[str, ...], pl.DataFrame], threshold: int) -> bool:
+def protect_cube(
+    tables: dict[tuple[str, ...], pl.DataFrame], threshold: int, cache: dict | None = None
+) -> bool:
     """Complements until no hidden small cell is pinned under the threshold by the
     whole cube (families combined), with the same LP patterns as
     :func:`protect_family` over every cell of every table. Returns whether
     anything was hidden."""
-    cache: dict = {}
+    cache = {} if cache is None else cache
     added = False
     for _ in range(MAX_ROUNDS):
         failing = [
             (t, r, n)
-            for t, r, n, h in cube_intervals(tables, threshold, exact=False)
+            for t, r, n, h in cube_intervals(tables, threshold, exact=False, cache=cache)
             if h < threshold - _EPS
         ]
         if not failing:

@@ -86,8 +86,8 @@ def test_the_audit_finds_the_cells_that_suppression_by_lines_alone_leaves_open(m
     import indexer.disclosure.cube as cube_module
 
     records_, columns = _demo(3000)
-    monkeypatch.setattr(cube_module, "_protect_intervals", lambda tables, threshold: False)
-    monkeypatch.setattr(cube_module, "protect_cube", lambda tables, threshold: False)
+    monkeypatch.setattr(cube_module, "_protect_intervals", lambda *args, **kwargs: False)
+    monkeypatch.setattr(cube_module, "protect_cube", lambda *args, **kwargs: False)
     cube = build_cube(records_, columns, threshold=THRESHOLD, key_seed="demo-seed")
     weak = [i for i in audit_cube(records_, cube) if i.protectable and not i.protected(THRESHOLD)]
     assert weak

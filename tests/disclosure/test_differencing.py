@@ -172,8 +172,8 @@ def test_the_attacker_would_succeed_without_complementary_suppression_and_the_au
     import indexer.disclosure.cube as cube_module
 
     monkeypatch.setattr(cube_module, "_complementary_suppression", lambda tables, threshold: None)
-    monkeypatch.setattr(cube_module, "_protect_intervals", lambda tables, threshold: False)
-    monkeypatch.setattr(cube_module, "protect_cube", lambda tables, threshold: False)
+    monkeypatch.setattr(cube_module, "_protect_intervals", lambda *args, **kwargs: False)
+    monkeypatch.setattr(cube_module, "protect_cube", lambda *args, **kwargs: False)
     df = records(seed=2)
     cube = build_cube(df, roles(), threshold=10, key_seed="seed-2")
     values = true_counts(df)
@@ -220,8 +220,8 @@ def test_no_linear_combination_of_published_cells_gives_a_small_count(seed):
 def test_the_linear_attack_succeeds_against_line_suppression_alone(monkeypatch):
     import indexer.disclosure.cube as cube_module
 
-    monkeypatch.setattr(cube_module, "_protect_intervals", lambda tables, threshold: False)
-    monkeypatch.setattr(cube_module, "protect_cube", lambda tables, threshold: False)
+    monkeypatch.setattr(cube_module, "_protect_intervals", lambda *args, **kwargs: False)
+    monkeypatch.setattr(cube_module, "protect_cube", lambda *args, **kwargs: False)
     found = {}
     for seed in (2, 4, 6):
         df = records(seed=seed)
