@@ -22,7 +22,7 @@ import hashlib
 import json
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -225,6 +225,11 @@ class SearchBackend(ABC):
     @abstractmethod
     def get_dataset(self, dataset_id: str) -> dict[str, Any] | None:
         """The dataset document as indexed (normalised), or None."""
+
+    def get_datasets(self, dataset_ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        """The documents of several datasets in one call, in the order asked (None where
+        absent). Backends answer it with one request; this default asks one by one."""
+        return [self.get_dataset(i) for i in dataset_ids]
 
     @abstractmethod
     def search(self, query: SearchQuery) -> SearchResult:

@@ -29,7 +29,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -641,6 +641,15 @@ class ElasticsearchBackend(SearchBackend):
         except NotFoundError:
             return None
         return document_from_source(found["_source"])
+
+    def get_datasets(self, dataset_ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        """Several documents with one multi-get request."""
+        if not dataset_ids:
+            return []
+        found = self.client.mget(index=datasets_alias(self.prefix), ids=list(dataset_ids))
+        return [
+            document_from_source(d["_source"]) if d.get("found") else None for d in found["docs"]
+        ]
 
     def search(self, query: SearchQuery) -> SearchResult:
         """simple_query_string over titles, descriptions and keywords; terms aggregations for facets."""

@@ -37,7 +37,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from typing import Any
@@ -375,6 +375,20 @@ class EmbeddedBackend(SearchBackend):
         with self._read() as (c, g):
             row = c.execute(f"SELECT doc FROM ds_{g} WHERE id = ?", (dataset_id,)).fetchone()
         return json.loads(row[0]) if row else None
+
+    def get_datasets(self, dataset_ids: Sequence[str]) -> list[dict[str, Any] | None]:
+        """Several stored documents in one read (one query per 500 ids)."""
+        found: dict[str, dict[str, Any]] = {}
+        wanted = list(dict.fromkeys(dataset_ids))
+        with self._read() as (c, g):
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for ds_id, doc in c.execute(
+                    f"SELECT id, doc FROM ds_{g} WHERE id IN ({marks})", chunk
+                ):
+                    found[ds_id] = json.loads(doc)
+        return [found.get(i) for i in dataset_ids]
 
     # -- search ------------------------------------------------------------------
 

@@ -97,6 +97,15 @@ def test_document_round_trips_with_extra_keys_kept(backend):
     assert backend.get_dataset("missing") is None
 
 
+def test_several_documents_come_back_in_one_call_in_the_order_asked(backend):
+    for n in (1, 2, 3):
+        backend.index_dataset(dataset_doc(n))
+    docs = backend.get_datasets(["ds-3", "missing", "ds-1", "ds-3"])
+    assert [d and d["id"] for d in docs] == ["ds-3", None, "ds-1", "ds-3"]
+    assert docs[0] == backend.get_dataset("ds-3")
+    assert backend.get_datasets([]) == []
+
+
 def test_reindexing_a_document_replaces_it(catalogue):
     catalogue.index_dataset(dataset_doc(3, title={"en": "Remittances renamed"}, topics=["finance"]))
     assert catalogue.search(SearchQuery()).total == 4

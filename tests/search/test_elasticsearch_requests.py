@@ -486,6 +486,26 @@ def test_a_search_request_carries_the_body_the_builder_made(node):
     assert sent.body == json.loads(json.dumps(expected, ensure_ascii=False))
 
 
+def test_several_documents_are_read_with_one_multi_get(node):
+    doc = dataset_source(normalise_document(dataset_doc(2)))
+
+    def mget(request):
+        assert request.body == {"ids": ["ds-2", "missing"]}
+        return 200, {
+            "docs": [
+                {"_index": "cgd-datasets-1", "_id": "ds-2", "found": True, "_source": doc},
+                {"_index": "cgd-datasets-1", "_id": "missing", "found": False},
+            ]
+        }
+
+    node.routes = [("POST", "/cgd-datasets/_mget", mget)]
+    backend = es_backend()
+    got = backend.get_datasets(["ds-2", "missing"])
+    assert [r.path for r in node.requests] == ["/cgd-datasets/_mget"]
+    assert got[0]["id"] == "ds-2" and "keywords" not in got[0] and got[1] is None
+    assert backend.get_datasets([]) == [] and len(node.requests) == 1
+
+
 def test_record_filters_are_sent_typed_as_the_version_mapped_them(node):
     alias = records_alias(PREFIX, "ds-1")
     concrete = f"{alias}-v1_x-00000000000000000009"

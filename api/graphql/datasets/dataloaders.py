@@ -71,8 +71,7 @@ def _endorsements(ctx: GraphQLContext, version_ids: list[str]) -> list[list]:
 
 
 def _search_documents(ctx: GraphQLContext, ids: list[str]) -> list[dict | None]:
-    search = ctx.runtime.search
-    return [search.get_dataset(i) for i in ids]
+    return ctx.runtime.search.get_datasets(ids)
 
 
 def catalog_dataset_loader(ctx: GraphQLContext):
