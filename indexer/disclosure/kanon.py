@@ -350,10 +350,20 @@ def _best_node(
         to_level.append(maps_c)
         loss_of.append(losses_c)
     best, best_key, best_codes = None, None, None
-    for node in itertools.product(*ranges):
+    names = [c.name for c in columns]
+    # the most generalised nodes first: they suppress least, so a node within
+    # the share limit is found early and nodes whose generalisation alone
+    # loses more than it are not simulated (suppression only adds loss: a
+    # suppressed cell loses more than any generalised one)
+    for node in sorted(itertools.product(*ranges), key=lambda nd: -sum(nd)):
         codes = [to_level[i][level][base[i]] for i, level in enumerate(node)]
+        floor = sum(
+            float((loss_of[i][level][codes_i] * weight).sum())
+            for i, (level, codes_i) in enumerate(zip(node, codes, strict=True))
+        )
+        if best_key is not None and not best_key[0] and floor > best_key[1]:
+            continue
         radix = [len(columns[i].labels[level]) + 2 for i, level in enumerate(node)]
-        names = [c.name for c in columns]
         loss, share = _node_loss(codes, radix, names, values, weight, k, l)
         loss += sum(
             float((loss_of[i][level][codes_i] * weight).sum())
