@@ -37,9 +37,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from catalog.models import Base
 
-#: Tables that no public page, feed or API answer for anonymous readers shows.
+#: Tables that no public page, feed or API answer for anonymous readers shows. Public pages
+#: name organisations, never people (an endorsement shows the organisation), so ``users``
+#: and ``memberships`` are here too: a failed sign-in (it counts on the user row) must not
+#: empty every cache.
 PRIVATE_TABLES = frozenset(
     {
+        "users",
+        "memberships",
         "catalog_generation",
         "jobs",
         "audit_log",

@@ -170,3 +170,21 @@ def test_an_ingest_moves_it_only_when_it_publishes(db):
     with db.session() as s:
         s.get(Dataset, dataset_id).metadata_ = {**demo_metadata(), "keywords": ["public"]}
     assert generation.current(db.engine) == published + 1  # an edit of a published dataset
+
+
+def test_a_failed_sign_in_leaves_it(db):
+    from catalog.services import accounts, users
+    from schema.errors import CGDError
+
+    with db.session() as s:
+        users.create_user(
+            s, system(), email="ada@example.org", password="a long pass phrase", name="Ada"
+        )
+    start = generation.current(db.engine)
+    for _ in range(2):
+        # the failure is caught inside the unit of work, so its count is committed
+        with db.session() as s, pytest.raises(CGDError):
+            accounts.authenticate(s, "ada@example.org", "wrong pass phrase")
+    with db.session() as s:
+        assert users.get_user_by_email(s, "ada@example.org").failed_logins == 2
+    assert generation.current(db.engine) == start
