@@ -38,6 +38,15 @@ touches is hidden. ``y`` is then a direction the attacker cannot rule out, so
 the interval reaches the threshold by construction; the family is audited
 again all the same, since the audit, not the construction, is the guarantee.
 
+Families share their margins: a hidden two-way cell is the same unknown in
+every three-way family that has it, so an attacker who uses all families at
+once can pin what no single family does (on the 600-row demo survey, where the
+Washington Group cut-off of difficulty walking and the disability identifier
+are the same split, 32 small cells). ``cube_intervals`` audits that attacker
+(every hidden cell of every table a variable, every family's sums an
+equation) and ``protect_cube`` fixes what it finds with the same LP pattern
+over every cell of every table; the builder runs it after the per-family step.
+
 The hypercube method (Repsilber's GHMITER, tau-argus's fast default) was tried
 first: a hypercube needs every ``-`` corner of the top table to hold
 ``threshold - count + 1`` or more, which sparse three-way tables rarely have,
