@@ -162,9 +162,14 @@ def _apply_batch(ctx, source_id: int, offers: list[Offer], report: dict[str, Any
                 done.append((offer, outcome, dataset.id, dataset.slug))
     except Exception:  # noqa: BLE001 - find the bad item(s) one by one
         done = [r for r in (_apply_one(ctx, source_id, o, report) for o in good) if r is not None]
+    # Unchanged items are indexed again only if their document is missing (one read per batch).
+    unchanged = [d[2] for d in done if d[1] == "unchanged"]
+    indexed = {
+        i for i, doc in zip(unchanged, ctx.search.get_datasets(unchanged), strict=True) if doc
+    }
     for offer, outcome, dataset_id, slug in done:
         report[outcome].append({"id": offer.original_id, "dataset": slug})
-        if outcome != "unchanged" or ctx.search.get_dataset(dataset_id) is None:
+        if outcome != "unchanged" or dataset_id not in indexed:
             try:
                 index_harvested(ctx, dataset_id, offer.item.cube)
             except (
