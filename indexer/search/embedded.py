@@ -745,22 +745,23 @@ class EmbeddedBackend(SearchBackend):
             active = self._active(c, g, dataset_id)
             if active is None:
                 return []
-            rows = c.execute(
-                "SELECT dims, count, suppressed, means FROM cube_cells WHERE vkey = ? AND dim_key = ?",
-                (active[1], key),
-            ).fetchall()
-        cells = []
-        for dims, count, suppressed, means in rows:
-            dims = json.loads(dims)
-            if all(dims.get(k) == v for k, v in filters.items()):
-                cells.append(
-                    {
-                        "dims": dims,
-                        "count": count,
-                        "suppressed": bool(suppressed),
-                        "means": json.loads(means),
-                    }
-                )
+            # The filter values are matched in SQL (json_extract on the cell's dims), so only
+            # the asked cells are read and decoded.
+            sql = "SELECT dims, count, suppressed, means FROM cube_cells WHERE vkey = ? AND dim_key = ?"
+            params: list[Any] = [active[1], key]
+            for name, value in filters.items():
+                sql += " AND json_extract(dims, ?) = ?"
+                params += ['$."' + name.replace('"', '""') + '"', value]
+            rows = c.execute(sql, params).fetchall()
+        cells = [
+            {
+                "dims": json.loads(dims),
+                "count": count,
+                "suppressed": bool(suppressed),
+                "means": json.loads(means),
+            }
+            for dims, count, suppressed, means in rows
+        ]
         return sort_cells(cells)
 
     # -- rebuild -------------------------------------------------------------------
