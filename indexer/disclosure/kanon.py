@@ -244,6 +244,8 @@ def enforce(
     for column in order:
         if not bad.any():
             break
+        if (column.codes[bad] == column.suppressed).all():
+            continue  # the search suppressed it already: nothing changes
         column.codes[bad] = column.suppressed
         bad = violating()
     if bad.any():
