@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from pathlib import Path
@@ -194,10 +195,12 @@ def build_chart(
     data = charts.chart_data(cells, columns, by, measure, lang=lang, gettext=_)
     if not data.categories:
         return data, None
-    # The cube of a version never changes, so its drawings are kept (matplotlib takes ~0.2 s).
-    version = rt.search.active_version(dataset_id)
-    key = (version, by, measure, lang, chart_id, text_as_paths, width)
-    svg = _SVG_CACHE.get(key) if version else None
+    # Drawings are kept (matplotlib takes ~0.2 s), keyed on what is drawn: the same figures
+    # and labels give the same SVG, and a version whose cube or labels changed in place (a
+    # harvested dataset updated by its source) is drawn again.
+    drawn = hashlib.sha256(repr(data).encode("utf-8")).hexdigest()
+    key = (drawn, lang, chart_id, text_as_paths, width)
+    svg = _SVG_CACHE.get(key)
     if svg is None:
         svg = charts.render_svg(
             data,
@@ -207,11 +210,10 @@ def build_chart(
             text_as_paths=text_as_paths,
             width=width,
         )
-        if version:
-            with _SVG_LOCK:
-                if len(_SVG_CACHE) >= SVG_CACHE_SIZE:
-                    _SVG_CACHE.pop(next(iter(_SVG_CACHE)))
-                _SVG_CACHE[key] = svg
+        with _SVG_LOCK:
+            if len(_SVG_CACHE) >= SVG_CACHE_SIZE:
+                _SVG_CACHE.pop(next(iter(_SVG_CACHE)))
+            _SVG_CACHE[key] = svg
     return data, Markup(svg)  # noqa: S704 - matplotlib escapes text; title/desc escaped in render_svg
 
 

@@ -66,3 +66,30 @@ def test_nepali_labels_and_two_dimensions_keep_every_series():
     paths = charts.render_svg(data, number=_number, gettext=str, text_as_paths=True)
     assert "पहाडी दलित" not in paths.split("<desc")[0].split("</title>")[1]  # glyphs drawn as paths
     assert "scale(0)" not in paths
+
+
+def test_a_chart_is_drawn_again_when_its_version_cube_changes_in_place(app):
+    """A harvested dataset's version keeps its id when its source updates the cube."""
+    import polars as pl
+
+    from api.context import runtime
+    from portal.views.public import build_chart
+
+    columns = {"sex": COLUMNS["sex"]}
+    empty = pl.DataFrame({"sex": pl.Series([], dtype=pl.Utf8)})
+    with app.test_request_context("/?lang=en"):
+        rt = runtime()
+        drawn = []
+        for female in (40, 55):
+            cells = [
+                {"dims": {"sex": "female"}, "count": female, "suppressed": False, "means": {}},
+                {"dims": {"sex": "male"}, "count": 30, "suppressed": False, "means": {}},
+            ]
+            rt.search.index_version("ds-chart", "v-1", empty, cells, columns)
+            rt.search.activate_version("ds-chart", "v-1")
+            data, svg = build_chart(rt, "ds-chart", columns, ("sex",), None, "c1")
+            assert data.cell("female", "").value == female
+            drawn.append(str(svg))
+        assert drawn[0] != drawn[1]
+        again = build_chart(rt, "ds-chart", columns, ("sex",), None, "c1")[1]
+        assert str(again) == drawn[1]
