@@ -48,6 +48,7 @@ KOBO_METADATA = frozenset(
         "deprecatedid",
         "deprecatedID",
         "formhub/uuid",
+        "formhub_uuid",
         "meta/instanceid",
         "meta/instanceID",
         "meta/deprecatedID",
@@ -231,7 +232,7 @@ def suggest_role(
     leaf = lname.rsplit("/", 1)[-1]
     if (
         lname in _KOBO_METADATA_LOWER
-        or leaf in {"instanceid", "deprecatedid"}
+        or leaf in {"instanceid", "deprecatedid", "instancename"}
         or leaf.startswith(_KOBO_PREFIXES)
         or _GEOPOINT_PART.match(leaf)
         or (odk_central and leaf in ODK_CENTRAL_METADATA)

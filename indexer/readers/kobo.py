@@ -42,7 +42,7 @@ def flatten_kobo_names(header: list[str], sep: str = "/") -> list[str]:
     ``question_option``; Kobo's own metadata (``_uuid``, ``meta/instanceID``)
     keeps its leaf name. Where two paths end the same, the full path joined by
     ``_`` is used for both. Paths inside Kobo's own structures
-    (``_validation_status/uid``) keep their whole path, joined by ``_``.
+    (``_validation_status/uid``, ``formhub/uuid``) keep their whole path, joined by ``_``.
     """
     paths = [h.strip() for h in header]
     present = set(paths)
@@ -50,9 +50,9 @@ def flatten_kobo_names(header: list[str], sep: str = "/") -> list[str]:
     for p in paths:
         parts = [x for x in p.split(sep) if x] or [p]
         parent = sep.join(parts[:-1])
-        if len(parts) >= 2 and parts[0].startswith("_"):
-            # Inside Kobo's own structures (_validation_status/uid): keep the whole path,
-            # so that the column is still recognised as collection metadata.
+        if len(parts) >= 2 and (parts[0].startswith("_") or parts[0] == "formhub"):
+            # Inside Kobo's own structures (_validation_status/uid, formhub/uuid): keep the
+            # whole path, so that the column is still recognised as collection metadata.
             wanted.append("_".join(parts))
         elif len(parts) >= 2 and parent in present:
             wanted.append(f"{parts[-2]}_{parts[-1]}")

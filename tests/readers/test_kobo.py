@@ -70,6 +70,7 @@ def _submission(i: int) -> dict:
 
 class KoboReplay(BaseHTTPRequestHandler):
     total = 7
+    submission = staticmethod(_submission)
 
     def log_message(self, *args):  # keep test output quiet
         pass
@@ -90,7 +91,7 @@ class KoboReplay(BaseHTTPRequestHandler):
             return self._send(404, {"detail": "Not found."})
         q = parse_qs(parts.query)
         limit, start = int(q.get("limit", ["3"])[0]), int(q.get("start", ["0"])[0])
-        results = [_submission(i) for i in range(start, min(start + limit, self.total))]
+        results = [self.submission(i) for i in range(start, min(start + limit, self.total))]
         base = f"http://127.0.0.1:{self.server.server_port}{parts.path}?format=json&limit={limit}"
         nxt = f"{base}&start={start + limit}" if start + limit < self.total else None
         prev = f"{base}&start={max(start - limit, 0)}" if start else None
@@ -150,6 +151,7 @@ def test_kobo_collection_metadata_is_suggested_as_identifiers(kobo_server):
         "_submitted_by",
         "_geolocation",
         "instanceID",
+        "formhub_uuid",  # not "uuid": the form's id keeps its prefix, as Kobo metadata
     ):
         assert roles[name].role == "direct_identifier", (name, roles[name])
     assert roles["sex"].dimension == "sex"
