@@ -117,6 +117,16 @@ def ingest(path: Path, org_slug: str, metadata_path: Path, publish: bool) -> Non
 
     if not path.exists():
         _fail(f"{path}: no such file")
+    metadata = _read_metadata(metadata_path)
+    rt = _runtime()
+    try:
+        result = ingest_file(rt, path, org_slug, metadata, publish=publish)
+    finally:
+        rt.close()
+    click.echo(json.dumps(result))
+
+
+def _read_metadata(metadata_path: Path) -> dict:
     if not metadata_path.exists():
         _fail(f"{metadata_path}: no such file")
     try:
@@ -125,9 +135,56 @@ def ingest(path: Path, org_slug: str, metadata_path: Path, publish: bool) -> Non
         _fail(f"{metadata_path}: not valid JSON ({exc})")
     if not isinstance(metadata, dict):
         _fail(f"{metadata_path}: the metadata must be a JSON object")
+    return metadata
+
+
+@main.command("kobo-pull")
+@click.option("--server", required=True, help="KoboToolbox server, e.g. https://kf.kobotoolbox.org")
+@click.option("--asset", required=True, help="The form's asset uid.")
+@click.option("--org", "org_slug", required=True, help="Slug of the publishing organisation.")
+@click.option(
+    "--metadata", "metadata_path", required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option("--dataset", help="Add a new version to this dataset (slug or id).")
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the KoboToolbox API token (else CGD_KOBO_TOKEN).",
+)
+@click.option(
+    "--publish", is_flag=True, help="Publish straight away (approves the scrubbed free text)."
+)
+def kobo_pull(
+    server: str,
+    asset: str,
+    org_slug: str,
+    metadata_path: Path,
+    dataset: str | None,
+    token_file: Path | None,
+    publish: bool,
+) -> None:
+    """Pull a KoboToolbox form's submissions and ingest them like `cgd ingest`.
+
+    The token is read from --token-file or CGD_KOBO_TOKEN, never from the
+    command line (where `ps` would show it), and is not stored.
+    """
+    from portal.ingest import pull_from_kobo
+
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            _fail(f"{token_file}: cannot read the token ({type(exc).__name__})")
+    else:
+        token = os.environ.get("CGD_KOBO_TOKEN", "").strip()
+    if not token:
+        _fail("no KoboToolbox token: set CGD_KOBO_TOKEN or pass --token-file")
+    metadata = _read_metadata(metadata_path)
     rt = _runtime()
     try:
-        result = ingest_file(rt, path, org_slug, metadata, publish=publish)
+        result = pull_from_kobo(
+            rt, server, asset, token, org_slug, metadata, publish=publish, dataset_ref=dataset
+        )
     finally:
         rt.close()
     click.echo(json.dumps(result))
