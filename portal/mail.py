@@ -10,6 +10,7 @@ Without it (the zero-set-up default) each message is written as an ``.eml`` file
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
 import ssl
 import uuid
@@ -68,7 +69,9 @@ def _message(config: dict[str, Any], to: str, subject: str, body: str) -> EmailM
     msg = EmailMessage()
     msg["From"] = config.get("MAIL_FROM") or "cgd-portal <no-reply@localhost>"
     msg["To"] = to
-    msg["Subject"] = subject
+    # One line whatever the text (an organisation's name goes in): a line break would make
+    # the header invalid, and the message could not be built at all.
+    msg["Subject"] = " ".join(subject.split())
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="cgd-portal")
     msg["Auto-Submitted"] = "auto-generated"
@@ -76,21 +79,37 @@ def _message(config: dict[str, Any], to: str, subject: str, body: str) -> EmailM
     return msg
 
 
+def _to_outbox(outbox: Path, msg: EmailMessage) -> str:
+    """Write the message as a file only its owner reads: it may hold a live reset link.
+
+    Created 0600 (never readable by others, not even between creating and chmod), in a
+    folder kept 0700.
+    """
+    try:
+        outbox.mkdir(mode=0o700, exist_ok=True)
+        if outbox.stat().st_mode & 0o077:  # made earlier by someone else: close it
+            outbox.chmod(0o700)
+        path = outbox / f"{uuid.uuid4().hex}.eml"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(bytes(msg))
+    except OSError as exc:
+        log.warning("mail not written to the outbox: %s", exc.__class__.__name__)
+        raise MailNotSent(f"The e-mail could not be kept ({exc.__class__.__name__}).") from exc
+    log.info("mail written to the outbox", extra={"path": str(path)})
+    return str(path)
+
+
 def send(config: dict[str, Any], *, to: str, subject: str, body: str) -> str:
     """Send one plain-text message; returns where it went ("smtp" or the outbox file).
 
-    MailNotSent when the SMTP server cannot be reached or refuses it.
+    MailNotSent when the SMTP server cannot be reached or refuses it, or the outbox cannot
+    be written.
     """
     msg = _message(config, to, subject, body)
     url = config.get("SMTP_URL")
     if not url:
-        outbox = Path(config["INSTANCE_PATH"]) / "outbox"
-        outbox.mkdir(mode=0o700, exist_ok=True)
-        path = outbox / f"{uuid.uuid4().hex}.eml"
-        path.write_bytes(bytes(msg))
-        path.chmod(0o600)
-        log.info("mail written to the outbox", extra={"path": str(path)})
-        return str(path)
+        return _to_outbox(Path(config["INSTANCE_PATH"]) / "outbox", msg)
     settings = smtp_settings(url)
     context = ssl.create_default_context()
     try:
@@ -131,5 +150,9 @@ def send_later(config: dict[str, Any], *, to: str, subject: str, body: str) -> F
             return send(settings, to=to, subject=subject, body=body)
         except MailNotSent:
             return None  # logged by send()
+        except Exception:
+            # Nobody reads this future's result: anything else would vanish without a trace.
+            log.exception("mail not sent")
+            return None
 
     return _SENDER.submit(run)
