@@ -31,7 +31,8 @@ class CLIGroup(click.Group):
         try:
             return super().invoke(ctx)
         except CGDError as err:
-            details = "; ".join(str(p) for p in err.problems[:5])
+            # a problem that only repeats the message (a reader's single problem) is not repeated
+            details = "; ".join(str(p) for p in err.problems[:5] if str(p) not in err.message)
             more = f" (+{len(err.problems) - 5} more)" if len(err.problems) > 5 else ""
             _fail(f"{err.message}{' ' + details if details else ''}{more}")
 
