@@ -113,7 +113,7 @@ _IDENTIFIER_NAMES = re.compile(
     r"father_?s?_?name|mother_?s?_?name|husband_?s?_?name|guardian_?name|phone|mobile|cell|telephone|tel|contact_?no|"
     r"email|e_?mail|address|tole|house_?no|citizenship(_?no)?|nagarikta|national_?id|nid|nin|passport|"
     r"voter_?id|pan|id_?no|id_?number|latitude|longitude|lat|lon|lng|gps|coordinates|photo|signature|"
-    r"thumb_?print|id|dob|date_?of_?birth|birth_?date)($|_)",
+    r"thumb_?print|id|dob|date_?of_?birth|birth_?date|janma_?miti|जन्म_?मिति)($|_)",
     re.IGNORECASE,
 )
 #: Facts about a person that others can know (sdcMicro's usual key variables beyond the
@@ -124,6 +124,23 @@ _KNOWABLE_NAMES = re.compile(
     r"occupation|profession|job|employer|workplace|work|caste_?group|clan|thar|gotra|religion|"
     r"marital(_?status)?|education|qualification|nationality|birth_?place|place_?of_?birth|"
     r"country_?of_?birth|origin)($|_)",
+    re.IGNORECASE,
+)
+#: The knowable names that are places: a number under one is a place code (ward_no), while a
+#: number under "work_hours" or "land_area" is a measure.
+_PLACE_NAMES = re.compile(
+    r"(^|_)(village|ward|tole|settlement|community|locality|neighbou?rhood|municipality|palika|"
+    r"gaunpalika|nagarpalika|vdc|town|city|region|zone|camp)($|_)",
+    re.IGNORECASE,
+)
+_MEASURE_WORDS = re.compile(
+    r"(^|_)(distance|time|hours?|hrs|minutes?|mins|km|kms|metres?|meters?|area|size|count|"
+    r"total|amount|cost|price|income|days|years|population|households)($|_)",
+    re.IGNORECASE,
+)
+#: A year of birth is an age by another name: whatever its values, it is k-anonymised.
+_BIRTH_YEAR_NAMES = re.compile(
+    r"(^|_)(birth_?year|year_?of_?birth|yob|janma_?(sal|saal|barsa|barsha|year))($|_)",
     re.IGNORECASE,
 )
 _ISO_DATE = re.compile(
@@ -186,6 +203,15 @@ def _is_nested_records(value: str) -> bool:
 
 def _is_id_number(value: str) -> bool:
     return any(p.match(value) for p in _ID_PATTERNS)
+
+
+def _is_record_number(values: list[str], n_rows: int, n_unique: int) -> bool:
+    """Serial numbers: one per row, whole, and dense (a run such as 1001..1400, however
+    shuffled), unlike a measure whose distinct values spread over a wide range."""
+    if n_unique < 20 or n_unique < 0.95 * n_rows or not all(v.isdigit() for v in values):
+        return False
+    numbers = [int(v) for v in values]
+    return max(numbers) - min(numbers) + 1 <= 2 * n_unique
 
 
 def _name_dimension(name: str) -> Dimension | None:
@@ -287,7 +313,17 @@ def suggest_role(
     # What a neighbour or an employer knows about a person links them to their record (a
     # ward number as much as a village name): such a column takes part in k-anonymity
     # unless the uploader says otherwise.
-    if values and _KNOWABLE_NAMES.search(leaf):
+    if values and _BIRTH_YEAR_NAMES.search(leaf):
+        return RoleSuggestion(
+            name,
+            ColumnRole.QUASI_IDENTIFIER,
+            reason=f"the name {name!r} suggests a year of birth (an age): kept k-anonymous",
+        )
+    if (
+        values
+        and _KNOWABLE_NAMES.search(leaf)
+        and (numeric < 0.95 or (_PLACE_NAMES.search(leaf) and not _MEASURE_WORDS.search(leaf)))
+    ):
         return RoleSuggestion(
             name,
             ColumnRole.QUASI_IDENTIFIER,
@@ -299,6 +335,13 @@ def suggest_role(
             name,
             ColumnRole.QUASI_IDENTIFIER,
             reason="values are dates: published by month or year, kept k-anonymous",
+        )
+    if values and numeric >= 0.95 and _is_record_number(values, n_rows, n_unique):
+        return RoleSuggestion(
+            name,
+            ColumnRole.DIRECT_IDENTIFIER,
+            reason="values are distinct whole numbers in a run, like record or household "
+            "numbers (they link a record to the raw data and to other tables)",
         )
     if values and numeric >= 0.95:
         return RoleSuggestion(name, ColumnRole.MEASURE, reason="values are numbers")

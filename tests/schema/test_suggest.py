@@ -181,3 +181,41 @@ def test_geopoint_answers_are_identifiers_whatever_the_column_is_called():
     df = pl.DataFrame({"where_we_met": [f"27.{i:03d} 85.3{i} 1300 5" for i in range(40)]})
     role = suggest_roles(df)["where_we_met"]
     assert role.role == ColumnRole.DIRECT_IDENTIFIER and "GPS" in role.reason
+
+
+def test_a_number_is_a_place_code_only_under_a_place_name_and_record_numbers_are_dropped():
+    rng = random.Random(12)
+    n = 300
+    serials = list(range(1001, 1001 + n))
+    rng.shuffle(serials)
+    roles = suggest_roles(
+        pl.DataFrame(
+            {
+                "ward_no": [str(rng.randint(1, 12)) for _ in range(n)],
+                # measures whose names hold a knowable word ('work', 'area', 'school')
+                "work_hours": [str(rng.randint(0, 60)) for _ in range(n)],
+                "land_area": [f"{rng.uniform(0.1, 5):.2f}" for _ in range(n)],
+                "distance_to_school_km": [str(rng.randint(0, 15)) for _ in range(n)],
+                "time_to_village_minutes": [str(rng.randint(1, 120)) for _ in range(n)],
+                # an age by another name, published verbatim it undoes the age bands
+                "birth_year": [str(rng.randint(1945, 2006)) for _ in range(n)],
+                "janma_sal": [str(rng.randint(2002, 2063)) for _ in range(n)],
+                # a date of birth in Nepali, like dob
+                "janma_miti": [
+                    f"20{rng.randint(20, 60)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}"
+                    for _ in range(n)
+                ],
+                # household numbers link a record to the raw data and to other tables
+                "hh_no": [str(v) for v in serials],
+                # distinct whole numbers spread over a wide range are a measure
+                "income": [str(rng.randrange(5_000, 500_000)) for _ in range(n)],
+            }
+        )
+    )
+    assert roles["ward_no"].role == ColumnRole.QUASI_IDENTIFIER
+    for column in ("work_hours", "land_area", "distance_to_school_km", "time_to_village_minutes"):
+        assert roles[column].role == ColumnRole.MEASURE, (column, roles[column])
+    assert roles["birth_year"].role == roles["janma_sal"].role == ColumnRole.QUASI_IDENTIFIER
+    assert roles["janma_miti"].role == ColumnRole.DIRECT_IDENTIFIER
+    assert roles["hh_no"].role == ColumnRole.DIRECT_IDENTIFIER, roles["hh_no"]
+    assert roles["income"].role == ColumnRole.MEASURE
