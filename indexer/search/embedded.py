@@ -749,9 +749,13 @@ class EmbeddedBackend(SearchBackend):
             # the asked cells are read and decoded.
             sql = "SELECT dims, count, suppressed, means FROM cube_cells WHERE vkey = ? AND dim_key = ?"
             params: list[Any] = [active[1], key]
+            # A JSON path cannot name a key holding '"' or '\\' (SQLite has no escape for
+            # them): such a filter is applied to the decoded cells instead.
+            later = {n: v for n, v in filters.items() if '"' in n or "\\" in n}
             for name, value in filters.items():
-                sql += " AND json_extract(dims, ?) = ?"
-                params += ['$."' + name.replace('"', '""') + '"', value]
+                if name not in later:
+                    sql += " AND json_extract(dims, ?) = ?"
+                    params += ['$."' + name + '"', value]
             rows = c.execute(sql, params).fetchall()
         cells = [
             {
@@ -762,6 +766,8 @@ class EmbeddedBackend(SearchBackend):
             }
             for dims, count, suppressed, means in rows
         ]
+        if later:
+            cells = [c for c in cells if all(c["dims"].get(k) == v for k, v in later.items())]
         return sort_cells(cells)
 
     # -- rebuild -------------------------------------------------------------------
