@@ -79,7 +79,7 @@ def serve(host: str, port: int, threads: int) -> None:
     from portal.app import create_app
 
     overrides = {}
-    if not os.environ.get("CGD_BASE_URL"):
+    if not (os.environ.get("CGD_BASE_URL") or os.environ.get("CGD_BASE_URL_FILE")):
         # Links in pages, DCAT and data packages must name the address actually served.
         shown = "127.0.0.1" if host in _ALL_INTERFACES else host
         shown = f"[{shown}]" if ":" in shown else shown

@@ -26,13 +26,21 @@ def _get(url: str) -> str:
         return res.read().decode()
 
 
-@pytest.mark.parametrize("base_url", [None, "https://data.example.org"])
-def test_serve_links_name_the_served_address_unless_a_base_url_is_set(tmp_path, base_url):
+@pytest.mark.parametrize(
+    ("base_url", "from_file"),
+    [(None, False), ("https://data.example.org", False), ("https://files.example.org", True)],
+)
+def test_serve_links_name_the_served_address_unless_a_base_url_is_set(
+    tmp_path, base_url, from_file
+):
     port = _free_port()
     env = {**os.environ, "CGD_INSTANCE_PATH": str(tmp_path / "instance")}
-    for key in ("CGD_DATABASE_URL", "CGD_REDIS_URL", "CGD_BASE_URL"):
+    for key in ("CGD_DATABASE_URL", "CGD_REDIS_URL", "CGD_BASE_URL", "CGD_BASE_URL_FILE"):
         env.pop(key, None)
-    if base_url:
+    if base_url and from_file:  # a Docker/Kubernetes secret file, like every CGD_* setting
+        (tmp_path / "base_url").write_text(base_url + "\n")
+        env["CGD_BASE_URL_FILE"] = str(tmp_path / "base_url")
+    elif base_url:
         env["CGD_BASE_URL"] = base_url
     subprocess.run([CGD, "init"], env=env, check=True, capture_output=True, timeout=120)
     proc = subprocess.Popen(

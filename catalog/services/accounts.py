@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from catalog.models import Membership, Organisation, User, as_utc
@@ -317,10 +317,22 @@ def reset_password(
             "The new password is not valid.",
             [Problem("weak_password", f"Use at least {MIN_PASSWORD} characters.", field="new")],
         )
+    # Claim the link with a conditional update: of two submits racing with one link, only the
+    # one whose update finds it still unused goes on (the other's transaction sees 0 rows).
+    claimed = session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.id == row.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise InvalidInput(
+            "This password-reset link is not valid: it was used, it expired, or it is wrong.",
+            code="invalid_reset_link",
+        )
     user.password_hash = hash_password(new)
     user.failed_logins = 0
     user.locked_until = None
-    row.used_at = now
     session.execute(
         delete(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.id != row.id)
     )

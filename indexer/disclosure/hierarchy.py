@@ -143,7 +143,12 @@ class Ladder:
         return [name for name, _ in self.levels]
 
 
-def _kind(dimension: str | None, uniques: list[str]) -> str:
+#: Names of columns holding ages (a column of small whole numbers is an age only if so named:
+#: ward numbers and household sizes are not).
+_AGE_NAME = re.compile(r"(^|[_\s/.-])(age|ages|umer|umar|उमेर|years?_old)($|[_\s/.-])", re.I)
+
+
+def _kind(dimension: str | None, uniques: list[str], column: str = "") -> str:
     if dimension == "age":
         return "age"
     if dimension in PLACE_LEVELS or dimension in ("place", "ward"):
@@ -154,6 +159,7 @@ def _kind(dimension: str | None, uniques: list[str]) -> str:
     if (
         sample
         and dimension is None
+        and _AGE_NAME.search(column)
         and all(age_lower_bound(v) for v in sample)
         and len(uniques) > 12
     ):
@@ -175,7 +181,7 @@ def build_ladder(
     other_code: str,
 ) -> Ladder:
     """The ladder of ``column`` (``uniques`` are its distinct non-null values, ``counts`` their frequencies)."""
-    kind = _kind(dimension, uniques)
+    kind = _kind(dimension, uniques, column)
     ladder = Ladder(column, kind, uniques)
     if kind == "age":
         for level, labels in _age_levels(uniques, age_band_width, age_top_code):

@@ -167,3 +167,24 @@ def test_broad_caste_groups_nest_over_the_standard_codes():
         "tarai_janajati",
     ]
     assert ladder.levels[-1][1] == ["dalit", "dalit", "other", "janajati", "janajati"]
+
+
+@pytest.mark.parametrize(("column", "kind"), [("ward_no", "category"), ("respondent_age", "age")])
+def test_small_whole_numbers_are_ages_only_in_a_column_named_for_ages(column, kind):
+    uniques = [str(i) for i in range(1, 34)]
+    ladder = build_ladder(
+        column,
+        None,
+        uniques,
+        np.full(len(uniques), 20),
+        age_band_width=5,
+        age_top_code=80,
+        place_level="district",
+        date_level="month",
+        rare_category_min=5,
+        other_code="other",
+    )
+    assert ladder.kind == kind
+    labels = {label for _name, level in ladder.levels for label in level}
+    if kind == "category":  # ward 17 is never published as the age band "15-19"
+        assert not any("-" in label or "+" in label for label in labels), labels
