@@ -117,6 +117,22 @@ def _keep_an_admin(session: Session, organisation: Organisation, user: User) -> 
         )
 
 
+def get_member(
+    session: Session, principal: Principal, organisation: Organisation, user_id: int
+) -> User:
+    """A member of the organisation, for its admins (who else is a member is theirs to know:
+    anyone else gets PermissionDenied before any lookup, so ids reveal nothing)."""
+    authorize(session, principal, "organisation.admin", organisation.id)
+    user = session.scalar(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(User.id == user_id, Membership.organisation_id == organisation.id)
+    )
+    if user is None:
+        raise NotFound("This person is not a member of the organisation.", code="member_not_found")
+    return user
+
+
 def remove_membership(
     session: Session, principal: Principal, organisation: Organisation, user: User
 ) -> None:

@@ -59,7 +59,7 @@ from catalog.services.tokens import MAX_PERSONAL_DAYS
 from catalog.services.users import MIN_PASSWORD
 from portal import mail
 from portal.i18n import number
-from schema.errors import CGDError, Conflict, InvalidInput, NotFound, PermissionDenied
+from schema.errors import CGDError, Conflict, InvalidInput, PermissionDenied
 
 bp = Blueprint("auth", __name__)
 
@@ -782,9 +782,7 @@ def change_role(slug: str, user_id: int):
     """An organisation admin changes a member's role."""
     with runtime().db.session() as s:
         org = _organisation(s, slug)
-        user = s.get(User, user_id)
-        if user is None or not any(m.organisation_id == org.id for m in user.memberships):
-            raise NotFound(_("No such member."), code="member_not_found")
+        user = organisations.get_member(s, _user_principal(), org, user_id)
         role = request.form.get("role", "")
         if role not in {r.value for r in Role}:
             raise InvalidInput(_("Choose a role from the list."), code="invalid_choice")
@@ -801,9 +799,7 @@ def remove_member(slug: str, user_id: int):
     """An organisation admin removes a member (never the last administrator)."""
     with runtime().db.session() as s:
         org = _organisation(s, slug)
-        user = s.get(User, user_id)
-        if user is None:
-            raise NotFound(_("No such member."), code="member_not_found")
+        user = organisations.get_member(s, _user_principal(), org, user_id)
         try:
             organisations.remove_membership(s, _user_principal(), org, user)
         except Conflict as err:

@@ -435,6 +435,13 @@ def test_an_admin_removes_a_member_whose_access_to_the_organisation_ends(world):
         data={"csrf_token": csrf_token(page.data)},
     )
     assert resp.status_code == 403
+    # ... and learns nothing about which ids exist: an unknown id is refused the same way.
+    for action in ("remove", "role"):
+        probe = editor.post(
+            f"/orgs/samata/members/999999/{action}",
+            data={"csrf_token": csrf_token(page.data), "role": "admin"},
+        )
+        assert probe.status_code == 403, action
     # Someone outside the organisation is not found there.
     outsider = f"/orgs/samata/members/{world.users['ed2']}/remove"
     assert _post_form(admin, outsider, {}, page_url="/orgs/samata/members").status_code == 404
