@@ -77,6 +77,7 @@ def serve(host: str, port: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     from portal.app import create_app
+    from portal.logs import gunicorn_logger_class
 
     overrides = {}
     if not (os.environ.get("CGD_BASE_URL") or os.environ.get("CGD_BASE_URL_FILE")):
@@ -93,6 +94,7 @@ def serve(host: str, port: int, threads: int) -> None:
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("accesslog", "-")
+            self.cfg.set("logger_class", gunicorn_logger_class())
 
         def load(self):
             return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -61,3 +62,30 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(cfg.get("LOG_LEVEL", "INFO"))
     return handler
+
+
+# Secrets that travel in URL paths (password-reset and invitation links): logs get a placeholder.
+#: Also URL-encoded, as in the sign-in redirect's ``?next=%2Finvitations%2F...``.
+_SECRET_PATHS = re.compile(
+    r"((?:/|%2F)(?:account(?:/|%2F)reset-password|invitations)(?:/|%2F))[^/?#&\s%]+", re.I
+)
+
+
+def redact_path(path: str) -> str:
+    """``path`` with the secret of a reset or invitation link replaced by ``<token>``."""
+    return _SECRET_PATHS.sub(r"\1<token>", path or "")
+
+
+def gunicorn_logger_class():
+    """Gunicorn's logger whose access log redacts link secrets (for ``cgd serve``'s access log)."""
+    from gunicorn.glogging import Logger
+
+    class RedactingLogger(Logger):
+        def atoms(self, resp, req, environ, request_time):
+            atoms = super().atoms(resp, req, environ, request_time)
+            for key in ("r", "U", "q"):
+                if key in atoms and isinstance(atoms[key], str):
+                    atoms[key] = redact_path(atoms[key])
+            return atoms
+
+    return RedactingLogger

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -61,6 +63,10 @@ def test_serve_links_name_the_served_address_unless_a_base_url_is_set(
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail("cgd serve did not start: " + (proc.stdout.read() or ""))
                 time.sleep(0.3)
+        for secret_path in ("/account/reset-password/s3cr3t-reset", "/invitations/s3cr3t-invite"):
+            # 400 / a redirect to sign-in: not valid links; the point is what the logs keep
+            with contextlib.suppress(urllib.error.HTTPError):
+                _get(served + secret_path)
         catalogue = _get(f"{served}/catalog.jsonld")
         expected = base_url or served
         assert f"{expected}/catalog" in catalogue
@@ -70,3 +76,6 @@ def test_serve_links_name_the_served_address_unless_a_base_url_is_set(
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert f"public address {expected}" in out
+    # Link secrets never reach the access log or the app's request log.
+    assert "s3cr3t" not in out
+    assert "/account/reset-password/<token>" in out and "/invitations/<token>" in out

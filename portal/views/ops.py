@@ -32,6 +32,7 @@ from prometheus_client.core import GaugeMetricFamily, SummaryMetricFamily
 from sqlalchemy import text
 
 from catalog.services import jobs as job_service
+from portal.logs import redact_path
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("cgd.request")
@@ -89,7 +90,7 @@ def _service_unavailable(err: Exception):
         "service unavailable: %s: %s",
         type(err).__name__,
         str(err).strip().splitlines()[0] if str(err).strip() else "",
-        extra={"request_id": getattr(g, "cgd_request_id", None), "path": request.path},
+        extra={"request_id": getattr(g, "cgd_request_id", None), "path": redact_path(request.path)},
     )
     which = "job queue" if "redis" in type(err).__module__ else "catalogue database"
     error = CGDError(
@@ -124,15 +125,16 @@ def _after(response: Response) -> Response:
     LATENCY.labels(request.method, endpoint).observe(seconds)
     response.headers.setdefault("X-Request-ID", g.cgd_request_id)
     if request.path not in _SKIP_LOG:
+        path = redact_path(request.path)
         log.info(
             "%s %s %s",
             request.method,
-            request.path,
+            path,
             response.status_code,
             extra={
                 "request_id": g.cgd_request_id,
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "endpoint": endpoint,
                 "status": response.status_code,
                 "duration_ms": round(seconds * 1000, 2),
