@@ -703,6 +703,29 @@ def revoke_client(slug: str, client_id: str):
     return redirect(url_for("auth.clients", slug=slug))
 
 
+def _mail_invitation(invited: dict[str, str]) -> str | None:
+    """E-mail an invitation's link: "smtp", "outbox" (no mail server set up) or None (failed)."""
+    try:
+        where = mail.send(
+            current_app.config,
+            to=invited["email"],
+            subject=_("Invitation to %(org)s", org=invited["organisation"]),
+            body=_(
+                "You are invited to join %(org)s on %(site)s as %(role)s.\n\n"
+                "Sign in or create an account with this e-mail address, then open:\n"
+                "%(link)s\n\nThe invitation expires in %(days)s days.",
+                org=invited["organisation"],
+                site=current_app.config["BASE_URL"],
+                role=invited["role"],
+                link=invited["link"],
+                days=number(invitations.INVITATION_DAYS),
+            ),
+        )
+    except mail.MailNotSent:
+        return None
+    return "smtp" if where == "smtp" else "outbox"
+
+
 @bp.route("/orgs/<slug>/members", methods=["GET", "POST"])
 @login_required
 def members(slug: str):
@@ -721,35 +744,16 @@ def members(slug: str):
                 email=request.form.get("email", ""),
                 role=request.form.get("role", ""),
             )
-            link = _public_url("auth.accept_invitation", token=raw)
-            org = _organisation(s, slug)
-            try:
-                where = mail.send(
-                    current_app.config,
-                    to=invitation.email,
-                    subject=_("Invitation to %(org)s", org=org.name),
-                    body=_(
-                        "You are invited to join %(org)s on %(site)s as %(role)s.\n\n"
-                        "Sign in or create an account with this e-mail address, then open:\n"
-                        "%(link)s\n\nThe invitation expires in %(days)s days.",
-                        org=org.name,
-                        site=current_app.config["BASE_URL"],
-                        role=invitation.role,
-                        link=link,
-                        days=number(invitations.INVITATION_DAYS),
-                    ),
-                )
-                mailed = "smtp" if where == "smtp" else "outbox"
-            except mail.MailNotSent:
-                mailed = None
             return {
                 "email": invitation.email,
                 "role": invitation.role,
-                "link": link,
-                "mailed": mailed,
+                "link": _public_url("auth.accept_invitation", token=raw),
+                "organisation": _organisation(s, slug).name,
             }
 
         invited, errors, status = _admin_form_post(invite)
+        if invited:  # mailed after the commit: a slow mail server holds no transaction open
+            invited["mailed"] = _mail_invitation(invited)
     with runtime().db.session() as s:
         org = _organisation(s, slug)
         people = [
