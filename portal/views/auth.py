@@ -703,6 +703,15 @@ def revoke_client(slug: str, client_id: str):
     return redirect(url_for("auth.clients", slug=slug))
 
 
+# The roles as people read them (the same words as the pages' role_name macro).
+_ROLE_NAMES: dict[str, Callable[[], str]] = {
+    "admin": lambda: _("administrator"),
+    "publisher": lambda: _("publisher"),
+    "editor": lambda: _("editor"),
+    "member": lambda: _("member"),
+}
+
+
 def _mail_invitation(invited: dict[str, str]) -> str | None:
     """E-mail an invitation's link: "smtp", "outbox" (no mail server set up) or None (failed)."""
     try:
@@ -716,7 +725,7 @@ def _mail_invitation(invited: dict[str, str]) -> str | None:
                 "%(link)s\n\nThe invitation expires in %(days)s days.",
                 org=invited["organisation"],
                 site=current_app.config["BASE_URL"],
-                role=invited["role"],
+                role=_ROLE_NAMES.get(invited["role"], lambda: invited["role"])(),
                 link=invited["link"],
                 days=number(invitations.INVITATION_DAYS),
             ),

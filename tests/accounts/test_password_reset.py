@@ -234,3 +234,12 @@ def test_an_invitation_is_sent_by_email_with_the_public_link(world, smtp):
     assert message["To"] == "newcomer@example.org"
     assert "Samata Collective" in message["Subject"]
     assert "https://data.example.org/invitations/" in message.get_content()
+    assert "as editor." in message.get_content()
+    # Roles are named as people read them, not by their code.
+    _post(
+        client,
+        "/orgs/samata/members",
+        {"email": "second@example.org", "role": "admin"},
+        page="/orgs/samata/members",
+    )
+    assert "as administrator." in mailbox.arrived()[-1].get_content()
