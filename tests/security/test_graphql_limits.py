@@ -164,15 +164,11 @@ def test_get_cannot_run_mutations_and_deep_variables_are_clean(site):
     assert _partnerships(site) == before
 
 
-def test_a_deep_introspection_query_is_refused_quickly(site):
-    import time
-
+def test_a_deep_introspection_query_is_refused(site):
     inner = "name"
     for _ in range(6):
         inner = f"fields {{ type {{ {inner} }} }}"
-    started = time.monotonic()
     resp = _post(site, {"query": "{ __schema { types { " + inner + " } } }"})
-    assert time.monotonic() - started < 5
     assert_clean(resp, "deep introspection")
     assert resp.json().get("errors"), resp.text[:300]
     assert not (resp.json().get("data") or {}).get("__schema")
