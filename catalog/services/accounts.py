@@ -183,6 +183,15 @@ def revoke_sessions(
     return ended
 
 
+def _check_new_password(new: str) -> None:
+    """InvalidInput (field "new") when a new password is shorter than MIN_PASSWORD."""
+    if len(new or "") < MIN_PASSWORD:
+        raise InvalidInput(
+            "The new password is not valid.",
+            [Problem("weak_password", f"Use at least {MIN_PASSWORD} characters.", field="new")],
+        )
+
+
 def change_password(
     session: Session,
     principal: Principal,
@@ -204,11 +213,7 @@ def change_password(
             "The current password is wrong.",
             [Problem("invalid_credentials", "The current password is wrong.", field="current")],
         )
-    if len(new or "") < MIN_PASSWORD:
-        raise InvalidInput(
-            "The new password is not valid.",
-            [Problem("weak_password", f"Use at least {MIN_PASSWORD} characters.", field="new")],
-        )
+    _check_new_password(new)
     user.password_hash = hash_password(new)
     audit.record(session, principal, "user.password_change", "user", user.id)
     return revoke_sessions(session, principal, user.id, keep=keep_session)
@@ -295,13 +300,20 @@ def _open_reset(session: Session, raw: str | None, now: datetime) -> PasswordRes
     return row
 
 
-def check_password_reset(session: Session, raw: str | None, *, now: datetime | None = None) -> User:
-    """The person an unused, unexpired reset link is for (InvalidInput otherwise)."""
-    row = _open_reset(session, raw, now or datetime.now(UTC))
+def _open_reset_user(
+    session: Session, raw: str | None, now: datetime
+) -> tuple[PasswordReset, User]:
+    """An unused, unexpired reset link and the active person it is for (InvalidInput otherwise)."""
+    row = _open_reset(session, raw, now)
     user = session.get(User, row.user_id)
     if user is None or not user.active:
         raise InvalidInput("This account is disabled.", code="inactive_account")
-    return user
+    return row, user
+
+
+def check_password_reset(session: Session, raw: str | None, *, now: datetime | None = None) -> User:
+    """The person an unused, unexpired reset link is for (InvalidInput otherwise)."""
+    return _open_reset_user(session, raw, now or datetime.now(UTC))[1]
 
 
 def reset_password(
@@ -310,13 +322,8 @@ def reset_password(
     """Set a new password with a reset link: the link and its siblings are used up, every
     browser session of the person ends, and a sign-in lock-out is lifted."""
     now = now or datetime.now(UTC)
-    row = _open_reset(session, raw, now)
-    user = check_password_reset(session, raw, now=now)
-    if len(new or "") < MIN_PASSWORD:
-        raise InvalidInput(
-            "The new password is not valid.",
-            [Problem("weak_password", f"Use at least {MIN_PASSWORD} characters.", field="new")],
-        )
+    row, user = _open_reset_user(session, raw, now)
+    _check_new_password(new)
     # Claim the link with a conditional update: of two submits racing with one link, only the
     # one whose update finds it still unused goes on (the other's transaction sees 0 rows).
     claimed = session.execute(
