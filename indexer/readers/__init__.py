@@ -11,14 +11,13 @@ read.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl
-
-from schema.errors import InvalidInput
 
 from .delimited import read_delimited, read_delimited_file
 from .jsonfile import read_json
@@ -174,6 +173,19 @@ def finish_frame(
     return df
 
 
+@contextlib.contextmanager
+def _within_limits(filename: str) -> Iterator[None]:
+    """A reader that runs out of memory or recursion depth is an InvalidInput."""
+    try:
+        yield
+    except (MemoryError, RecursionError):
+        raise fail(
+            filename,
+            "file_too_complex",
+            "The file is too large or complex to read within the limits.",
+        ) from None
+
+
 def _read_csv_file(
     path: str | os.PathLike, filename: str, limits: Limits, categorical: Collection[str]
 ) -> pl.DataFrame | None:
@@ -189,7 +201,7 @@ def _read_csv_file(
     fmt = detect_format(head, filename)
     if fmt not in ("csv", "tsv"):
         return None
-    try:
+    with _within_limits(filename):
         found = read_delimited_file(
             path,
             filename,
@@ -198,12 +210,6 @@ def _read_csv_file(
             categorical=categorical,
         )
         return None if found is None else finish_frame(*found, filename, limits)
-    except (MemoryError, RecursionError):
-        raise fail(
-            filename,
-            "file_too_complex",
-            "The file is too large or complex to read within the limits.",
-        ) from None
 
 
 def read_table(
@@ -234,7 +240,7 @@ def read_table(
         if found is not None:
             return found
     data = _read_bytes(path, filename, limits)
-    try:
+    with _within_limits(filename):
         fmt = detect_format(data, filename)
         if fmt == "xlsx":
             df, header = read_xlsx(data, filename, limits, sheet=sheet)
@@ -249,14 +255,6 @@ def read_table(
                 categorical=categorical,
             )
         return finish_frame(df, header, filename, limits)
-    except InvalidInput:
-        raise
-    except (MemoryError, RecursionError):
-        raise fail(
-            filename,
-            "file_too_complex",
-            "The file is too large or complex to read within the limits.",
-        ) from None
 
 
 __all__ = [
