@@ -20,11 +20,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, request
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api import json_bodies
 from api.context import runtime
-from api.federation.published import PublishedDataset, base_url_of, published_by_ids, published_one
+from api.federation.published import (
+    PublishedDataset,
+    base_url_of,
+    keywords_of,
+    published_by_ids,
+    published_one,
+    published_page,
+)
 from catalog.models import Dataset, Organisation
 from catalog.services import datasets as dataset_service
 from catalog.services import organisations as organisation_service
@@ -381,14 +388,10 @@ def organization_dict(
     return out
 
 
-def package_dict(item: PublishedDataset) -> dict[str, Any]:
-    """A CKAN package dictionary for a public dataset."""
+def resource_dicts(item: PublishedDataset) -> list[dict[str, Any]]:
+    """The CKAN resources (one per download) of a public dataset."""
     ds = item.dataset
-    tags = [
-        {"name": k, "display_name": (TOPICS.get(k) or {}).get("en", k), "state": "active"}
-        for k in item.keywords
-    ]
-    resources = [
+    return [
         {
             "id": f"{ds.id}-{d.key}",
             "package_id": ds.id,
@@ -405,6 +408,16 @@ def package_dict(item: PublishedDataset) -> dict[str, Any]:
         }
         for i, d in enumerate(item.distributions)
     ]
+
+
+def package_dict(item: PublishedDataset) -> dict[str, Any]:
+    """A CKAN package dictionary for a public dataset."""
+    ds = item.dataset
+    tags = [
+        {"name": k, "display_name": (TOPICS.get(k) or {}).get("en", k), "state": "active"}
+        for k in item.keywords
+    ]
+    resources = resource_dicts(item)
     extras = [{"key": "source", "value": ds.source}, {"key": "uri", "value": item.uri}]
     if item.country:
         extras.append({"key": "country", "value": item.country})
@@ -604,39 +617,48 @@ def _local_sort_key(spec: str) -> Callable[[PublishedDataset], Any]:
     return lambda i: i.modified
 
 
+def _published_or_404(session, ref: str, base_url: str) -> PublishedDataset:
+    """A public dataset by id or slug; anything else is CKAN's ``Not Found Error``."""
+    try:
+        return published_one(session, ref, base_url)
+    except NotFound as exc:
+        raise ActionError("Not found", 404) from exc
+
+
 def package_show(params: dict[str, Any]) -> dict[str, Any]:
     ref = str(params.get("id") or params.get("name_or_id") or "").strip()
     if not ref:
         raise ActionError("Missing value: id", 409, {"id": ["Missing value"]})
     rt = runtime()
     with rt.db.session() as session:
-        try:
-            item = published_one(session, ref, base_url_of(rt.config))
-        except NotFound as exc:
-            raise ActionError("Not found", 404) from exc
-        return package_dict(item)
+        return package_dict(_published_or_404(session, ref, base_url_of(rt.config)))
+
+
+#: The public rule (``datasets.list_published``) as column conditions, for column-only queries.
+_PUBLIC = (Dataset.published_version_id.is_not(None), Dataset.withdrawn.is_(False))
 
 
 def package_list(params: dict[str, Any]) -> list[str]:
     limit = _int(params, "limit", MAX_ROWS, 10**6) if "limit" in params else None
     offset = _int(params, "offset", 0, 10**7)
     with runtime().db.session() as session:
-        stmt = (
-            select(Dataset.slug)
-            .where(Dataset.published_version_id.is_not(None), Dataset.withdrawn.is_(False))
-            .order_by(Dataset.slug)
-            .offset(offset)
-        )
+        stmt = select(Dataset.slug).where(*_PUBLIC).order_by(Dataset.slug).offset(offset)
         if limit is not None:
             stmt = stmt.limit(limit)
         return list(session.scalars(stmt))
 
 
 def _package_counts(session) -> Counter:
-    counts: Counter = Counter()
-    for ds in dataset_service.list_published(session, limit=10**6):
-        counts[ds.organisation_id] += 1
-    return counts
+    """Public datasets per organisation id, counted by the database."""
+    return Counter(
+        dict(
+            session.execute(
+                select(Dataset.organisation_id, func.count(Dataset.id))
+                .where(*_PUBLIC)
+                .group_by(Dataset.organisation_id)
+            ).all()
+        )
+    )
 
 
 def organization_list(params: dict[str, Any]) -> list[Any]:
@@ -704,8 +726,8 @@ def current_package_list_with_resources(params: dict[str, Any]) -> list[dict[str
         offset = (max(_int(params, "page", 1, 10**6), 1) - 1) * limit
     rt = runtime()
     with rt.db.session() as session:
-        ids = [d.id for d in dataset_service.list_published(session, limit=limit, offset=offset)]
-        return [package_dict(i) for i in published_by_ids(session, ids, base_url_of(rt.config))]
+        _total, items = published_page(session, base_url_of(rt.config), limit=limit, offset=offset)
+        return [package_dict(i) for i in items]
 
 
 def resource_show(params: dict[str, Any]) -> dict[str, Any]:
@@ -716,11 +738,8 @@ def resource_show(params: dict[str, Any]) -> dict[str, Any]:
     dataset_id = ref.split("-", 1)[0]
     rt = runtime()
     with rt.db.session() as session:
-        try:
-            item = published_one(session, dataset_id, base_url_of(rt.config))
-        except NotFound as exc:
-            raise ActionError("Not found", 404) from exc
-        for resource in package_dict(item)["resources"]:
+        item = _published_or_404(session, dataset_id, base_url_of(rt.config))
+        for resource in resource_dicts(item):
             if resource["id"] == ref:
                 return resource
     raise ActionError("Not found", 404)
@@ -729,12 +748,9 @@ def resource_show(params: dict[str, Any]) -> dict[str, Any]:
 def tag_list(params: dict[str, Any]) -> list[Any]:
     """The tags (topics and keywords) of public datasets; ``query`` keeps those containing it."""
     query = str(params.get("query") or params.get("q") or "").strip().lower()
-    rt = runtime()
-    with rt.db.session() as session:
-        ids = [d.id for d in dataset_service.list_published(session, limit=10**6)]
-        tags = sorted(
-            {k for i in published_by_ids(session, ids, base_url_of(rt.config)) for k in i.keywords}
-        )
+    with runtime().db.session() as session:
+        metas = session.scalars(select(Dataset.metadata_).where(*_PUBLIC))
+        tags = sorted({k for meta in metas for k in keywords_of(meta or {})})
     if query:
         tags = [t for t in tags if query in t.lower()]
     if not _bool(params, "all_fields"):

@@ -102,7 +102,7 @@ class PublishedDataset:
 
     @property
     def keywords(self) -> list[str]:
-        return list(dict.fromkeys([*self.topics, *(self.meta.get("keywords") or [])]))
+        return keywords_of(self.meta)
 
     @property
     def places(self) -> list[str]:
@@ -181,6 +181,11 @@ def _utc(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def keywords_of(meta: dict[str, Any]) -> list[str]:
+    """A dataset's tags from its metadata: its topics, then its keywords, each once."""
+    return list(dict.fromkeys([*(meta.get("topics") or []), *(meta.get("keywords") or [])]))
 
 
 def local_distributions(
