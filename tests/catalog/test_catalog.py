@@ -8,21 +8,12 @@ from alembic.migration import MigrationContext
 from sqlalchemy import select
 
 import catalog.model_registry  # noqa: F401
-from catalog.db import Database
 from catalog.models import AuditEvent, Base, Role
 from catalog.permissions import authorize
 from catalog.principal import ANONYMOUS, Principal, system
 from catalog.services import datasets, organisations, users
 from indexer.synthetic import demo_metadata
 from schema.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-
-
-@pytest.fixture
-def db(database_url):
-    database = Database(database_url)
-    database.upgrade()
-    yield database
-    database.dispose()
 
 
 def test_migrations_create_exactly_the_models(db):
@@ -33,11 +24,15 @@ def test_migrations_create_exactly_the_models(db):
 
 def _org_with_people(db):
     with db.session() as s:
-        org = organisations.create_organisation(s, system(), slug="dalit-voices", name="Dalit Voices")
+        org = organisations.create_organisation(
+            s, system(), slug="dalit-voices", name="Dalit Voices"
+        )
         other = organisations.create_organisation(s, system(), slug="other-cso", name="Other CSO")
         people = {}
         for role in Role:
-            u = users.create_user(s, system(), email=f"{role.value}@example.org", password="long-enough-pw")
+            u = users.create_user(
+                s, system(), email=f"{role.value}@example.org", password="long-enough-pw"
+            )
             organisations.set_membership(s, system(), org, u, role.value)
             people[role.value] = u.id
         return org.id, other.id, people
@@ -52,12 +47,19 @@ def test_roles_and_scopes_are_checked_in_one_place(db):
             authorize(s, editor, "version.publish", org_id)
         with pytest.raises(PermissionDenied):
             authorize(s, editor, "dataset.create", other_id)
-        publisher_token = Principal(kind="token", user_id=people["publisher"], scopes=frozenset({"datasets:write"}))
+        publisher_token = Principal(
+            kind="token", user_id=people["publisher"], scopes=frozenset({"datasets:write"})
+        )
         authorize(s, publisher_token, "dataset.create", org_id)
         with pytest.raises(PermissionDenied) as err:
             authorize(s, publisher_token, "version.publish", org_id)
         assert err.value.code == "insufficient_scope"
-        bound = Principal(kind="token", user_id=people["admin"], scopes=None, organisation_ids=frozenset({other_id}))
+        bound = Principal(
+            kind="token",
+            user_id=people["admin"],
+            scopes=None,
+            organisation_ids=frozenset({other_id}),
+        )
         with pytest.raises(PermissionDenied) as err:
             authorize(s, bound, "dataset.create", org_id)
         assert err.value.code == "organisation_not_granted"
@@ -85,7 +87,9 @@ def test_unpublished_dataset_is_private_to_its_organisation(db):
     _org_with_people(db)
     with db.session() as s:
         editor = users.get_user_by_email(s, "editor@example.org")
-        ds = datasets.create_dataset(s, Principal(kind="user", user_id=editor.id), "dalit-voices", demo_metadata())
+        ds = datasets.create_dataset(
+            s, Principal(kind="user", user_id=editor.id), "dalit-voices", demo_metadata()
+        )
         slug = ds.slug
     with db.session() as s:
         with pytest.raises(NotFound):
@@ -109,4 +113,6 @@ def test_passwords_are_hashed_with_argon2(db):
         assert users.verify_password(u, "correct horse battery")
         assert not users.verify_password(u, "wrong password!!")
     with db.session() as s, pytest.raises(PermissionDenied):
-        users.create_user(s, ANONYMOUS, email="b@example.org", password="long-enough-pw", is_admin=True)
+        users.create_user(
+            s, ANONYMOUS, email="b@example.org", password="long-enough-pw", is_admin=True
+        )

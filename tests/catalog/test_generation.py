@@ -19,14 +19,6 @@ from indexer.search import get_backend
 
 
 @pytest.fixture
-def db(database_url):
-    database = Database(database_url)
-    database.upgrade()
-    yield database
-    database.dispose()
-
-
-@pytest.fixture
 def search(db, tmp_path):
     backend = get_backend("embedded", path=str(tmp_path / "search.sqlite3"))
     backend.setup()
