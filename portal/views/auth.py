@@ -16,7 +16,8 @@ views only turn forms into service calls and errors into messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -59,7 +60,7 @@ from catalog.services.tokens import MAX_PERSONAL_DAYS
 from catalog.services.users import MIN_PASSWORD
 from portal import mail
 from portal.i18n import number
-from schema.errors import CGDError, Conflict, InvalidInput, PermissionDenied
+from schema.errors import CGDError, Conflict, InvalidInput, PermissionDenied, Problem
 
 bp = Blueprint("auth", __name__)
 
@@ -283,6 +284,15 @@ def _problems_by_field(err: CGDError) -> dict[str, list[str]]:
     return out
 
 
+def _confirmed_new_password() -> str:
+    """The form's new password; InvalidInput (on confirm_password) when the two copies differ."""
+    new = request.form.get("new_password", "")
+    if new != request.form.get("confirm_password", ""):
+        differ = _("The two new passwords differ.")
+        raise InvalidInput(differ, [Problem("password_mismatch", differ, field="confirm_password")])
+    return new
+
+
 def _user_principal() -> Principal:
     principal = current_principal()
     if principal.kind != "user":
@@ -417,20 +427,17 @@ def reset_password(token: str):
             response = render_template("account/reset_password.html", invalid=True, errors={})
             return response, 400, {"Cache-Control": "no-store"}
     if request.method == "POST":
-        new = request.form.get("new_password", "")
-        if new != request.form.get("confirm_password", ""):
-            errors, status = {"confirm_password": [_("The two new passwords differ.")]}, 400
+        try:
+            new = _confirmed_new_password()
+            with runtime().db.session() as s:
+                accounts.reset_password(s, token, new)
+        except CGDError as err:
+            errors, status = _problems_by_field(err), err.status
         else:
-            try:
-                with runtime().db.session() as s:
-                    accounts.reset_password(s, token, new)
-            except CGDError as err:
-                errors, status = _problems_by_field(err), err.status
-            else:
-                _end_browser_session()
-                logout_user()
-                session.clear()
-                return redirect(url_for("auth.sign_in", reset="done"))
+            _end_browser_session()
+            logout_user()
+            session.clear()
+            return redirect(url_for("auth.sign_in", reset="done"))
     response = render_template("account/reset_password.html", invalid=False, errors=errors)
     return response, status, {"Cache-Control": "no-store"}
 
@@ -507,21 +514,18 @@ def security():
     status = 200
     changed = None
     if request.method == "POST":
-        new = request.form.get("new_password", "")
-        if new != request.form.get("confirm_password", ""):
-            errors, status = {"confirm_password": [_("The two new passwords differ.")]}, 400
-        else:
-            try:
-                with runtime().db.session() as s:
-                    changed = accounts.change_password(
-                        s,
-                        principal,
-                        current=request.form.get("current_password", ""),
-                        new=new,
-                        keep_session=current_user.session_secret,
-                    )
-            except CGDError as err:
-                errors, status = _problems_by_field(err), err.status
+        try:
+            new = _confirmed_new_password()
+            with runtime().db.session() as s:
+                changed = accounts.change_password(
+                    s,
+                    principal,
+                    current=request.form.get("current_password", ""),
+                    new=new,
+                    keep_session=current_user.session_secret,
+                )
+        except CGDError as err:
+            errors, status = _problems_by_field(err), err.status
     return (
         render_template(
             "account/security.html",
@@ -789,6 +793,15 @@ def members(slug: str):
     )
 
 
+@contextmanager
+def _conflict_in_page_language() -> Iterator[None]:
+    """A Conflict from a member action (the last administrator) shown in the page's language."""
+    try:
+        yield
+    except Conflict as err:
+        raise Conflict(_problem_text(err.code, None, err.message), code=err.code) from None
+
+
 @bp.post("/orgs/<slug>/members/<int:user_id>/role")
 @login_required
 def change_role(slug: str, user_id: int):
@@ -799,10 +812,8 @@ def change_role(slug: str, user_id: int):
         role = request.form.get("role", "")
         if role not in {r.value for r in Role}:
             raise InvalidInput(_("Choose a role from the list."), code="invalid_choice")
-        try:
+        with _conflict_in_page_language():
             organisations.set_membership(s, _user_principal(), org, user, role)
-        except Conflict as err:
-            raise Conflict(_problem_text(err.code, None, err.message), code=err.code) from None
     return redirect(url_for("auth.members", slug=slug))
 
 
@@ -813,10 +824,8 @@ def remove_member(slug: str, user_id: int):
     with runtime().db.session() as s:
         org = _organisation(s, slug)
         user = organisations.get_member(s, _user_principal(), org, user_id)
-        try:
+        with _conflict_in_page_language():
             organisations.remove_membership(s, _user_principal(), org, user)
-        except Conflict as err:
-            raise Conflict(_problem_text(err.code, None, err.message), code=err.code) from None
     return redirect(url_for("auth.members", slug=slug))
 
 
