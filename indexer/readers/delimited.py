@@ -378,6 +378,26 @@ def _count_delimiters(source, delim: str) -> int:
     ) - 1
 
 
+def _parse_and_count(
+    source, delim: str, limits: Limits, dtypes: list[pl.DataType] | None
+) -> tuple[pl.DataFrame | None, pl.exceptions.PolarsError | None, int]:
+    """:func:`_parse` and :func:`_count_delimiters` of ``source`` (bytes or a path) at once
+    (each multi-threaded, the GIL released): ``(frame, None, delimiters)`` or ``(None, the
+    parse error, delimiters)``; ``delimiters`` is -1 when the count failed."""
+    df = error = None
+    with ThreadPoolExecutor(1, thread_name_prefix="cgd-csv") as pool:
+        counting = pool.submit(_count_delimiters, source, delim)
+        try:
+            df = _parse(source, delim, limits, dtypes)
+        except pl.exceptions.PolarsError as exc:
+            error = exc
+        try:
+            delimiters = counting.result()
+        except pl.exceptions.PolarsError:
+            delimiters = -1
+    return df, error, delimiters
+
+
 def fields_fit(df: pl.DataFrame, delimiters: int, ncols: int) -> bool:
     """Whether every record of the parsed ``df`` (header included) had ``ncols`` fields.
 
@@ -423,15 +443,8 @@ def read_delimited_file(
         return None
     delim, header = _head_info(head, filename, limits, delimiter)
     dtypes = _dtypes(header, categorical)
-    with ThreadPoolExecutor(1, thread_name_prefix="cgd-csv") as pool:
-        # polars parses and counts at once (each multi-threaded, the GIL released).
-        counting = pool.submit(_count_delimiters, os.fspath(path), delim)
-        try:
-            df = _parse(os.fspath(path), delim, limits, dtypes)
-            delimiters = counting.result()
-        except pl.exceptions.PolarsError:
-            return None
-    if not fields_fit(df, delimiters, len(header)):
+    df, _error, delimiters = _parse_and_count(os.fspath(path), delim, limits, dtypes)
+    if df is None or not fields_fit(df, delimiters, len(header)):
         return None
     return df.slice(1), header
 
@@ -470,19 +483,7 @@ def read_delimited(
 
     problems = ProblemList(filename, limits.max_problems)
     dtypes = _dtypes(header, categorical)
-    df: pl.DataFrame | None = None
-    error: pl.exceptions.PolarsError | None = None
-    with ThreadPoolExecutor(1, thread_name_prefix="cgd-csv") as pool:
-        # polars parses and counts at once (each multi-threaded, the GIL released).
-        counting = pool.submit(_count_delimiters, data, delim)
-        try:
-            df = _parse(data, delim, limits, dtypes)
-        except pl.exceptions.PolarsError as exc:
-            error = exc
-        try:
-            delimiters = counting.result()
-        except pl.exceptions.PolarsError:
-            delimiters = -1
+    df, error, delimiters = _parse_and_count(data, delim, limits, dtypes)
     if df is not None and fields_fit(df, delimiters, ncols):
         return df.slice(1), header
 
