@@ -12,25 +12,16 @@ from api.context import current_principal
 from catalog.models import Membership, User
 from catalog.oauth_models import Invitation, OAuthToken
 from catalog.services.accounts import MAX_FAILURES
-from tests.accounts.world import PASSWORD, World, bearer, csrf_token
+from tests.accounts.world import PASSWORD, World, bearer, csrf_token, sign_in
 
 
 @pytest.fixture
 def world(make_app):
     app = make_app()
-    world = World(app.extensions["cgd"])
-    world.app = app
+    world = World.of(app)
     world.add_org("samata", "Samata Collective")
     world.add_org("dalit-voice", "Dalit Voice")
     return world
-
-
-def _sign_in(client, email: str, password: str = PASSWORD):
-    page = client.get("/account/sign-in")
-    return client.post(
-        "/account/sign-in",
-        data={"email": email, "password": password, "csrf_token": csrf_token(page.data)},
-    )
 
 
 def _post_form(client, url: str, data: dict, page_url: str | None = None):
@@ -72,7 +63,7 @@ def test_every_form_needs_its_csrf_token(world):
     for url in ("/account/sign-in", "/account/sign-up"):
         resp = client.post(url, data={"email": "ada@example.org", "password": PASSWORD})
         assert resp.status_code == 400, url
-    assert _sign_in(client, "ada@example.org").status_code == 302
+    assert sign_in(client, "ada@example.org").status_code == 302
     for url in (
         "/account/sign-out",
         "/account/tokens",
@@ -90,10 +81,10 @@ def test_wrong_password_then_lock_out_after_repeated_failures(world):
     world.add_user("ada")
     client = world.app.test_client()
     for _ in range(MAX_FAILURES):
-        resp = _sign_in(client, "ada@example.org", "wrong password!")
+        resp = sign_in(client, "ada@example.org", "wrong password!")
         assert resp.status_code == 401 and b"Wrong e-mail or password" in resp.data
     # Now even the right password is refused for a while.
-    locked = _sign_in(client, "ada@example.org")
+    locked = sign_in(client, "ada@example.org")
     assert locked.status_code == 401 and b"locked" in locked.data
     assert client.get("/account").status_code == 302
     with world.runtime.db.session() as s:
@@ -101,14 +92,14 @@ def test_wrong_password_then_lock_out_after_repeated_failures(world):
 
 
 def test_an_unknown_email_fails_like_a_wrong_password(world):
-    resp = _sign_in(world.app.test_client(), "nobody@example.org")
+    resp = sign_in(world.app.test_client(), "nobody@example.org")
     assert resp.status_code == 401 and b"Wrong e-mail or password" in resp.data
 
 
 def test_sign_out_ends_the_session(world):
     world.add_user("ada")
     client = world.app.test_client()
-    _sign_in(client, "ada@example.org")
+    sign_in(client, "ada@example.org")
     resp = _post_form(client, "/account/sign-out", {}, page_url="/account")
     assert resp.status_code == 302
     assert client.get("/account").status_code == 302
@@ -142,7 +133,7 @@ def test_an_admin_invites_and_only_the_invited_person_joins_with_the_role(world)
     world.add_user("ada", org="samata", role="admin")
     world.add_user("eve")
     admin = world.app.test_client()
-    _sign_in(admin, "ada@example.org")
+    sign_in(admin, "ada@example.org")
     resp = _post_form(
         admin, "/orgs/samata/members", {"email": "newcomer@example.org", "role": "editor"}
     )
@@ -157,7 +148,7 @@ def test_an_admin_invites_and_only_the_invited_person_joins_with_the_role(world)
 
     # Someone else who got the link cannot use it.
     eve = world.app.test_client()
-    _sign_in(eve, "eve@example.org")
+    sign_in(eve, "eve@example.org")
     assert _post_form(eve, path, {}).status_code == 403
 
     newcomer = world.app.test_client()
@@ -183,7 +174,7 @@ def test_only_organisation_admins_manage_members_and_applications(world):
     world.add_user("bea", org="dalit-voice", role="admin")
     for label in ("ed", "bea"):
         client = world.app.test_client()
-        _sign_in(client, f"{label}@example.org")
+        sign_in(client, f"{label}@example.org")
         assert client.get("/orgs/samata/members").status_code == 403
         assert client.get("/orgs/samata/clients").status_code == 403
 
@@ -191,7 +182,7 @@ def test_only_organisation_admins_manage_members_and_applications(world):
 def test_an_admin_registers_an_application_and_sees_its_secret_once(world):
     world.add_user("ada", org="samata", role="admin")
     client = world.app.test_client()
-    _sign_in(client, "ada@example.org")
+    sign_in(client, "ada@example.org")
     resp = _post_form(
         client,
         "/orgs/samata/clients",
@@ -217,7 +208,7 @@ def test_an_admin_registers_an_application_and_sees_its_secret_once(world):
 def test_personal_access_token_with_scopes_organisations_and_expiry(world):
     world.add_user("ada", org="samata", role="admin")
     client = world.app.test_client()
-    _sign_in(client, "ada@example.org")
+    sign_in(client, "ada@example.org")
     resp = _post_form(
         client,
         "/account/tokens",
@@ -282,7 +273,7 @@ def test_the_hook_sets_the_principal_for_graphql_from_a_token_or_the_session(wor
         )
         assert principal.organisation_ids == frozenset({world.org_id("samata")})
     client = world.app.test_client()
-    _sign_in(client, "ada@example.org")
+    sign_in(client, "ada@example.org")
     seen = {}
 
     with client.session_transaction() as sess:
@@ -385,7 +376,7 @@ def test_an_admin_changes_a_members_role_and_others_cannot(world):
     world.add_user("ada", org="samata", role="admin")
     world.add_user("ed", org="samata", role="editor")
     admin = world.app.test_client()
-    _sign_in(admin, "ada@example.org")
+    sign_in(admin, "ada@example.org")
     url = f"/orgs/samata/members/{world.users['ed']}/role"
     assert (
         _post_form(admin, url, {"role": "publisher"}, page_url="/orgs/samata/members").status_code
@@ -399,7 +390,7 @@ def test_an_admin_changes_a_members_role_and_others_cannot(world):
         == 400
     )
     editor = world.app.test_client()
-    _sign_in(editor, "ed@example.org")
+    sign_in(editor, "ed@example.org")
     page = editor.get("/account")
     resp = editor.post(
         f"/orgs/samata/members/{world.users['ed']}/role",
@@ -426,8 +417,8 @@ def test_an_admin_removes_a_member_whose_access_to_the_organisation_ends(world):
     world.add_user("ed", org="samata", role="editor")
     world.add_user("ed2", org="dalit-voice", role="admin")
     admin, editor = world.app.test_client(), world.app.test_client()
-    _sign_in(admin, "ada@example.org")
-    _sign_in(editor, "ed@example.org")
+    sign_in(admin, "ada@example.org")
+    sign_in(editor, "ed@example.org")
     # A member who is not an admin cannot remove anyone.
     page = editor.get("/account")
     resp = editor.post(
@@ -456,7 +447,7 @@ def test_an_admin_removes_a_member_whose_access_to_the_organisation_ends(world):
 def test_the_last_administrator_can_be_neither_removed_nor_demoted(world):
     world.add_user("ada", org="samata", role="admin")
     admin = world.app.test_client()
-    _sign_in(admin, "ada@example.org")
+    sign_in(admin, "ada@example.org")
     me = world.users["ada"]
     removed = _post_form(
         admin, f"/orgs/samata/members/{me}/remove", {}, page_url="/orgs/samata/members"

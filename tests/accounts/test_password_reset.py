@@ -17,7 +17,7 @@ from sqlalchemy import select
 from catalog.services import accounts
 from catalog.session_models import PasswordReset
 from schema.errors import CGDError
-from tests.accounts.world import PASSWORD, World, csrf_token
+from tests.accounts.world import PASSWORD, World, csrf_token, sign_in
 
 LINK = re.compile(r"https?://\S+/account/reset-password/\S+")
 
@@ -71,8 +71,7 @@ def smtp():
 
 
 def _world(app) -> World:
-    world = World(app.extensions["cgd"])
-    world.app = app
+    world = World.of(app)
     world.add_org("samata", "Samata Collective")
     world.add_user("bea", org="samata")
     return world
@@ -98,15 +97,7 @@ def _forgot(client, address: str):
 
 
 def _sign_in(client, password: str):
-    page = client.get("/account/sign-in")
-    return client.post(
-        "/account/sign-in",
-        data={
-            "email": "bea@example.org",
-            "password": password,
-            "csrf_token": csrf_token(page.data),
-        },
-    )
+    return sign_in(client, "bea@example.org", password)
 
 
 def test_a_reset_link_by_email_changes_the_password_once_and_ends_every_session(world, smtp):

@@ -13,14 +13,13 @@ from catalog.models import User
 from catalog.services import accounts
 from catalog.session_models import UserSession
 from schema.errors import InvalidInput
-from tests.accounts.world import PASSWORD, World, csrf_token, person
+from tests.accounts.world import PASSWORD, World, csrf_token, person, sign_in
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 
 
 def _world(app) -> World:
-    world = World(app.extensions["cgd"])
-    world.app = app
+    world = World.of(app)
     world.add_org("samata", "Samata Collective")
     world.add_user("bea", org="samata")
     return world
@@ -37,12 +36,7 @@ def world_on_both(make_app, database_url):
 
 
 def _sign_in(client, email: str = "bea@example.org"):
-    page = client.get("/account/sign-in")
-    resp = client.post(
-        "/account/sign-in",
-        data={"email": email, "password": PASSWORD, "csrf_token": csrf_token(page.data)},
-        headers={"User-Agent": BROWSER},
-    )
+    resp = sign_in(client, email, headers={"User-Agent": BROWSER})
     assert resp.status_code == 302, resp.data[:300]
     return resp
 

@@ -28,6 +28,16 @@ def csrf_token(html: str | bytes) -> str:
     return match.group(1)
 
 
+def sign_in(client, email: str, password: str = PASSWORD, **post):
+    """POST the sign-in form (with its CSRF token) in this test client; the response."""
+    page = client.get("/account/sign-in")
+    return client.post(
+        "/account/sign-in",
+        data={"email": email, "password": password, "csrf_token": csrf_token(page.data)},
+        **post,
+    )
+
+
 def person(user_id: int, *, is_admin: bool = False) -> Principal:
     """The principal of a person signed in to the portal."""
     return Principal(kind="user", user_id=user_id, is_admin=is_admin)
@@ -50,6 +60,13 @@ class World:
     runtime: object
     orgs: dict[str, int] = field(default_factory=dict)  # slug -> id
     users: dict[str, int] = field(default_factory=dict)  # label -> id
+
+    @classmethod
+    def of(cls, app) -> World:
+        """The world of this Flask app's runtime (``world.app`` is the app)."""
+        world = cls(app.extensions["cgd"])
+        world.app = app
+        return world
 
     def org_id(self, slug: str) -> int:
         return self.orgs[slug]

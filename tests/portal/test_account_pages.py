@@ -12,7 +12,13 @@ import pytest
 from catalog.models import Role
 from catalog.services import clients as client_service
 from catalog.services import invitations, organisations
-from tests.accounts.world import PASSWORD, World, cheap_password_hashing, csrf_token, person
+from tests.accounts.world import (
+    World,
+    cheap_password_hashing,
+    csrf_token,
+    person,
+    sign_in,
+)
 
 REDIRECT = "http://127.0.0.1:8765/callback"
 DEVANAGARI = re.compile(r"[\u0900-\u097f]")
@@ -26,8 +32,7 @@ def _cheap_hashing(monkeypatch):
 @pytest.fixture
 def world(make_app):
     app = make_app()
-    world = World(app.extensions["cgd"])
-    world.app = app
+    world = World.of(app)
     world.add_org("samata", "Samata Collective")
     world.add_user("ada", org="samata", role=Role.ADMIN.value)
     world.add_user("bea")  # belongs to no organisation
@@ -35,15 +40,7 @@ def world(make_app):
 
 
 def _sign_in(client, label: str):
-    page = client.get("/account/sign-in")
-    resp = client.post(
-        "/account/sign-in",
-        data={
-            "email": f"{label}@example.org",
-            "password": PASSWORD,
-            "csrf_token": csrf_token(page.data),
-        },
-    )
+    resp = sign_in(client, f"{label}@example.org")
     assert resp.status_code == 302, resp.data
     return client
 
