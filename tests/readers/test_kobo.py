@@ -1,7 +1,9 @@
 """Pull from a local server replaying KoboToolbox API v2 response shapes."""
 
+import contextlib
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -108,14 +110,22 @@ class KoboReplay(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+@contextlib.contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[ThreadingHTTPServer]:
+    """``handler`` served on a free local port, in a thread, for the ``with`` block."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="module")
 def kobo_server():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), KoboReplay)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(KoboReplay) as server:
+        yield f"http://127.0.0.1:{server.server_port}"
 
 
 def test_pull_follows_next_pages_and_flattens_group_paths(kobo_server):
@@ -197,28 +207,24 @@ class _Counting(KoboReplay):
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
 def test_a_server_on_a_private_address_is_refused_before_the_token_is_sent(host):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Counting)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        with pytest.raises(InvalidInput) as err:
-            pull_submissions(f"http://{host}:{server.server_port}", ASSET, TOKEN)
-        assert err.value.code == "kobo_address_refused"
-        problem = err.value.problems[0]
-        assert problem.file == f"kobo:{ASSET}" and "private or reserved" in problem.message
-        assert _Counting.asked == 0
-        # The same server is pulled from once private addresses are allowed (tests, closed networks).
-        assert (
-            pull_submissions(
-                f"http://{host}:{server.server_port}", ASSET, TOKEN, allow_private=True
-            ).height
-            == KoboReplay.total
-        )
-        assert _Counting.asked == 1
-    finally:
-        _Counting.asked = 0
-        server.shutdown()
-        server.server_close()
+    with serving(_Counting) as server:
+        try:
+            with pytest.raises(InvalidInput) as err:
+                pull_submissions(f"http://{host}:{server.server_port}", ASSET, TOKEN)
+            assert err.value.code == "kobo_address_refused"
+            problem = err.value.problems[0]
+            assert problem.file == f"kobo:{ASSET}" and "private or reserved" in problem.message
+            assert _Counting.asked == 0
+            # The same server is pulled from once private addresses are allowed (tests, closed networks).
+            assert (
+                pull_submissions(
+                    f"http://{host}:{server.server_port}", ASSET, TOKEN, allow_private=True
+                ).height
+                == KoboReplay.total
+            )
+            assert _Counting.asked == 1
+        finally:
+            _Counting.asked = 0
 
 
 @pytest.mark.parametrize(

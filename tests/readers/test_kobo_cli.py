@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import polars as pl
@@ -15,7 +13,7 @@ from click.testing import CliRunner
 from indexer.synthetic import demo_metadata
 from portal.cli import main
 
-from .test_kobo import ASSET, TOKEN, KoboReplay, _submission
+from .test_kobo import ASSET, TOKEN, KoboReplay, _submission, serving
 
 # Synthetic people: the form asks for a name and a phone, and a facilitator's note repeats them.
 NAMES = ["Sita Pariyar", "Gita Sada", "Kamala Mijar", "Rita Khatun", "Maya Tamang"]
@@ -53,12 +51,8 @@ class SeededKobo(KoboReplay):
 
 @pytest.fixture(scope="module")
 def seeded_kobo():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SeededKobo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(SeededKobo) as server:
+        yield f"http://127.0.0.1:{server.server_port}"
 
 
 class Instance:
