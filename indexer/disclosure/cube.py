@@ -59,6 +59,7 @@ from indexer.disclosure.intervals import (
     family_intervals,
     protect_cube,
     protect_family,
+    top_tables,
 )
 from schema.errors import InvalidInput, Problem
 from schema.roles import ColumnRole, ColumnSpec
@@ -229,8 +230,8 @@ def build_cube(
             ).sort(list(combo) or "_n")
 
     # Lines first (cheap, and they also keep what a line gives away from being a
-    # small total), then the linear audit of every highest-order family, until
-    # neither adds a suppression.
+    # small total), then the LP audit of every highest-order family, then of the
+    # families combined, until none adds a suppression.
     joins: dict = {}  # which lower cell each top cell adds up to, per family: rows never move
     while True:
         _complementary_suppression(tables, threshold)
@@ -313,21 +314,19 @@ def audit_cube(
             Interval((), table, row, count, 1.0, high)
             for table, row, count, high in cube_intervals(tables, cube.threshold)
         ]
-    out: list[Interval] = []
-    for family in [c for c in tables if len(c) == max_dims and max_dims > 0]:
-        out.extend(family_intervals(tables, family, cube.threshold))
-    return out
+    return [
+        i for family in top_tables(tables) for i in family_intervals(tables, family, cube.threshold)
+    ]
 
 
 def _protect_intervals(
     tables: dict[tuple[str, ...], pl.DataFrame], threshold: int, cache: dict | None = None
 ) -> bool:
-    """Hypercube complements until every primary cell's feasibility interval reaches
+    """LP-pattern complements until every primary cell's feasibility interval reaches
     the threshold, family by family (see :mod:`indexer.disclosure.intervals`)."""
-    top_size = max((len(c) for c in tables), default=0)
     added = False
     cache = {} if cache is None else cache
-    for family in [c for c in tables if len(c) == top_size and top_size > 0]:
+    for family in top_tables(tables):
         changed, _ = protect_family(tables, family, threshold, cache)
         added |= changed
     return added
@@ -382,7 +381,7 @@ def _complementary_suppression(tables: dict[tuple[str, ...], pl.DataFrame], thre
                     & (pl.col("_nsup") > 0)
                     & ((pl.col("_nsup") == 1) | (pl.col("_supn") < threshold))
                     # a line whose other cells are known has nothing to hide here;
-                    # the linear audit (withheld cells count as known) settles it
+                    # the LP audit (withheld cells count as known) settles it
                     & (pl.col("_npub") > 0)
                 )
                 if weak.height == 0:

@@ -110,20 +110,22 @@ def _cell_of(
     key = ("cell_of", family, sub)
     if cache is not None and key in cache:
         return cache[key]
-    out = _join_cells(top, table, sub)
-    if cache is not None:
-        cache[key] = out
-    return out
-
-
-def _join_cells(top: pl.DataFrame, table: pl.DataFrame, sub: tuple[str, ...]) -> np.ndarray:
     joined = (
         top.select(list(sub))
         .with_row_index("_r")
         .join(table.select(list(sub)).with_row_index("_c"), on=list(sub), how="left")
         .sort("_r")
     )
-    return joined.get_column("_c").to_numpy().astype(np.int64)
+    out = joined.get_column("_c").to_numpy().astype(np.int64)
+    if cache is not None:
+        cache[key] = out
+    return out
+
+
+def top_tables(tables: dict[tuple[str, ...], pl.DataFrame]) -> list[tuple[str, ...]]:
+    """The highest-order tables: each heads a family with the tables of its sub-combinations."""
+    top_size = max((len(c) for c in tables), default=0)
+    return [c for c in tables if len(c) == top_size and top_size > 0]
 
 
 @dataclass
@@ -136,7 +138,7 @@ class _System:
     rhs: np.ndarray
     component: np.ndarray  # connected block of each unknown
     constrained: np.ndarray  # whether a block has any equation
-    # (table, row, vector over unknowns, true count, constant part)
+    # (table, row, its hidden top cells as indices of the unknowns, true count)
     targets: list[tuple[tuple[str, ...], int, np.ndarray, int]]
 
 
@@ -194,11 +196,8 @@ def _system(
     return _System(unknown, truth, equations, b, component, constrained, targets)
 
 
-def _bounds(
-    system: _System, members: np.ndarray, cache: dict, *, low: bool = True
-) -> tuple[float, float]:
-    """min (unless not ``low``: then a lower bound only) and max of the sum of
-    ``members`` (indices of unknowns), each >= 1."""
+def _bounds(system: _System, members: np.ndarray, cache: dict) -> tuple[float, float]:
+    """min and max of the sum of ``members`` (indices of unknowns), each >= 1."""
     if len(members) == 0:
         return 0.0, 0.0
     bottom = high = 0.0
@@ -208,18 +207,16 @@ def _bounds(
             bottom += len(inside)
             high = np.inf
             continue
-        key = (int(block), tuple(inside.tolist()), low)
+        key = (int(block), tuple(inside.tolist()))
         if key not in cache:
-            cache[key] = _block_bounds(system, int(block), inside, low=low)
+            cache[key] = _block_bounds(system, int(block), inside)
         lo, hi = cache[key]
         bottom += lo
         high += hi
     return bottom, high
 
 
-def _block_bounds(
-    system: _System, block: int, inside: np.ndarray, *, low: bool = True
-) -> tuple[float, float]:
+def _block_bounds(system: _System, block: int, inside: np.ndarray) -> tuple[float, float]:
     variables = np.flatnonzero(system.component == block)
     position = {int(v): i for i, v in enumerate(variables)}
     sub = system.equations[:, variables]
@@ -228,8 +225,8 @@ def _block_bounds(
     b_eq = system.rhs[used]
     c = np.zeros(len(variables))
     c[[position[int(v)] for v in inside]] = 1.0
-    out = [] if low else [float(len(inside))]
-    for sign in (1.0, -1.0) if low else (-1.0,):
+    out = []
+    for sign in (1.0, -1.0):
         res = linprog(sign * c, A_eq=a_eq, b_eq=b_eq, bounds=(1, None), method="highs")
         if res.status == 3:  # unbounded
             out.append(np.inf if sign < 0 else float(len(inside)))
@@ -246,13 +243,11 @@ def family_intervals(
     family: tuple[str, ...],
     threshold: int,
     *,
-    only_small: bool = True,
     low: bool = True,
     cache: dict | None = None,
 ) -> list[Interval]:
-    """The feasibility interval of every hidden cell of the family that is not
-    withheld (only those with a count 1 .. threshold - 1 unless ``only_small``
-    is false).
+    """The feasibility interval of every hidden small cell of the family (count
+    1 .. threshold - 1) that is not withheld.
 
     With ``low`` false this is the quick check the builder runs: the lower ends
     are only bounds (the number of hidden cells inside), and an upper end that
@@ -262,7 +257,7 @@ def family_intervals(
     system = _system(tables, family, cache)
     chosen = []
     for table, row, members, count in system.targets:
-        if only_small and not (1 <= count < threshold):
+        if not (1 <= count < threshold):
             continue
         if tables[table]["_withheld"][row]:
             continue
@@ -276,7 +271,7 @@ def family_intervals(
     bounds: dict = {}
     out = []
     for table, row, members, count, known in chosen:
-        bottom, high = _bounds(system, members, bounds, low=True)
+        bottom, high = _bounds(system, members, bounds)
         out.append(Interval(family, table, row, count, bottom + known, high + known, len(members)))
     return out
 
@@ -538,13 +533,12 @@ def _cube(tables: dict[tuple[str, ...], pl.DataFrame], cache: dict | None) -> _C
     counts = np.concatenate([tables[t].get_column("_n").to_numpy() for t in names]).astype(float)
     hidden = np.concatenate([tables[t].get_column("_sup").to_numpy() for t in names])
     withheld = np.concatenate([tables[t].get_column("_withheld").to_numpy() for t in names])
-    top_size = max((len(t) for t in names), default=0)
     rows, cols, vals = [], [], []
     rel = 0
-    for family in [t for t in names if len(t) == top_size and top_size > 0]:
+    for family in top_tables(tables):
         top = tables[family]
         tops = offset[family] + np.arange(top.height)
-        for size in range(top_size):
+        for size in range(len(family)):
             for sub in itertools.combinations(family, size):
                 cell_of = _cell_of(top, tables[sub], sub, cache, family)
                 distinct, index = np.unique(cell_of, return_inverse=True)
@@ -559,7 +553,7 @@ def _cube(tables: dict[tuple[str, ...], pl.DataFrame], cache: dict | None) -> _C
     return _Cube(names, offset, counts, hidden, withheld, relations)
 
 
-def _cube_system(cube: _Cube) -> tuple[_System, np.ndarray]:
+def _cube_system(cube: _Cube) -> _System:
     """The attacker's system over the whole cube: hidden cells (not withheld) are the
     variables, every relation with a hidden cell in it is an equation."""
     unknown = np.flatnonzero(cube.hidden & ~cube.withheld)
@@ -567,7 +561,7 @@ def _cube_system(cube: _Cube) -> tuple[_System, np.ndarray]:
     a = cube.relations[:, unknown]
     b = -(cube.relations[:, known] @ cube.counts[known])
     used = np.flatnonzero(np.diff(a.indptr) > 0)
-    system = _System(
+    return _System(
         unknown,
         cube.counts[unknown].astype(np.int64),
         a[used],
@@ -576,7 +570,6 @@ def _cube_system(cube: _Cube) -> tuple[_System, np.ndarray]:
         np.ones(1, dtype=bool),
         [],
     )
-    return system, unknown
 
 
 def cube_intervals(
@@ -592,7 +585,7 @@ def cube_intervals(
     maximum, or with ``exact`` false any attainable value once it reaches the
     threshold."""
     cube = _cube(tables, {} if cache is None else cache)
-    system, unknown = _cube_system(cube)
+    system = _cube_system(cube)
     small = np.flatnonzero((system.truth >= 1) & (system.truth < threshold))
     if exact:
         highs = []
@@ -602,7 +595,7 @@ def cube_intervals(
         highs = _screen(system, [(np.array([j]), float(threshold)) for j in small])
     out = []
     for j, high in zip(small, highs, strict=True):
-        index = int(unknown[j])
+        index = int(system.unknown[j])
         table = [t for t in cube.tables if cube.offset[t] <= index][-1]
         out.append((table, index - cube.offset[table], int(system.truth[j]), float(high)))
     return out
