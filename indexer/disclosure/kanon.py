@@ -140,6 +140,17 @@ def class_keys(columns: list[QIColumn]) -> np.ndarray:
     return classes(columns)[0]
 
 
+def _fewest_values(
+    ids: np.ndarray, n_classes: int, sensitive: list[np.ndarray]
+) -> np.ndarray | None:
+    """Per class, the fewest distinct values of any sensitive attribute (None without one)."""
+    per_class = None
+    for values in sensitive:
+        distinct = class_diversity(ids, n_classes, values)
+        per_class = distinct if per_class is None else np.minimum(per_class, distinct)
+    return per_class
+
+
 def diversity(columns: list[QIColumn], sensitive: list[np.ndarray]) -> np.ndarray | None:
     """Per record, the fewest distinct (non-missing) sensitive values in its class."""
     if not sensitive:
@@ -148,11 +159,7 @@ def diversity(columns: list[QIColumn], sensitive: list[np.ndarray]) -> np.ndarra
         ids, sizes = classes(columns)
     else:
         ids, sizes = np.zeros(len(sensitive[0]), dtype=np.int64), np.array([len(sensitive[0])])
-    per_class = None
-    for values in sensitive:
-        distinct = class_diversity(ids, len(sizes), values)
-        per_class = distinct if per_class is None else np.minimum(per_class, distinct)
-    return per_class[ids]
+    return _fewest_values(ids, len(sizes), sensitive)[ids]
 
 
 @dataclass
@@ -185,11 +192,18 @@ def enforce(
     def stats() -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Class of each record, size of each class, fewest sensitive values per class."""
         ids, sizes = classes(columns)
-        div = None
-        for values in sensitive:
-            distinct = class_diversity(ids, len(sizes), values)
-            div = distinct if div is None else np.minimum(div, distinct)
-        return ids, sizes, div
+        return ids, sizes, _fewest_values(ids, len(sizes), sensitive)
+
+    def generalise(column: QIColumn) -> None:
+        column.generalise()
+        generalisations.append(
+            {
+                "column": column.name,
+                "to": column.ladder.levels[column.level][0],
+                "kind": column.ladder.kind,
+                "step": "k-anonymity",
+            }
+        )
 
     def violating() -> np.ndarray:
         ids, sizes, div = stats()
@@ -206,15 +220,7 @@ def enforce(
         node, reduced, ids = chosen
         for column, level in zip(columns, node, strict=True):
             while column.level < level:
-                column.generalise()
-                generalisations.append(
-                    {
-                        "column": column.name,
-                        "to": column.ladder.levels[column.level][0],
-                        "kind": column.ladder.kind,
-                        "step": "k-anonymity",
-                    }
-                )
+                generalise(column)
         if reduced is not None:
             # the search's own local suppression, record by record (checked below)
             for column, codes in zip(columns, reduced, strict=True):
@@ -226,20 +232,12 @@ def enforce(
             candidates = [c for c in columns if c.can_generalise()]
             if not candidates:
                 break
-            target = max(candidates, key=lambda c: (c.cardinality(), c.name))
-            target.generalise()
-            generalisations.append(
-                {
-                    "column": target.name,
-                    "to": target.ladder.levels[target.level][0],
-                    "kind": target.ladder.kind,
-                    "step": "k-anonymity",
-                }
-            )
+            generalise(max(candidates, key=lambda c: (c.cardinality(), c.name)))
             bad = violating()
 
-    # No cell holds the suppressed code before this point (generalisation maps
-    # values to labels or to missing), so suppressed cells are counted by code.
+    # Only the search's own local suppression has put the suppressed code in a
+    # cell before this point (generalisation maps values to labels or to
+    # missing), so suppressed cells are counted by code.
     order = sorted(columns, key=lambda c: (-c.cardinality(), c.name))
     for column in order:
         if not bad.any():
@@ -357,20 +355,21 @@ def _best_node(
     # the share limit is found early and nodes whose generalisation alone
     # loses more than it are not simulated (suppression only adds loss: a
     # suppressed cell loses more than any generalised one)
-    for node in sorted(itertools.product(*ranges), key=lambda nd: -sum(nd)):
-        codes = [to_level[i][level][base[i]] for i, level in enumerate(node)]
-        floor = sum(
+
+    def cells_loss(node: tuple[int, ...], codes: list[np.ndarray]) -> float:
+        return sum(
             float((loss_of[i][level][codes_i] * weight).sum())
             for i, (level, codes_i) in enumerate(zip(node, codes, strict=True))
         )
+
+    for node in sorted(itertools.product(*ranges), key=lambda nd: -sum(nd)):
+        codes = [to_level[i][level][base[i]] for i, level in enumerate(node)]
+        floor = cells_loss(node, codes)  # generalisation alone
         if best_key is not None and not best_key[0] and floor > best_key[1]:
             continue
         radix = [len(columns[i].labels[level]) + 2 for i, level in enumerate(node)]
         loss, share = _node_loss(codes, radix, names, values, weight, k, l)
-        loss += sum(
-            float((loss_of[i][level][codes_i] * weight).sum())
-            for i, (level, codes_i) in enumerate(zip(node, codes, strict=True))
-        )
+        loss += cells_loss(node, codes)  # codes now hold the node's local suppression
         key = (share > max_share + 1e-12, round(loss, 9), sum(node))
         if best_key is None or key < best_key:
             best, best_key, best_codes = node, key, codes
@@ -385,7 +384,7 @@ def _node_loss(
     weight: np.ndarray,
     k: int,
     l: int,  # noqa: E741
-) -> float:
+) -> tuple[float, float]:
     """Suppress (in place) what :func:`enforce` would at this node. Returns the loss
     of the cells it cannot save by suppression alone (the top-up of fully
     suppressed records, counted as whole records), and the share of records
@@ -396,11 +395,7 @@ def _node_loss(
         sizes = np.bincount(ids, weights=weight)
         out = sizes < k
         if values and l > 1:
-            div = None
-            for v in values:
-                distinct = class_diversity(ids, len(sizes), v)
-                div = distinct if div is None else np.minimum(div, distinct)
-            out |= div < l
+            out |= _fewest_values(ids, len(sizes), values) < l
         return out[ids]
 
     violating = bad()
