@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import phonenumbers
 import polars as pl
 
-from indexer.disclosure.patterns import PY_DIGITS, PY_EMAIL, PY_GPS, PY_ID
+from indexer.disclosure.patterns import PY_DATE, PY_DIGITS, PY_EMAIL, PY_GPS, PY_ID
 
 _SAMPLE = 300
 
@@ -82,10 +82,7 @@ _CHECKS = (
 _DIGIT = re.compile(PY_DIGITS)
 
 
-_CALENDAR_DATE = re.compile(
-    r"^(?:(?P<y1>\d{4})[-/.](?P<m1>\d{1,2})[-/.](?P<d1>\d{1,2})"
-    r"|(?P<d2>\d{1,2})[-/.](?P<m2>\d{1,2})[-/.](?P<y2>\d{4}))$"
-)
+_CALENDAR_DATE = re.compile(PY_DATE)
 
 
 def _is_calendar_date(value: str) -> bool:

@@ -92,6 +92,12 @@ PY_GPS = rf"^[-+]?{_PY_D}{{1,3}}\.{_PY_D}{{3,}}(?:\s*[,;]?\s*[-+]?{_PY_D}{{1,3}}
 PY_ID = (
     rf"^(?:{_PY_D}{{1,6}}(?:[-/]{_PY_D}{{1,6}}){{2,}}|[A-Z]{{1,2}}{_PY_D}{{6,9}}|{_PY_D}{{8,}})$"
 )
+#: a whole plain date, as the DATE shape above (year first or last; which part is
+#: which is named, for a check of the ranges)
+PY_DATE = (
+    rf"^(?:(?P<y1>{_PY_D}{{4}})[-/.](?P<m1>{_PY_D}{{1,2}})[-/.](?P<d1>{_PY_D}{{1,2}})"
+    rf"|(?P<d2>{_PY_D}{{1,2}})[-/.](?P<m2>{_PY_D}{{1,2}})[-/.](?P<y2>{_PY_D}{{4}}))$"
+)
 PY_DIGITS = _PY_D
 
 PLACEHOLDERS = ("PHONE", "EMAIL", "URL", "ID", "DATE", "GPS", "NAME")
