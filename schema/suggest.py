@@ -116,21 +116,20 @@ _IDENTIFIER_NAMES = re.compile(
     r"thumb_?print|id|dob|date_?of_?birth|birth_?date|janma_?miti|जन्म_?मिति)($|_)",
     re.IGNORECASE,
 )
+#: Words of place names: a number under one is a place code (ward_no), while a number
+#: under "work_hours" or "land_area" is a measure.
+_PLACE_WORDS = (
+    r"village|ward|tole|settlement|community|locality|neighbou?rhood|municipality|palika|"
+    r"gaunpalika|nagarpalika|vdc|town|city|region|zone|camp"
+)
+_PLACE_NAMES = re.compile(rf"(^|_)({_PLACE_WORDS})($|_)", re.IGNORECASE)
 #: Facts about a person that others can know (sdcMicro's usual key variables beyond the
 #: standard dimensions): small places, work, schooling, religion, marital status.
 _KNOWABLE_NAMES = re.compile(
-    r"(^|_)(village|ward|tole|settlement|community|locality|neighbou?rhood|municipality|palika|"
-    r"gaunpalika|nagarpalika|vdc|town|city|area|place|region|zone|camp|school|college|"
+    rf"(^|_)({_PLACE_WORDS}|area|place|school|college|"
     r"occupation|profession|job|employer|workplace|work|caste_?group|clan|thar|gotra|religion|"
     r"marital(_?status)?|education|qualification|nationality|birth_?place|place_?of_?birth|"
     r"country_?of_?birth|origin)($|_)",
-    re.IGNORECASE,
-)
-#: The knowable names that are places: a number under one is a place code (ward_no), while a
-#: number under "work_hours" or "land_area" is a measure.
-_PLACE_NAMES = re.compile(
-    r"(^|_)(village|ward|tole|settlement|community|locality|neighbou?rhood|municipality|palika|"
-    r"gaunpalika|nagarpalika|vdc|town|city|region|zone|camp)($|_)",
     re.IGNORECASE,
 )
 _MEASURE_WORDS = re.compile(
