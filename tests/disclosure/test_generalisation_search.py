@@ -119,12 +119,11 @@ def test_the_search_generalises_instead_of_suppressing_when_that_loses_less():
     assert _withheld(out) < n * 0.1
 
 
-def test_a_rare_answer_merged_into_other_joins_its_washington_group_level():
-    uniques = ["a_lot_of_difficulty", "cannot_do_at_all", "no_difficulty", "some_difficulty"]
-    counts = np.array([35, 1, 503, 61])
-    ladder = build_ladder(
-        "difficulty_walking",
-        "disability_mobility",
+def _ladder(column, dimension, uniques, counts):
+    """The ladder of a column under the default settings."""
+    return build_ladder(
+        column,
+        dimension,
         uniques,
         counts,
         age_band_width=5,
@@ -134,6 +133,12 @@ def test_a_rare_answer_merged_into_other_joins_its_washington_group_level():
         rare_category_min=5,
         other_code="other",
     )
+
+
+def test_a_rare_answer_merged_into_other_joins_its_washington_group_level():
+    uniques = ["a_lot_of_difficulty", "cannot_do_at_all", "no_difficulty", "some_difficulty"]
+    counts = np.array([35, 1, 503, 61])
+    ladder = _ladder("difficulty_walking", "disability_mobility", uniques, counts)
     base = ladder.levels[ladder.base][1]
     top = ladder.levels[-1][1]
     assert base[1] == "other"
@@ -147,18 +152,7 @@ def test_a_rare_answer_merged_into_other_joins_its_washington_group_level():
 
 def test_broad_caste_groups_nest_over_the_standard_codes():
     uniques = ["hill_dalit", "madhesi_dalit", "muslim", "newar", "tarai_janajati"]
-    ladder = build_ladder(
-        "caste_ethnicity",
-        "caste_ethnicity",
-        uniques,
-        np.array([50, 50, 3, 20, 40]),
-        age_band_width=5,
-        age_top_code=80,
-        place_level="district",
-        date_level="month",
-        rare_category_min=5,
-        other_code="other",
-    )
+    ladder = _ladder("caste_ethnicity", "caste_ethnicity", uniques, np.array([50, 50, 3, 20, 40]))
     assert ladder.levels[ladder.base][1] == [
         "hill_dalit",
         "madhesi_dalit",
@@ -172,18 +166,7 @@ def test_broad_caste_groups_nest_over_the_standard_codes():
 @pytest.mark.parametrize(("column", "kind"), [("ward_no", "category"), ("respondent_age", "age")])
 def test_small_whole_numbers_are_ages_only_in_a_column_named_for_ages(column, kind):
     uniques = [str(i) for i in range(1, 34)]
-    ladder = build_ladder(
-        column,
-        None,
-        uniques,
-        np.full(len(uniques), 20),
-        age_band_width=5,
-        age_top_code=80,
-        place_level="district",
-        date_level="month",
-        rare_category_min=5,
-        other_code="other",
-    )
+    ladder = _ladder(column, None, uniques, np.full(len(uniques), 20))
     assert ladder.kind == kind
     labels = {label for _name, level in ladder.levels for label in level}
     if kind == "category":  # ward 17 is never published as the age band "15-19"
