@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
+
 from catalog.principal import system
 from catalog.services import datasets, organisations
 from catalog.services.jobs import get_job
@@ -27,6 +29,24 @@ def upload_survey(
     df, declared, seeded = kobo_survey(rows, seed=seed)
     meta = demo_metadata()
     meta.update({"columns": declared, "sensitive_topics": ["gbv"]}, **metadata)
+    ids = upload_frame(runtime, df, meta, org=org, auto_publish=auto_publish)
+    with runtime.db.session() as s:
+        job = get_job(s, ids["job_id"])
+        status, result, error = job.status, dict(job.result or {}), job.error
+    return ids | {
+        "job_status": status,
+        "job_result": result,
+        "job_error": error,
+        "frame": df,
+        "seeded": seeded,
+    }
+
+
+def upload_frame(
+    runtime, df: pl.DataFrame, meta: dict[str, Any], *, org: str, auto_publish: bool = False
+) -> dict[str, Any]:
+    """Create an organisation and a dataset with ``meta``, upload ``df`` as survey.csv; the
+    inline runner ingests it. Returns the dataset's id and slug, the version's and the job's."""
     with runtime.db.session() as s:
         organisations.create_organisation(s, system(), slug=org, name="Samata Collective")
         dataset = datasets.create_dataset(s, system(), org, meta)
@@ -40,21 +60,7 @@ def upload_survey(
         version, job = datasets.create_version(
             s, system(), dataset, filename="survey.csv", raw_path=key, auto_publish=auto_publish
         )
-        version_id, job_id = version.id, job.id
-    with runtime.db.session() as s:
-        job = get_job(s, job_id)
-        status, result, error = job.status, dict(job.result or {}), job.error
-    return {
-        "dataset_id": dataset_id,
-        "slug": slug,
-        "version_id": version_id,
-        "job_id": job_id,
-        "job_status": status,
-        "job_result": result,
-        "job_error": error,
-        "frame": df,
-        "seeded": seeded,
-    }
+        return {"dataset_id": dataset_id, "slug": slug, "version_id": version.id, "job_id": job.id}
 
 
 def approve_and_publish(runtime, version_id: str) -> str:

@@ -9,10 +9,9 @@ from collections import Counter
 
 import polars as pl
 
-from catalog.principal import system
-from catalog.services import datasets, organisations
+from catalog.services import datasets
 from indexer.synthetic import demo_metadata
-from tests.disclosure.published import approve_and_publish
+from tests.disclosure.published import approve_and_publish, upload_frame
 
 FIRST = ["Sita", "Ram", "Gita", "Hari", "Maya", "Bikash", "Sunita", "Dipak"]
 LAST = ["Bishwakarma", "Pariyar", "Tamang", "Yadav", "Magar", "Sarki", "Tharu", "Rai"]
@@ -44,19 +43,7 @@ def test_suggested_roles_keep_places_and_jobs_k_anonymous(runtime):
     df = _survey(400, seed=5)
     meta = demo_metadata()
     meta.pop("columns")
-    with runtime.db.session() as s:
-        organisations.create_organisation(s, system(), slug="samata", name="Samata Collective")
-        dataset_id = datasets.create_dataset(s, system(), "samata", meta).id
-    key = f"datasets/{dataset_id}/uploads/survey.csv"
-    path = runtime.files.path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    df.write_csv(path)
-    with runtime.db.session() as s:
-        dataset = datasets.get_dataset(s, dataset_id, system())
-        version, _job = datasets.create_version(
-            s, system(), dataset, filename="survey.csv", raw_path=key
-        )
-        version_id = version.id
+    version_id = upload_frame(runtime, df, meta, org="samata")["version_id"]
     assert approve_and_publish(runtime, version_id) == "published"
     with runtime.db.session() as s:
         version = datasets.get_version(s, version_id)
