@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.deploy.servers import free_port, wait_until_up
+
 CGD = str(Path(sys.executable).parent / "cgd")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str) -> str:
@@ -35,7 +29,7 @@ def _get(url: str) -> str:
 def test_serve_links_name_the_served_address_unless_a_base_url_is_set(
     tmp_path, base_url, from_file
 ):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CGD_INSTANCE_PATH": str(tmp_path / "instance")}
     for key in ("CGD_DATABASE_URL", "CGD_REDIS_URL", "CGD_BASE_URL", "CGD_BASE_URL_FILE"):
         env.pop(key, None)
@@ -54,15 +48,7 @@ def test_serve_links_name_the_served_address_unless_a_base_url_is_set(
     )
     try:
         served = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _get(f"{served}/healthz")
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("cgd serve did not start: " + (proc.stdout.read() or ""))
-                time.sleep(0.3)
+        wait_until_up(proc, served, "cgd serve")
         for secret_path in ("/account/reset-password/s3cr3t-reset", "/invitations/s3cr3t-invite"):
             # 400 / a redirect to sign-in: not valid links; the point is what the logs keep
             with contextlib.suppress(urllib.error.HTTPError):

@@ -8,10 +8,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,6 +17,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+
+from tests.deploy.servers import free_port, wait_until_up
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKER = REPO / "docker"
@@ -134,14 +134,8 @@ def test_compose_environment_names_only_settings_the_app_reads():
                 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_gunicorn_serves_the_app_with_the_image_settings_and_sums_metrics_over_processes(tmp_path):
-    port = _free_port()
+    port = free_port()
     metrics_dir = tmp_path / "prom"
     env = {
         **os.environ,
@@ -174,19 +168,7 @@ def test_gunicorn_serves_the_app_with_the_image_settings_and_sums_metrics_over_p
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as res:
-                    assert res.status == 200
-                    break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    pytest.fail(
-                        "gunicorn did not start: "
-                        + (proc.stdout.read() if proc.poll() is not None else "")
-                    )
-                time.sleep(0.3)
+        wait_until_up(proc, base, "gunicorn")
         for _ in range(20):
             urllib.request.urlopen(f"{base}/healthz", timeout=5).read()
         with pytest.raises(urllib.error.HTTPError):
