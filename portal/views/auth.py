@@ -16,6 +16,7 @@ views only turn forms into service calls and errors into messages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -471,21 +472,20 @@ _SYSTEMS = (
     ("Linux", "Linux"),
 )
 
+_MAJOR_VERSION = re.compile(r"\s*([^.\s]*)")
+
 
 def _browser_label(user_agent: str) -> str:
     """'Firefox 128 on Linux' from a User-Agent, for a person to recognise their browsers;
     the raw text when it names no browser we know (a script, curl)."""
-    browser = next(
-        (
-            f"{name} {user_agent.split(token, 1)[1].split('.')[0].split()[0]}"
-            for token, name in _BROWSERS
-            if token in user_agent
-        ),
-        None,
-    )
-    system = next((name for token, name in _SYSTEMS if token in user_agent), None)
-    if browser is None:
+    found = next(((t, name) for t, name in _BROWSERS if t in user_agent), None)
+    if found is None:
         return user_agent[:60] or _("Unknown browser")
+    token, name = found
+    # The major version: what follows the token up to a dot or a space (may be nothing).
+    version = _MAJOR_VERSION.match(user_agent.split(token, 1)[1]).group(1)
+    browser = f"{name} {version}".strip()
+    system = next((name for t, name in _SYSTEMS if t in user_agent), None)
     return _("%(browser)s on %(system)s", browser=browser, system=system) if system else browser
 
 
@@ -750,10 +750,11 @@ def members(slug: str):
     if request.method == "POST":
 
         def invite(s):
+            org = _organisation(s, slug)
             invitation, raw = invitations.invite(
                 s,
                 principal,
-                _organisation(s, slug),
+                org,
                 email=request.form.get("email", ""),
                 role=request.form.get("role", ""),
             )
@@ -761,7 +762,7 @@ def members(slug: str):
                 "email": invitation.email,
                 "role": invitation.role,
                 "link": _public_url("auth.accept_invitation", token=raw),
-                "organisation": _organisation(s, slug).name,
+                "organisation": org.name,
             }
 
         invited, errors, status = _admin_form_post(invite)

@@ -354,6 +354,8 @@ def test_the_security_forms_need_a_signed_in_person_and_the_csrf_token(world):
             "Edge 131 on Windows",
         ),
         ("curl/8.5.0", "curl/8.5.0"),
+        # A token with no version after it (was an IndexError: a 500 on the security page).
+        ("Mozilla/5.0 (X11; Linux x86_64) Firefox/", "Firefox on Linux"),
     ],
 )
 def test_the_security_page_names_browsers_a_person_recognises(world, agent, label):
