@@ -266,13 +266,7 @@ def validate_table(
     report: dict[str, Any] = {"rows": df.height, "columns": {}}
     new: list[pl.Series] = []
     coded: dict[str, tuple[pl.Series, pl.Series]] = {}  # dimension -> (row ids, codes)
-    coded_names = [
-        name
-        for name, spec in specs.items()
-        if name in df.columns
-        and spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER)
-        and spec.dimension in DIMENSIONS
-    ]
+    coded_names = [name for name in coded_columns(specs) if name in df.columns]
     # A dimension the reader handed over as Categorical keeps its own categories
     # (see read_table's ``categorical``); every other column is matched as text.
     given = {
