@@ -196,14 +196,10 @@ def build_cube(
         )
     dims, measures = _dimensions(records, columns)
     ptable = _ptable_array(make_ptable(threshold))
-    labelled = records.select(pl.col(d).cast(pl.String).fill_null(UNKNOWN) for d in dims)
     # group on integer codes (in label order), not strings: every table is a group_by
-    labels = {
-        d: sorted(v for v in labelled.get_column(d).unique().to_list() if v is not None)
-        for d in dims
-    }
+    labels, codes = _coded(records, dims)
     frame = pl.DataFrame(
-        [labelled.get_column(d).cast(pl.Enum(labels[d])).to_physical() for d in dims]
+        codes
         + [records.get_column(m).cast(pl.Float64, strict=False) for m in measures]
         + [pl.Series("_rkey", record_keys(records.height, key_seed))]
     )
@@ -263,6 +259,14 @@ def build_cube(
     return ProtectedCube(cells=cells, dimensions=dims, measures=measures, threshold=threshold)
 
 
+def _coded(records: pl.DataFrame, dims: list[str]) -> tuple[dict[str, list[str]], list[pl.Series]]:
+    """Each dimension's labels (sorted; a missing value is ``UNKNOWN``) and its values
+    as codes in that order."""
+    labelled = records.select(pl.col(d).cast(pl.String).fill_null(UNKNOWN) for d in dims)
+    labels = {d: sorted(labelled.get_column(d).unique().to_list()) for d in dims}
+    return labels, [labelled.get_column(d).cast(pl.Enum(labels[d])).to_physical() for d in dims]
+
+
 def audit_cube(
     records: pl.DataFrame, cube: ProtectedCube, *, whole: bool = False
 ) -> list[Interval]:
@@ -279,11 +283,8 @@ def audit_cube(
     only a bound.
     """
     dims = cube.dimensions
-    labelled = records.select(pl.col(d).cast(pl.String).fill_null(UNKNOWN) for d in dims)
-    labels = {d: sorted(labelled.get_column(d).unique().to_list()) for d in dims}
-    frame = pl.DataFrame(
-        [labelled.get_column(d).cast(pl.Enum(labels[d])).to_physical() for d in dims]
-    )
+    labels, codes = _coded(records, dims)
+    frame = pl.DataFrame(codes)
     hidden = {
         tuple(sorted((d, labels[d].index(v)) for d, v in cell.dims.items()))
         for cell in cube.cells
