@@ -24,10 +24,7 @@ from indexer.disclosure.config import DisclosureConfig  # noqa: E402
 from indexer.disclosure.cube import audit_cube  # noqa: E402
 from indexer.disclosure.hierarchy import build_ladder  # noqa: E402
 from indexer.disclosure.kanon import QIColumn, enforce  # noqa: E402
-from indexer.pipeline import column_specs  # noqa: E402
-from indexer.synthetic import SURVEY_COLUMNS, generate_survey  # noqa: E402
-from indexer.validate import validate_table  # noqa: E402
-from tests.disclosure.synthetic import large_roles, large_survey  # noqa: E402
+from tests.disclosure.synthetic import large_roles, large_survey, validated_demo  # noqa: E402
 
 QIS = ["age", "sex", "caste_ethnicity", "district", "disability"]
 
@@ -128,9 +125,7 @@ def demo_survey() -> None:
     validate + anonymise: what local suppression withholds, and the cube of the
     3000-row one with its LP audit (every hidden small cell's feasibility interval)."""
     for rows in (600, 3000):
-        df = generate_survey(rows, seed=11)
-        validated = validate_table(df, column_specs(df, SURVEY_COLUMNS), filename="survey.csv")
-        out = anonymise(validated.df, validated.columns, country="NP")
+        out = anonymise(*validated_demo(rows), country="NP")
         report = out.report
         steps = [f"{g['column']}: {g['to']}" for g in report.generalisations if g["step"] != "base"]
         print(

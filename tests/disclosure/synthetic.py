@@ -151,6 +151,18 @@ def survey(n: int = 400, seed: int = 7) -> tuple[pl.DataFrame, dict[str, ColumnS
     return df, roles, seeded
 
 
+def validated_demo(rows: int) -> tuple[pl.DataFrame, dict[str, ColumnSpec]]:
+    """The demo survey (``indexer.synthetic``, seed 11) validated as the pipeline does:
+    its frame and column specs, ready for ``anonymise``."""
+    from indexer.pipeline import column_specs
+    from indexer.synthetic import SURVEY_COLUMNS, generate_survey
+    from indexer.validate import validate_table
+
+    df = generate_survey(rows, seed=11)
+    validated = validate_table(df, column_specs(df, SURVEY_COLUMNS), filename="survey.csv")
+    return validated.df, validated.columns
+
+
 def large_survey(n: int, seed: int = 1) -> pl.DataFrame:
     """A big survey of quasi-identifiers and a measure, vectorised (for benchmarks)."""
     rng = np.random.default_rng(seed)

@@ -15,20 +15,15 @@ import pytest
 
 from indexer.disclosure import anonymise, build_cube
 from indexer.disclosure.cube import CubeCell, ProtectedCube, audit_cube
-from indexer.pipeline import column_specs
-from indexer.synthetic import SURVEY_COLUMNS, generate_survey
-from indexer.validate import validate_table
 from schema.roles import ColumnRole, ColumnSpec
+from tests.disclosure.synthetic import validated_demo
 from tests.disclosure.test_differencing import records, roles
 
 THRESHOLD = 10
 
 
 def _demo(rows: int):
-    df = generate_survey(rows, seed=11)
-    specs = column_specs(df, SURVEY_COLUMNS)
-    validated = validate_table(df, specs, filename="survey.csv")
-    out = anonymise(validated.df, validated.columns, country="NP")
+    out = anonymise(*validated_demo(rows), country="NP")
     return out.records, out.columns
 
 

@@ -16,19 +16,14 @@ import pytest
 
 from indexer.disclosure import anonymise, build_cube
 from indexer.disclosure.cube import UNKNOWN
-from indexer.pipeline import column_specs
-from indexer.synthetic import SURVEY_COLUMNS, generate_survey
-from indexer.validate import validate_table
+from tests.disclosure.synthetic import validated_demo
 
 THRESHOLD = 10
 
 
 @pytest.fixture(scope="module")
 def demo():
-    df = generate_survey(3000, seed=11)
-    specs = column_specs(df, SURVEY_COLUMNS)
-    validated = validate_table(df, specs, filename="survey.csv")
-    out = anonymise(validated.df, validated.columns, country="NP")
+    out = anonymise(*validated_demo(3000), country="NP")
     cube = build_cube(out.records, out.columns, threshold=THRESHOLD, key_seed="demo-seed")
     return out.records, cube
 

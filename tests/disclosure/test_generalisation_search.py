@@ -18,17 +18,8 @@ from pycanon import anonymity
 import indexer.disclosure.kanon as kanon
 from indexer.disclosure import DisclosureConfig, anonymise
 from indexer.disclosure.hierarchy import build_ladder
-from indexer.pipeline import column_specs
-from indexer.synthetic import SURVEY_COLUMNS, generate_survey
-from indexer.validate import validate_table
 from schema.roles import ColumnRole, ColumnSpec
-from tests.disclosure.synthetic import large_roles, large_survey
-
-
-def _demo(rows: int):
-    df = generate_survey(rows, seed=11)
-    validated = validate_table(df, column_specs(df, SURVEY_COLUMNS), filename="survey.csv")
-    return validated.df, validated.columns
+from tests.disclosure.synthetic import large_roles, large_survey, validated_demo
 
 
 def _qi_frame(out):
@@ -43,7 +34,7 @@ def _withheld(out) -> int:
 
 @pytest.mark.parametrize(("rows", "caste_at_most"), [(600, 250), (3000, 150)])
 def test_the_demo_survey_keeps_caste_for_most_records_and_stays_k_anonymous(rows, caste_at_most):
-    df, columns = _demo(rows)
+    df, columns = validated_demo(rows)
     out = anonymise(df, columns, country="NP")
     frame, qis = _qi_frame(out)
     assert anonymity.k_anonymity(frame, qis) >= 5
@@ -76,7 +67,7 @@ def _loss(df: pl.DataFrame, out) -> float:
 def test_the_search_loses_no_more_than_the_greedy_walk(monkeypatch, rows, strictly):
     # at 600 rows both end at the top of every ladder; at 3000 the search keeps
     # districts (withholding some) where the walk published provinces for all
-    df, columns = _demo(rows)
+    df, columns = validated_demo(rows)
     searched = anonymise(df, columns, country="NP")
     monkeypatch.setattr(kanon, "_best_node", lambda *args: None)
     greedy = anonymise(df, columns, country="NP")
