@@ -14,8 +14,6 @@ from api.graphql.datasets.types import Dataset, DatasetSource, Endorsement
 from api.graphql.mutations.types import FindingInput, Job, Upload
 from api.rest import uploads
 from catalog.models import Dataset as DatasetModel
-from catalog.partnership_models import Endorsement as EndorsementModel
-from catalog.partnership_models import QualityReview
 from catalog.permissions import authorize
 from catalog.services import datasets as dataset_service
 from catalog.services import reviews as review_service
@@ -34,16 +32,6 @@ def unit_of_work(info):
 def findings_by_item(findings) -> dict[str, dict[str, str]]:
     """``[FindingInput]`` as the review service takes them: ``{item: {"rating", "comment"}}``."""
     return {f["item"]: {"rating": f["rating"], "comment": f.get("comment") or ""} for f in findings}
-
-
-def submit_review(
-    session, principal, review: QualityReview, *, decision: str, summary: str, statement: str
-) -> EndorsementModel | None:
-    """Submit the review; the endorsement it made (None when it requested changes)."""
-    _review, endorsement = review_service.submit_review(
-        session, principal, review, decision=decision, summary=summary, statement=statement
-    )
-    return endorsement
 
 
 def find_dataset(session, ref: str) -> DatasetModel:
@@ -219,7 +207,7 @@ class EndorseVersion(graphene.Mutation):
             review_service.record_findings(
                 session, ctx.principal, review, findings_by_item(findings)
             )
-            endorsement = submit_review(
+            _review, endorsement = review_service.submit_review(
                 session,
                 ctx.principal,
                 review,

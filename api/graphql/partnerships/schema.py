@@ -12,7 +12,7 @@ import graphene
 
 from api.graphql.core.refs import database_id
 from api.graphql.datasets.types import Endorsement
-from api.graphql.mutations.schema import findings_by_item, submit_review, unit_of_work
+from api.graphql.mutations.schema import findings_by_item, unit_of_work
 from api.graphql.mutations.types import FindingInput
 from api.graphql.partnerships.types import Partnership, QualityChecklistItem, QualityReview
 from catalog.services import datasets as dataset_service
@@ -246,7 +246,7 @@ class SubmitQualityReview(graphene.Mutation):
     def mutate(root, info, review, decision, summary="", statement=""):
         with unit_of_work(info) as (ctx, session):
             found = review_service.get_review(session, review)
-            endorsement = submit_review(
+            _review, endorsement = review_service.submit_review(
                 session,
                 ctx.principal,
                 found,
