@@ -99,10 +99,6 @@ def _columns_field(raw: str | None) -> dict[str, Any] | None:
     return value
 
 
-def _dataset(session, ref: str) -> Dataset:
-    return dataset_service.find_dataset(session, ref)
-
-
 def _private_version(session, version_id: str) -> DatasetVersion:
     version = dataset_service.get_version(session, version_id)
     authorize(session, current_principal(), "dataset.read_private", version.dataset.organisation_id)
@@ -174,7 +170,7 @@ def upload_version(ref: str):
     principal = current_principal()
     files = runtime().files
     with runtime().db.session() as session:
-        dataset = _dataset(session, ref)
+        dataset = dataset_service.find_dataset(session, ref)
         # Refuse before reading the body into the store.
         authorize(session, principal, "version.upload", dataset.organisation_id)
         dataset_id = dataset.id
@@ -192,7 +188,7 @@ def upload_version(ref: str):
     except FileTooLarge as exc:
         raise uploads.TooLarge(exc.limit) from None
     with runtime().db.session() as session:
-        dataset = _dataset(session, dataset_id)
+        dataset = dataset_service.find_dataset(session, dataset_id)
         body = _register_version(session, dataset, filename=filename, raw_key=key, columns=columns)
     return jsonify(body), 202
 
@@ -202,7 +198,7 @@ def start_upload(ref: str):
     """Start a resumable upload: announce the file name and size, then PUT chunks."""
     body = json_body(UploadCreateSchema())
     with acting() as (session, principal):
-        dataset = _dataset(session, ref)
+        dataset = dataset_service.find_dataset(session, ref)
         authorize(session, principal, "version.upload", dataset.organisation_id)
         upload = uploads.start(
             runtime().files,
@@ -270,7 +266,7 @@ def complete_upload(upload_id: str):
     key = f"datasets/{upload.dataset_id}/uploads/{upload.id}/{upload.filename}"
     uploads.finish(runtime().files, upload, key)
     with runtime().db.session() as session:
-        dataset = _dataset(session, upload.dataset_id)
+        dataset = dataset_service.find_dataset(session, upload.dataset_id)
         body = _register_version(
             session, dataset, filename=upload.filename, raw_key=key, columns=upload.columns or None
         )
