@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import requests
+from sqlalchemy import func, select
+
+from catalog.models import Dataset
+from indexer.synthetic import demo_metadata
 
 from .routes import rules, urls_for
 from .site import PASSWORD
@@ -30,6 +35,17 @@ def signed_in(site, label: str) -> requests.Session:
     )
     assert r.status_code == 302, r.text[:300]
     return s
+
+
+def _sign_out(site, session: requests.Session) -> requests.Response:
+    """Sign out with the CSRF token of a signed-in page."""
+    token = CSRF_RE.search(session.get(site.url + "/account/tokens", timeout=30).text).group(1)
+    return session.post(
+        site.url + "/account/sign-out",
+        data={"csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
 
 
 def form_post_urls(site) -> list[str]:
@@ -96,28 +112,12 @@ def test_a_cross_site_form_with_the_victims_cookies_is_refused(site):
 
 def test_a_valid_token_is_accepted_so_the_refusals_above_are_about_csrf(site):
     session = signed_in(site, "ada")
-    page = session.get(site.url + "/account/tokens", timeout=30)
-    token = CSRF_RE.search(page.text).group(1)
-    resp = session.post(
-        site.url + "/account/sign-out",
-        data={"csrf_token": token},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert resp.status_code == 302
+    assert _sign_out(site, session).status_code == 302
     assert session.get(site.url + "/account", allow_redirects=False, timeout=30).status_code == 302
 
 
 def test_graphql_mutations_cannot_ride_on_a_session_cookie_from_another_site(site):
-    from sqlalchemy import func, select
-
-    from catalog.models import Dataset
-
     session = signed_in(site, "ada")
-    import json as _json
-
-    from indexer.synthetic import demo_metadata
-
     meta = demo_metadata()
     meta["title"] = {"en": "csrf via graphql"}
     mutation = 'mutation($m: JSON!) { createDataset(organization: "samata", metadata: $m) { dataset { id } } }'
@@ -126,10 +126,10 @@ def test_graphql_mutations_cannot_ride_on_a_session_cookie_from_another_site(sit
     with site.runtime.db.session() as s:
         before = s.scalar(select(func.count()).select_from(Dataset))
     attempts = [
-        {"data": _json.dumps(op), "headers": {"Content-Type": "text/plain"}},
-        {"data": {"query": mutation, "variables": _json.dumps(op["variables"])}},
-        {"files": {"operations": (None, _json.dumps(op)), "map": (None, "{}")}},
-        {"data": _json.dumps(op), "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+        {"data": json.dumps(op), "headers": {"Content-Type": "text/plain"}},
+        {"data": {"query": mutation, "variables": json.dumps(op["variables"])}},
+        {"files": {"operations": (None, json.dumps(op)), "map": (None, "{}")}},
+        {"data": json.dumps(op), "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
     ]
     for kw in attempts:
         headers = {"Origin": "https://evil.example", **kw.pop("headers", {})}
@@ -146,13 +146,6 @@ def test_graphql_mutations_cannot_ride_on_a_session_cookie_from_another_site(sit
 def test_a_session_cookie_copied_before_sign_out_is_dead_afterwards(site):
     session = signed_in(site, "bea")
     stolen = dict(session.cookies)
-    token = CSRF_RE.search(session.get(site.url + "/account/tokens", timeout=30).text).group(1)
-    out = session.post(
-        site.url + "/account/sign-out",
-        data={"csrf_token": token},
-        allow_redirects=False,
-        timeout=30,
-    )
-    assert out.status_code == 302
+    assert _sign_out(site, session).status_code == 302
     replay = requests.get(site.url + "/account", cookies=stolen, allow_redirects=False, timeout=30)
     assert replay.status_code == 302, "the old session cookie still opens the account"
