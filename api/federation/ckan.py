@@ -33,7 +33,6 @@ from api.federation.published import (
     published_page,
 )
 from catalog.models import Dataset, Organisation
-from catalog.services import datasets as dataset_service
 from catalog.services import organisations as organisation_service
 from indexer.search.base import MAX_LIMIT, SearchQuery
 from schema.errors import CGDError, NotFound
@@ -696,11 +695,14 @@ def organization_show(params: dict[str, Any]) -> dict[str, Any]:
             raise ActionError("Not found", 404)
         out = organization_dict(org, base, _package_counts(session).get(org.id, 0))
         if _bool(params, "include_datasets"):
-            ids = [
-                d.id
-                for d in dataset_service.list_published(session, limit=10**6)
-                if d.organisation_id == org.id
-            ][:MAX_ROWS]
+            ids = list(  # as datasets.list_published orders them
+                session.scalars(
+                    select(Dataset.id)
+                    .where(*_PUBLIC, Dataset.organisation_id == org.id)
+                    .order_by(Dataset.updated_at.desc())
+                    .limit(MAX_ROWS)
+                )
+            )
             out["packages"] = [package_dict(i) for i in published_by_ids(session, ids, base)]
         return out
 
