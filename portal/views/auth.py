@@ -396,22 +396,19 @@ def forgot_password():
     if request.method == "POST":
         with runtime().db.session() as s:
             found = accounts.request_password_reset(s, request.form.get("email", ""))
-            if found is not None:
-                user, raw = found
-                link = _public_url("auth.reset_password", token=raw)
-                hours = number(int(accounts.RESET_VALID_FOR.total_seconds() // 3600))
-                body = _(
-                    "Someone (we hope you) asked to reset the password of your account on "
-                    "%(site)s.\n\nTo choose a new password, open this link within %(hours)s "
-                    "hour(s):\n%(link)s\n\nIf you did not ask for it, ignore this e-mail: "
-                    "your password stays as it is.",
-                    site=current_app.config["BASE_URL"],
-                    hours=hours,
-                    link=link,
-                )
-                mail.send_later(
-                    current_app.config, to=user.email, subject=_("Reset your password"), body=body
-                )
+            to = found[0].email if found is not None else None
+        if found is not None:  # queued after the commit: the link works by the time it arrives
+            hours = number(int(accounts.RESET_VALID_FOR.total_seconds() // 3600))
+            body = _(
+                "Someone (we hope you) asked to reset the password of your account on "
+                "%(site)s.\n\nTo choose a new password, open this link within %(hours)s "
+                "hour(s):\n%(link)s\n\nIf you did not ask for it, ignore this e-mail: "
+                "your password stays as it is.",
+                site=current_app.config["BASE_URL"],
+                hours=hours,
+                link=_public_url("auth.reset_password", token=found[1]),
+            )
+            mail.send_later(current_app.config, to=to, subject=_("Reset your password"), body=body)
         sent = True
     return render_template("account/forgot_password.html", sent=sent)
 
