@@ -102,15 +102,12 @@ def _too_large(_err):
     return error_response(uploads.TooLarge(max_upload_bytes()))
 
 
-def _not_found(_err):
-    return jsonify({"error": {"code": "not_found", "message": "Not found."}}), 404
-
-
 def method_not_allowed(err):
     """The API's 405: JSON with a stable code and the Allow header.
 
-    Routing errors happen before a blueprint is chosen, so the app-wide 405 handler
-    (portal/views/auth.py) calls this for every path under /api/.
+    Routing errors happen before a blueprint is chosen, so a blueprint handler never sees
+    them: the app-wide 405 handler (portal/views/auth.py) calls this for every path under
+    /api/, as the app-wide 404 handler (portal/app.py) answers the API's 404s.
     """
     body = {"error": {"code": "method_not_allowed", "message": "Method not allowed."}}
     allowed = getattr(err, "valid_methods", None) or []
@@ -118,8 +115,7 @@ def method_not_allowed(err):
 
 
 def register_error_handlers(bp: Blueprint) -> None:
-    """Errors raised in the blueprint's views answer as JSON with a stable code."""
+    """Errors raised in the blueprint's views answer as JSON with a stable code (404 and 405
+    are answered app-wide, see :func:`method_not_allowed`)."""
     bp.register_error_handler(CGDError, error_response)
     bp.register_error_handler(RequestEntityTooLarge, _too_large)
-    bp.register_error_handler(404, _not_found)
-    bp.register_error_handler(405, method_not_allowed)
