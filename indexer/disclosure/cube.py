@@ -328,8 +328,7 @@ def _protect_intervals(
     added = False
     cache = {} if cache is None else cache
     for family in top_tables(tables):
-        changed, _ = protect_family(tables, family, threshold, cache)
-        added |= changed
+        added |= protect_family(tables, family, threshold, cache)
     return added
 
 

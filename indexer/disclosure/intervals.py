@@ -472,17 +472,17 @@ def protect_family(
     family: tuple[str, ...],
     threshold: int,
     cache: dict | None = None,
-) -> tuple[bool, list[Interval]]:
-    """Hide complements until every primary cell of the family reaches the threshold
-    (or rounds run out). Returns whether anything was hidden, and the cells that
-    are still unprotected (none but those no suppression can protect, unless the
-    rounds ran out)."""
+) -> bool:
+    """Hide complements until every primary cell of the family that some suppression
+    can protect reaches the threshold (or rounds run out). Returns whether anything
+    was hidden (the builder then audits again; :func:`family_intervals` tells what
+    is left)."""
     cache = {} if cache is None else cache
     added = False
     for _ in range(MAX_ROUNDS):
         failing = unprotected(tables, family, threshold, cache)
         if not failing:
-            return added, []
+            return added
         changed = False
         points: list[np.ndarray] = []  # top tables the attacker cannot rule out now
         top = tables[family]
@@ -507,9 +507,9 @@ def protect_family(
                 tables[sub] = tables[sub].with_columns(pl.Series("_sup", flags))
                 changed = True
         if not changed:
-            return added, failing
+            return added
         added = True
-    return added, unprotected(tables, family, threshold, cache)
+    return added
 
 
 @dataclass
