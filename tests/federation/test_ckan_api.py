@@ -113,7 +113,9 @@ def test_the_other_read_actions_clients_call(ckan, catalogue):
     licences = {lic["id"]: lic for lic in ckan.action.license_list()}
     assert licences["CC-BY-4.0"]["url"].startswith("https://creativecommons.org/")
     assert ckan.action.group_list() == []
-    assert "package" in ckan.action.help_show(name="package_show").lower()
+    assert "topics and keywords" in ckan.action.help_show(name="tag_list")  # its docstring
+    with pytest.raises(ckanapi.NotFound):
+        ckan.action.help_show(name="no_such_action")
 
 
 def test_errors_come_back_as_ckanapi_exceptions(ckan):
