@@ -19,11 +19,10 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from indexer.disclosure import anonymise, build_cube, measure_risk  # noqa: E402
-from indexer.disclosure.anonymise import factorise_many  # noqa: E402
+from indexer.disclosure.anonymise import k_anonymise as k_anonymise_columns  # noqa: E402
 from indexer.disclosure.config import DisclosureConfig  # noqa: E402
 from indexer.disclosure.cube import audit_cube  # noqa: E402
-from indexer.disclosure.hierarchy import build_ladder  # noqa: E402
-from indexer.disclosure.kanon import QIColumn, enforce  # noqa: E402
+from indexer.disclosure.kanon import published  # noqa: E402
 from tests.disclosure.synthetic import large_roles, large_survey, validated_demo  # noqa: E402
 
 QIS = ["age", "sex", "caste_ethnicity", "district", "disability"]
@@ -39,29 +38,16 @@ def best_of(fn, repeat=3):
 
 
 def k_anonymise(df: pl.DataFrame, k: int) -> dict:
-    config = DisclosureConfig()
-    columns = []
-    factorised = factorise_many(df, [*QIS, "gbv_experienced"])
-    for name in QIS:
-        uniques, codes, freq = factorised[name]
-        ladder = build_ladder(
-            name,
-            large_roles()[name].dimension,
-            uniques,
-            freq,
-            age_band_width=config.age_band_width,
-            age_top_code=config.age_top_code,
-            place_level=config.place_level,
-            date_level=config.date_level,
-            rare_category_min=config.rare_category_min,
-            other_code=config.other_code,
-        )
-        columns.append(QIColumn(name, ladder, codes))
-    sensitive = [factorised["gbv_experienced"][1]]
-    result = enforce(
-        columns, sensitive, k=k, l=2, max_suppression_share=config.max_suppression_share
+    """The pipeline's own step 4 (anonymise's k_anonymise) and the published labels."""
+    roles = large_roles()
+    columns, result = k_anonymise_columns(
+        df,
+        {name: roles[name].dimension for name in QIS},
+        ["gbv_experienced"],
+        k=k,
+        config=DisclosureConfig(),
     )
-    pl.DataFrame([c.to_series() for c in columns])
+    published(columns)
     return {
         "k": result.k,
         "l": result.l,

@@ -10,7 +10,8 @@ import polars as pl
 from indexer.disclosure.config import DisclosureConfig
 from indexer.disclosure.detect import detect_column
 from indexer.disclosure.hierarchy import PLACE_LEVELS, build_ladder
-from indexer.disclosure.kanon import QIColumn, enforce
+from indexer.disclosure.kanon import Combos, KAnonResult, QIColumn, enforce
+from indexer.disclosure.kanon import published as published_labels
 from indexer.disclosure.report import AnonymisedTable, DisclosureReport, DroppedColumn
 from indexer.disclosure.risk import measure_risk
 from indexer.disclosure.scrub import scrub_columns
@@ -21,42 +22,118 @@ _PLACEHOLDER_OF = {"phone": "PHONE", "email": "EMAIL", "national_id": "ID", "gps
 _NOT_SCRUB_SOURCES = {"collection_metadata"}
 
 
-def _factorise(series: pl.Series) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Distinct non-null values, each row's code (missing = len(uniques)), frequencies."""
-    s = series.cast(pl.String)
-    uniques = s.drop_nulls().unique().sort().to_list()
-    if not uniques:
-        return [], np.zeros(len(s), dtype=np.int64), np.zeros(0, dtype=np.int64)
-    codes = (
-        s.cast(pl.Enum(uniques)).to_physical().fill_null(len(uniques)).to_numpy().astype(np.int64)
-    )
-    counts = np.bincount(codes, minlength=len(uniques) + 1)[: len(uniques)]
-    return uniques, codes, counts
-
-
 def factorise_many(
     df: pl.DataFrame, names: list[str]
-) -> dict[str, tuple[list[str], np.ndarray, np.ndarray]]:
-    """:func:`_factorise` for several columns, with polars running the columns in parallel."""
-    if not names:
-        return {}
+) -> tuple[dict[str, list[str]], dict[str, np.ndarray], Combos]:
+    """Distinct non-null values of several columns, each row's code in each
+    (its value's index in the uniques; missing = len(uniques)), and the distinct
+    combinations of those codes with their record counts.
+
+    One pass per column: a cast to a Categorical with categories of its own
+    numbers the values in order of first appearance (polars runs the columns in
+    parallel), so the uniques are in that order, not sorted. Where that cannot
+    be used, the sorted uniques and an Enum cast instead."""
     strings = df.select(pl.col(c).cast(pl.String) for c in names)
-    uniques = strings.select(pl.col(c).drop_nulls().unique().sort().implode() for c in names).row(0)
-    uniques = dict(zip(names, uniques, strict=True))
-    codes = strings.select(
-        pl.col(c).cast(pl.Enum(uniques[c])).to_physical().cast(pl.Int64).fill_null(len(uniques[c]))
-        if uniques[c]
-        else pl.lit(0, dtype=pl.Int64).alias(c)
-        for c in names
+    uniques = _categorise(strings, names) if hasattr(pl, "Categories") else None
+    if uniques is None:
+        found = strings.select(pl.col(c).drop_nulls().unique().sort().implode() for c in names)
+        uniques = dict(zip(names, found.row(0) if names else (), strict=True))
+        physical = strings.select(
+            pl.col(c).cast(pl.Enum(uniques[c])).to_physical().cast(pl.UInt32)
+            if uniques[c]
+            else pl.repeat(0, df.height, dtype=pl.UInt32).alias(c)
+            for c in names
+        )
+    else:
+        physical, uniques = uniques
+    nulls = {c: strings.get_column(c).null_count() for c in names}
+    frame = physical.select(
+        pl.col(c).fill_null(len(uniques[c])) if nulls[c] else pl.col(c) for c in names
     )
-    out = {}
-    for c in names:
-        column_codes = codes.get_column(c).to_numpy()
-        if len(column_codes) != df.height:
-            column_codes = np.zeros(df.height, dtype=np.int64)
-        counts = np.bincount(column_codes, minlength=len(uniques[c]) + 1)[: len(uniques[c])]
-        out[c] = (uniques[c], column_codes, counts)
-    return out
+    codes = {c: frame.get_column(c).to_numpy() for c in names}
+    combos = Combos.of(
+        [codes[c] for c in names],
+        # the missing code needs a place only in a column with nulls
+        [len(uniques[c]) + (nulls[c] > 0) for c in names],
+        [len(uniques[c]) for c in names],
+    )
+    return uniques, codes, combos
+
+
+def _categorise(
+    strings: pl.DataFrame, names: list[str]
+) -> tuple[pl.DataFrame, dict[str, list[str]]] | None:
+    """Each column's physical codes under categories of its own, and those
+    categories in code order; None if a code has no category (polars may
+    reserve codes under concurrent use) or polars refuses."""
+    try:
+        categories = {c: pl.Categories.random() for c in names}
+        cast = strings.select(pl.col(c).cast(pl.Categorical(categories[c])) for c in names)
+        uniques = {c: categories[c].to_series().to_list() for c in names}
+        physical = cast.select(pl.col(c).to_physical() for c in names)
+    except (pl.exceptions.PolarsError, AttributeError, TypeError):
+        return None
+    top = physical.select(pl.col(c).max() for c in names).row(0) if names else ()
+    for c, highest in zip(names, top, strict=True):
+        if None in uniques[c] or (highest is not None and highest >= len(uniques[c])):
+            return None
+    return physical, uniques
+
+
+def _sorted_ladder(name: str, dimension: str | None, values: list[str], counts, config):
+    """:func:`build_ladder` over the values in sorted order, its labels then put
+    back in the order of ``values`` (the codes' order)."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ladder = build_ladder(
+        name,
+        dimension,
+        [values[i] for i in order],
+        counts[order] if len(values) else counts,
+        age_band_width=config.age_band_width,
+        age_top_code=config.age_top_code,
+        place_level=config.place_level,
+        date_level=config.date_level,
+        rare_category_min=config.rare_category_min,
+        other_code=config.other_code,
+    )
+    position = np.argsort(np.array(order, dtype=np.int64))
+    ladder.uniques = list(values)
+    ladder.levels = [(level, [labels[p] for p in position]) for level, labels in ladder.levels]
+    return ladder
+
+
+def k_anonymise(
+    df: pl.DataFrame,
+    dimensions: dict[str, str | None],
+    sensitive_names: list[str],
+    *,
+    k: int,
+    config: DisclosureConfig,
+) -> tuple[list[QIColumn], KAnonResult]:
+    """Generalise the quasi-identifiers (name -> standard dimension) along their
+    ladders and enforce k-anonymity and l-diversity over them by generalisation
+    then local suppression. Returns the columns, at their published level with
+    their withheld cells (:func:`indexer.disclosure.kanon.published`), and the result."""
+    qi_names = list(dimensions)
+    uniques, codes, combos = factorise_many(df, qi_names + sensitive_names)
+    qi_columns: list[QIColumn] = []
+    for i, name in enumerate(qi_names):
+        values = uniques[name]
+        ladder = _sorted_ladder(
+            name, dimensions[name], values, combos.counts(i, len(values) + 1)[: len(values)], config
+        )
+        if not ladder.levels:
+            ladder.levels.append(("as published", list(values)))
+        qi_columns.append(QIColumn(name, ladder, codes[name]))
+    result = enforce(
+        qi_columns,
+        None,
+        k=k,
+        l=config.l,
+        max_suppression_share=config.max_suppression_share,
+        combos=combos,
+    )
+    return qi_columns, result
 
 
 def anonymise(
@@ -180,35 +257,8 @@ def anonymise(
     report.scrubbed_columns = free_text + other_text
 
     # 4. generalise and k-anonymise
-    qi_columns: list[QIColumn] = []
-    factorised = factorise_many(df, qi_names + sensitive_names)
-    for name in qi_names:
-        uniques, codes, freq = factorised[name]
-        ladder = build_ladder(
-            name,
-            kept[name].dimension,
-            uniques,
-            freq,
-            age_band_width=config.age_band_width,
-            age_top_code=config.age_top_code,
-            place_level=config.place_level,
-            date_level=config.date_level,
-            rare_category_min=config.rare_category_min,
-            other_code=config.other_code,
-        )
-        if not ladder.levels:
-            ladder.levels.append(("as published", list(uniques)))
-        qi_columns.append(QIColumn(name, ladder, codes))
-    sensitive_codes = [factorised[n][1].copy() for n in sensitive_names]
-    for name, codes in zip(sensitive_names, sensitive_codes, strict=True):
-        missing = df.get_column(name).is_null().to_numpy()
-        codes[missing] = -1
-    result = enforce(
-        qi_columns,
-        sensitive_codes,
-        k=k,
-        l=config.l,
-        max_suppression_share=config.max_suppression_share,
+    qi_columns, result = k_anonymise(
+        df, {name: kept[name].dimension for name in qi_names}, sensitive_names, k=k, config=config
     )
     report.generalisations = [g for g in result.generalisations if _changes(g, qi_columns)]
     report.suppressed_cells = result.suppressed_cells
@@ -225,10 +275,11 @@ def anonymise(
     out_columns: dict[str, pl.Series] = {}
     published: dict[str, ColumnSpec] = {}
     qi_by_name = {c.name: c for c in qi_columns}
+    qi_frame = published_labels(qi_columns)
     for name, spec in kept.items():
         if name in qi_by_name:
             column = qi_by_name[name]
-            out_columns[name] = column.to_series()
+            out_columns[name] = qi_frame.get_column(name)
             level_name = column.ladder.levels[column.level][0]
             if (
                 column.ladder.kind == "place"

@@ -1,15 +1,20 @@
 """k-anonymity and l-diversity by global generalisation, then local suppression.
 
-Everything works on integer codes (one numpy array per quasi-identifier) so
-that each pass is a gather and a count, never a loop over rows. A missing
-value and a suppressed cell are codes of their own; k is checked with them as
-ordinary values, which is stricter than sdcMicro's "missing matches anything"
-and is what pycanon verifies.
+Everything works on integer codes (one numpy array per quasi-identifier). The
+records are first reduced to their distinct combinations of codes, each with
+the number of records holding it (:class:`Combos`); the lattice search, the
+local suppression and the final checks run on those combinations, and only
+the published labels are gathered back record by record. A missing value and
+a suppressed cell are codes of their own; k is checked with them as ordinary
+values, which is stricter than sdcMicro's "missing matches anything" and is
+what pycanon verifies.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,7 +25,8 @@ from indexer.disclosure.hierarchy import Ladder
 
 @dataclass
 class QIColumn:
-    """One quasi-identifier: its ladder, the codes of its original values, its level."""
+    """One quasi-identifier: its ladder, the codes of its original values, its level,
+    and the records whose cell is withheld."""
 
     name: str
     ladder: Ladder
@@ -28,18 +34,18 @@ class QIColumn:
     level: int = 0
     maps: list[np.ndarray] = field(default_factory=list)
     labels: list[list[str]] = field(default_factory=list)
-    codes: np.ndarray | None = None
+    #: rows whose cell is suppressed (local suppression), ascending
+    withheld: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
         for _, level_labels in self.ladder.levels:
             distinct = list(dict.fromkeys(level_labels))
             index = {v: i for i, v in enumerate(distinct)}
-            # uint32: half the memory traffic of int64, and what polars gathers with
+            # per original code (and missing, last): the code of its label at this level
             mapping = np.array([index[v] for v in level_labels] + [len(distinct)], dtype=np.uint32)
             self.maps.append(mapping)
             self.labels.append(distinct)
         self.level = self.ladder.base
-        self.codes = self.maps[self.level][self.orig]
 
     @property
     def missing(self) -> int:
@@ -53,36 +59,46 @@ class QIColumn:
     def radix(self) -> int:
         return len(self.labels[self.level]) + 2
 
+    @property
+    def codes(self) -> np.ndarray:
+        """Each record's code at the current level (``suppressed`` where withheld)."""
+        codes = self.maps[self.level][self.orig]
+        codes[self.withheld] = self.suppressed
+        return codes
+
     def can_generalise(self) -> bool:
         return self.level + 1 < len(self.maps)
-
-    def generalise(self) -> None:
-        was_suppressed = self.codes == self.suppressed
-        self.level += 1
-        self.codes = self.maps[self.level][self.orig]
-        self.codes[was_suppressed] = self.suppressed
 
     def cardinality(self) -> int:
         return len(self.labels[self.level])
 
+    def _label_table(self) -> tuple[pl.Series, np.ndarray]:
+        """The published label of every original code (missing last, null), and the
+        index of each record into it (a withheld cell points at the null)."""
+        mapping = self.maps[self.level]
+        labels = pl.Series(self.name, [*self.labels[self.level], None], dtype=pl.String)
+        table = labels.gather(pl.Series(mapping))
+        index = self.orig
+        if len(self.withheld):
+            index = index.copy()
+            index[self.withheld] = len(mapping) - 1
+        return table, index
+
     def to_series(self) -> pl.Series:
         """Published labels; missing and suppressed cells are null."""
-        labels = pl.Series(self.name, [*self.labels[self.level], None, None], dtype=pl.String)
-        return labels.gather(pl.Series(self.codes))
+        table, index = self._label_table()
+        return table.gather(pl.Series(index))
 
 
-def _mixed_key(columns: list[QIColumn]) -> tuple[np.ndarray, int] | None:
-    """One int64 per record naming its class (mixed radix), or None if it would overflow."""
-    keyspace = 1
-    for c in columns:
-        keyspace *= c.radix
-    if keyspace >= 2**62:
-        return None
-    key = columns[0].codes.astype(np.int64, copy=True)
-    for c in columns[1:]:
-        key *= c.radix
-        key += c.codes
-    return key, keyspace
+def published(columns: Sequence[QIColumn]) -> pl.DataFrame:
+    """The published labels of several columns as one frame, gathered in parallel."""
+    if not columns:
+        return pl.DataFrame()
+    tables, indexes = zip(*(c._label_table() for c in columns), strict=True)
+    frame = pl.DataFrame([pl.Series(c.name, i) for c, i in zip(columns, indexes, strict=True)])
+    return frame.select(
+        pl.lit(t).gather(pl.col(c.name)).alias(c.name) for c, t in zip(columns, tables, strict=True)
+    )
 
 
 def _dense_limit(n: int) -> int:
@@ -99,23 +115,127 @@ def _dense(key: np.ndarray, keyspace: int | None) -> tuple[np.ndarray, np.ndarra
     return ids.reshape(-1), sizes
 
 
-def classes(columns: list[QIColumn]) -> tuple[np.ndarray, np.ndarray]:
-    """Each record's equivalence class (dense id) and the size of every class.
+def _mixed(codes: Sequence[np.ndarray], radix: Sequence[int], keyspace: int) -> np.ndarray:
+    """One integer per row naming its codes (mixed radix); the key space must be < 2**62."""
+    key = codes[0].astype(np.uint32 if keyspace < 2**32 else np.int64)
+    for c, r in zip(codes[1:], radix[1:], strict=True):
+        key *= r
+        np.add(key, c, out=key, casting="unsafe")  # codes are in 0 .. r - 1
+    return key
 
-    A class is the records with the same code on every quasi-identifier. The
-    codes are combined in one mixed-radix integer and counted with
-    ``np.bincount`` when that fits; otherwise column by column, re-densifying
-    after each, so nothing overflows.
+
+def _decode(keys: np.ndarray, radix: Sequence[int]) -> list[np.ndarray]:
+    """The codes a mixed-radix key is made of (the inverse of :func:`_mixed`)."""
+    out: list[np.ndarray] = [keys] * len(radix)
+    rest = keys
+    for i in range(len(radix) - 1, 0, -1):
+        rest, out[i] = np.divmod(rest, radix[i])
+    out[0] = rest
+    return out
+
+
+@dataclass
+class Combos:
+    """The distinct combinations of codes over some columns, how many records hold
+    each, and which combination every record holds.
+
+    ``codes[i]`` is column ``i``'s code in every combination, ``missing[i]`` the
+    code that means a missing value in it (-1 when none does).
     """
-    if not columns:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    mixed = _mixed_key(columns)
-    if mixed is not None:
-        return _dense(*mixed)
-    ids, sizes = _dense(columns[0].codes, columns[0].radix)
-    for c in columns[1:]:
-        ids, sizes = _dense(ids * c.radix + c.codes, len(sizes) * c.radix)
-    return ids, sizes
+
+    codes: list[np.ndarray]
+    weight: np.ndarray
+    missing: list[int]
+    rows: int
+    #: per record, its key in ``keyspace`` (when ``occupied`` lists the keys of
+    #: the combinations) or its combination
+    _key: np.ndarray
+    _occupied: np.ndarray | None
+    _keyspace: int
+
+    @classmethod
+    def of(
+        cls, codes: Sequence[np.ndarray], radix: Sequence[int], missing: Sequence[int] | None = None
+    ) -> Combos:
+        """Combinations of per-record codes, column ``i``'s in ``0 .. radix[i] - 1``.
+
+        The codes are combined in one mixed-radix integer and counted with
+        ``np.bincount`` when the key space is small enough, else with ``np.unique``;
+        when even the integer would overflow, column by column, re-densifying after
+        each.
+        """
+        missing = list(missing) if missing is not None else [-1] * len(codes)
+        radix = [max(int(r), 1) for r in radix]
+        n = len(codes[0]) if len(codes) else 0
+        if not len(codes):
+            one = np.zeros(n, dtype=np.int64)
+            return cls([], np.array([n] if n else [], dtype=np.int64), [], n, one, None, 1)
+        keyspace = math.prod(radix)
+        if keyspace < 2**62:
+            key = _mixed(codes, radix, keyspace)
+            if keyspace <= _dense_limit(n):
+                counts = np.bincount(key, minlength=keyspace)
+                occupied = np.flatnonzero(counts > 0)
+                if keyspace < 2**32:
+                    occupied = occupied.astype(np.uint32)
+                return cls(
+                    _decode(occupied, radix), counts[occupied], missing, n, key, occupied, keyspace
+                )
+            occupied, ids, weight = np.unique(key, return_inverse=True, return_counts=True)
+            return cls(
+                _decode(occupied, radix), weight, missing, n, ids.reshape(-1), None, len(weight)
+            )
+        ids, weight = _dense(codes[0].astype(np.int64), radix[0])
+        for c, r in zip(codes[1:], radix[1:], strict=True):
+            ids, weight = _dense(ids * r + c, len(weight) * r)
+        rep = np.empty(len(weight), dtype=np.int64)
+        rep[ids] = np.arange(n)
+        return cls(
+            [np.asarray(c)[rep].astype(np.int64) for c in codes],
+            weight,
+            missing,
+            n,
+            ids,
+            None,
+            len(weight),
+        )
+
+    def per_row(self, values: np.ndarray) -> np.ndarray:
+        """Spread one value per combination to every record holding it."""
+        if self._occupied is None:
+            return values[self._key]
+        full = np.zeros(self._keyspace, dtype=values.dtype)
+        full[self._occupied] = values
+        return full[self._key]
+
+    def rows_of(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The records whose combination is marked in ``mask`` (ascending), and the
+        combination each of them holds."""
+        if not mask.any():
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        marked = np.flatnonzero(mask)
+        table = np.zeros(len(mask), dtype=np.uint32 if len(mask) < 2**32 - 1 else np.int64)
+        table[marked] = marked + 1
+        at = self.per_row(table)
+        rows = np.flatnonzero(at != 0)
+        return rows, at[rows].astype(np.int64) - 1
+
+    def counts(self, i: int, minlength: int) -> np.ndarray:
+        """Records per code of column ``i``."""
+        return np.bincount(self.codes[i], weights=self.weight, minlength=minlength).astype(np.int64)
+
+
+def _group(codes: Sequence[np.ndarray], radix: Sequence[int]) -> np.ndarray:
+    """Dense ids of the distinct rows of a few code columns (no record counts)."""
+    if not len(codes):
+        return np.zeros(0, dtype=np.int64)
+    keyspace = math.prod(radix)
+    if keyspace < 2**62:
+        return _dense(_mixed(codes, radix, keyspace), keyspace)[0]
+    ids, sizes = _dense(codes[0].astype(np.int64), radix[0])
+    for c, r in zip(codes[1:], radix[1:], strict=True):
+        ids, sizes = _dense(ids * r + c, len(sizes) * r)
+    return ids
 
 
 def class_diversity(ids: np.ndarray, n_classes: int, values: np.ndarray) -> np.ndarray:
@@ -129,17 +249,6 @@ def class_diversity(ids: np.ndarray, n_classes: int, values: np.ndarray) -> np.n
     return np.bincount(pairs // radix, minlength=n_classes)
 
 
-def class_sizes(columns: list[QIColumn]) -> np.ndarray:
-    """Size of each record's equivalence class (same codes on every quasi-identifier)."""
-    ids, sizes = classes(columns)
-    return sizes[ids]
-
-
-def class_keys(columns: list[QIColumn]) -> np.ndarray:
-    """A dense id of each record's equivalence class."""
-    return classes(columns)[0]
-
-
 def _fewest_values(
     ids: np.ndarray, n_classes: int, sensitive: list[np.ndarray]
 ) -> np.ndarray | None:
@@ -149,17 +258,6 @@ def _fewest_values(
         distinct = class_diversity(ids, n_classes, values)
         per_class = distinct if per_class is None else np.minimum(per_class, distinct)
     return per_class
-
-
-def diversity(columns: list[QIColumn], sensitive: list[np.ndarray]) -> np.ndarray | None:
-    """Per record, the fewest distinct (non-missing) sensitive values in its class."""
-    if not sensitive:
-        return None
-    if columns:
-        ids, sizes = classes(columns)
-    else:
-        ids, sizes = np.zeros(len(sensitive[0]), dtype=np.int64), np.array([len(sensitive[0])])
-    return _fewest_values(ids, len(sizes), sensitive)[ids]
 
 
 @dataclass
@@ -172,97 +270,206 @@ class KAnonResult:
     l_target_reachable: bool
 
 
+def combos_of(
+    columns: Sequence[QIColumn], sensitive: Sequence[np.ndarray], *, published: bool = False
+) -> Combos:
+    """The combinations :func:`enforce` works on: the quasi-identifiers' original
+    codes (or, ``published``, their codes at the current level with withheld
+    cells), then the sensitive attributes' codes (-1 = missing)."""
+    if published:
+        codes: list[np.ndarray] = [c.codes for c in columns]
+        radix = [c.radix for c in columns]
+        missing = [c.missing for c in columns]
+    else:
+        codes = [c.orig for c in columns]
+        radix = [len(c.maps[0]) for c in columns]
+        missing = [len(c.maps[0]) - 1 for c in columns]
+    for values in sensitive:
+        top = int(values.max(initial=-1)) + 1
+        codes.append(np.where(values < 0, top, values) if (values < 0).any() else values)
+        radix.append(top + 1)
+        missing.append(top)
+    return Combos.of(codes, radix, missing)
+
+
 def enforce(
     columns: list[QIColumn],
-    sensitive: list[np.ndarray],
+    sensitive: list[np.ndarray] | None,
     *,
     k: int,
     l: int,  # noqa: E741
     max_suppression_share: float,
+    combos: Combos | None = None,
 ) -> KAnonResult:
-    """Generalise then suppress until every class has >= k records and >= l sensitive values."""
-    n = len(columns[0].codes) if columns else 0
-    reachable = all(np.count_nonzero(np.bincount(s[s >= 0], minlength=1)) >= l for s in sensitive)
-    l_target = l if reachable else 1
+    """Generalise then suppress until every class has >= k records and >= l sensitive values.
+
+    ``sensitive`` holds each sensitive attribute's code per record (-1 = missing).
+    ``combos``, when the caller has them, are the combinations of the columns'
+    original codes and then the sensitive attributes' codes (any code may mean
+    missing: ``Combos.missing`` names it), as :func:`combos_of` makes them;
+    ``sensitive`` is not read then. Sets each column's level and withheld records.
+    """
+    if combos is None:
+        combos = combos_of(columns, sensitive or [])
+    n = combos.rows
     generalisations = [
         {"column": c.name, "to": c.ladder.levels[c.level][0], "kind": c.ladder.kind, "step": "base"}
         for c in columns
     ]
+    q = len(columns)
+    orig = combos.codes[:q]
+    values = [
+        np.where(codes == miss, -1, codes.astype(np.int64))
+        for codes, miss in zip(combos.codes[q:], combos.missing[q:], strict=True)
+    ]
+    weight = combos.weight
+    reachable = all(np.count_nonzero(np.bincount(v[v >= 0], minlength=1)) >= l for v in values)
+    l_target = l if reachable else 1
+    if n == 0 or not columns:
+        return KAnonResult(generalisations, {}, 0, n, None, reachable)
 
-    def stats() -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """Class of each record, size of each class, fewest sensitive values per class."""
-        ids, sizes = classes(columns)
-        return ids, sizes, _fewest_values(ids, len(sizes), sensitive)
+    def generalise_to(column: QIColumn, level: int) -> None:
+        while column.level < level:
+            column.level += 1
+            generalisations.append(
+                {
+                    "column": column.name,
+                    "to": column.ladder.levels[column.level][0],
+                    "kind": column.ladder.kind,
+                    "step": "k-anonymity",
+                }
+            )
 
-    def generalise(column: QIColumn) -> None:
-        column.generalise()
-        generalisations.append(
-            {
-                "column": column.name,
-                "to": column.ladder.levels[column.level][0],
-                "kind": column.ladder.kind,
-                "step": "k-anonymity",
-            }
-        )
+    def at_level(i: int) -> np.ndarray:
+        return columns[i].maps[columns[i].level][orig[i]].astype(np.int64)
 
-    def violating() -> np.ndarray:
-        ids, sizes, div = stats()
+    last: list = []  # the classes violating() found: ids, sizes, fewest sensitive values
+
+    def violating(cur: list[np.ndarray]) -> np.ndarray:
+        ids = _group(cur, [c.radix for c in columns])
+        sizes = np.bincount(ids, weights=weight)
+        div = _fewest_values(ids, len(sizes), values)
+        last[:] = [ids, sizes, div]
         bad = sizes < k
         if div is not None and l_target > 1:
             bad |= div < l_target
         return bad[ids]
 
-    if n == 0 or not columns:
-        return KAnonResult(generalisations, {}, 0, n, None, reachable)
-
-    chosen = _best_node(columns, sensitive, k, l_target, max_suppression_share)
+    chosen = _best_node(columns, orig, values, weight, k, l_target, max_suppression_share)
+    to_combo = None  # the combination of ``combos`` each entry of ``cur`` stands for
     if chosen is not None:
-        node, reduced, ids = chosen
+        # the search works on the distinct combinations of base codes and
+        # sensitive values: so does the rest
+        node, cur, to_combo, values, weight = chosen
         for column, level in zip(columns, node, strict=True):
-            while column.level < level:
-                generalise(column)
-        if reduced is not None:
-            # the search's own local suppression, record by record (checked below)
-            for column, codes in zip(columns, reduced, strict=True):
-                column.codes = codes[ids].astype(column.codes.dtype)
-        bad = violating()
+            generalise_to(column, level)
+        bad = violating(cur)
     else:  # too many nodes to try: generalise the widest column while too many violate
-        bad = violating()
-        while bad.mean() > max_suppression_share:
-            candidates = [c for c in columns if c.can_generalise()]
+        cur = [at_level(i) for i in range(q)]
+        bad = violating(cur)
+        while float(weight[bad].sum()) > max_suppression_share * n:
+            candidates = [i for i in range(q) if columns[i].can_generalise()]
             if not candidates:
                 break
-            generalise(max(candidates, key=lambda c: (c.cardinality(), c.name)))
-            bad = violating()
+            i = max(candidates, key=lambda i: (columns[i].cardinality(), columns[i].name))
+            generalise_to(columns[i], columns[i].level + 1)
+            cur[i] = at_level(i)
+            bad = violating(cur)
 
     # Only the search's own local suppression has put the suppressed code in a
     # cell before this point (generalisation maps values to labels or to
     # missing), so suppressed cells are counted by code.
-    order = sorted(columns, key=lambda c: (-c.cardinality(), c.name))
-    for column in order:
+    for i in sorted(range(q), key=lambda i: (-columns[i].cardinality(), columns[i].name)):
         if not bad.any():
             break
-        if (column.codes[bad] == column.suppressed).all():
+        if (cur[i][bad] == columns[i].suppressed).all():
             continue  # the search suppressed it already: nothing changes
-        column.codes[bad] = column.suppressed
-        bad = violating()
+        cur[i][bad] = columns[i].suppressed
+        bad = violating(cur)
+
+    masks = [cur[i] == columns[i].suppressed for i in range(q)]
+    touched = np.logical_or.reduce(masks)
+    donations: list[tuple[int, int]] = []
     if bad.any():
-        _top_up_fully_suppressed(columns, sensitive, k, l_target)
-    any_suppressed = np.zeros(n, dtype=bool)
-    suppressed = {}
-    for c in columns:
-        mask = c.codes == c.suppressed
-        suppressed[c.name] = int(np.count_nonzero(mask))
-        any_suppressed |= mask
-    _, sizes, div = stats()
+        # every cell of the records still violating is withheld; whole records move to them
+        donations = _top_up(cur, values, weight, columns, last[0], k, l_target)
+    marked = touched.copy()
+    marked[[c for c, _ in donations]] = True
+    rows, at = combos.rows_of(marked if to_combo is None else marked[to_combo])
+    if to_combo is not None:
+        at = to_combo[at]
+    donor = np.zeros(len(rows), dtype=bool)
+    for c, take in donations:  # the first records of each donor combination
+        donor[np.flatnonzero(at == c)[:take]] = True
+    for column, mask in zip(columns, masks, strict=True):
+        column.withheld = rows[mask[at] | donor]
+    if donations:
+        given = np.array([c for c, _ in donations], dtype=np.int64)
+        takes = np.array([t for _, t in donations], dtype=np.int64)
+        left = weight.copy()
+        left[given] -= takes
+        keep = left > 0
+        cur = [
+            np.concatenate([codes[keep], np.full(len(given), c.suppressed, dtype=codes.dtype)])
+            for codes, c in zip(cur, columns, strict=True)
+        ]
+        values = [np.concatenate([v[keep], v[given]]) for v in values]
+        weight = np.concatenate([left[keep], takes])
+        masks = [cur[i] == columns[i].suppressed for i in range(q)]
+        touched = np.logical_or.reduce(masks)
+        violating(cur)
+    ids, sizes, div = last
     return KAnonResult(
         generalisations=generalisations,
-        suppressed_cells={name: v for name, v in suppressed.items() if v},
-        records_with_suppression=int(np.count_nonzero(any_suppressed)),
+        suppressed_cells={
+            c.name: int(weight[mask].sum())
+            for c, mask in zip(columns, masks, strict=True)
+            if mask.any()
+        },
+        records_with_suppression=int(weight[touched].sum()),
         k=int(sizes.min()),
         l=int(div.min()) if div is not None else None,
         l_target_reachable=reachable,
     )
+
+
+def _top_up(
+    cur: list[np.ndarray],
+    values: list[np.ndarray],
+    weight: np.ndarray,
+    columns: list[QIColumn],
+    ids: np.ndarray,
+    k: int,
+    l: int,  # noqa: E741
+) -> list[tuple[int, int]]:
+    """The combinations still violating have every cell suppressed. If they hold
+    fewer than k records (or fewer than l sensitive values), the records to move
+    to them whole from the largest classes, never taking a class below k: a list
+    of (combination, records). ``ids`` is the class of each combination."""
+    all_supp = np.logical_and.reduce([cur[i] == c.suppressed for i, c in enumerate(columns)])
+    need = max(0, k - int(weight[all_supp].sum()))
+    present = [set(np.unique(v[all_supp]).tolist()) - {-1} for v in values]
+    sizes = np.bincount(ids, weights=weight).astype(np.int64)
+    spare = sizes - k
+    donations = []
+    for c in _largest_first(sizes[ids], 50 * k + 10_000):
+        if all_supp[c] or spare[ids[c]] <= 0:
+            continue
+        new_value = any(
+            len(p) < l and v[c] >= 0 and int(v[c]) not in p
+            for v, p in zip(values, present, strict=True)
+        )
+        take = min(int(weight[c]), int(spare[ids[c]]), need) if need > 0 else int(new_value)
+        if take:
+            donations.append((int(c), take))
+            spare[ids[c]] -= take
+            need -= take
+            for v, p in zip(values, present, strict=True):
+                if v[c] >= 0:
+                    p.add(int(v[c]))
+        if need <= 0 and all(len(p) >= l for p in present):
+            break
+    return donations
 
 
 #: loss of a suppressed cell, against at most 1 for a generalised one. More than
@@ -277,25 +484,23 @@ SUPPRESSION_LOSS = 3.0
 MAX_NODES = 512
 
 
-@dataclass
-class _Codes:
-    """The part of a QIColumn that :func:`classes` reads."""
-
-    codes: np.ndarray
-    radix: int
-
-
 def _best_node(
     columns: list[QIColumn],
+    orig: list[np.ndarray],
     sensitive: list[np.ndarray],
+    weight: np.ndarray,
     k: int,
     l: int,  # noqa: E741
     max_share: float = 1.0,
-) -> tuple[tuple[int, ...], list[np.ndarray] | None, np.ndarray | None] | None:
+) -> tuple[tuple[int, ...], list[np.ndarray], np.ndarray, list[np.ndarray], np.ndarray] | None:
     """The generalisation levels (one per column) of least information loss once
     local suppression has made every class k-anonymous and l-diverse, over the
     whole lattice of levels from each column's base up (Incognito/ARX-style full
     search; None when it has more than ``MAX_NODES`` nodes).
+
+    ``orig``, ``sensitive`` and ``weight`` are the distinct combinations of the
+    columns' original codes and the sensitive values (-1 = missing) with their
+    record counts (:class:`Combos`).
 
     Loss is Iyengar's loss metric, the one ARX reports: a suppressed cell
     loses 1, a generalised cell ``(g - 1) / (N - 1)`` where ``g`` of the
@@ -309,9 +514,10 @@ def _best_node(
     (the configured limit on local suppression, as the greedy walk had it);
     only when no node keeps to it is the least loss taken from all.
 
-    Returns the node, the codes of the distinct combinations after its local
-    suppression and each record's combination (so :func:`enforce` need not
-    suppress again row by row), or None.
+    Returns the node; the distinct combinations of base codes and sensitive
+    values: their codes at the node after its local suppression (so
+    :func:`enforce` need not suppress again), the one each given combination
+    falls in, their sensitive values and record counts; or None.
     """
     ranges = [range(c.level, len(c.maps)) for c in columns]
     nodes = 1
@@ -319,17 +525,20 @@ def _best_node(
         nodes *= len(r)
     if nodes > MAX_NODES:
         return None
-    if nodes == 1:
-        return tuple(c.level for c in columns), None, None
     # distinct (base codes, sensitive values) with their counts
-    parts = [_Codes(c.codes, c.radix) for c in columns]
-    parts += [_Codes(v + 1, int(v.max(initial=-1)) + 2) for v in sensitive]
-    ids, weight = classes(parts)
-    rep = np.empty(len(weight), dtype=np.int64)
+    at_base = [c.maps[c.level][o] for c, o in zip(columns, orig, strict=True)]
+    ids = _group(
+        at_base + [v + 1 for v in sensitive],
+        [c.radix for c in columns] + [int(v.max(initial=-1)) + 2 for v in sensitive],
+    )
+    groups = int(ids.max(initial=-1)) + 1
+    rep = np.empty(groups, dtype=np.int64)
     rep[ids] = np.arange(len(ids))
-    base = [c.codes[rep] for c in columns]
+    base = [b[rep].astype(np.int64) for b in at_base]
     values = [v[rep] for v in sensitive]
-    weight = weight.astype(np.float64)
+    weight = np.bincount(ids, weights=weight, minlength=groups).astype(np.int64)
+    if nodes == 1:
+        return tuple(c.level for c in columns), base, ids, values, weight
     # per column and level: base code -> level code, and the loss of each level code
     to_level: list[dict[int, np.ndarray]] = []
     loss_of: list[dict[int, np.ndarray]] = []
@@ -373,7 +582,7 @@ def _best_node(
         key = (share > max_share + 1e-12, round(loss, 9), sum(node))
         if best_key is None or key < best_key:
             best, best_key, best_codes = node, key, codes
-    return best, best_codes, ids
+    return best, best_codes, ids, values, weight
 
 
 def _node_loss(
@@ -388,23 +597,36 @@ def _node_loss(
     """Suppress (in place) what :func:`enforce` would at this node. Returns the loss
     of the cells it cannot save by suppression alone (the top-up of fully
     suppressed records, counted as whole records), and the share of records
-    that lose a cell."""
+    that lose a cell.
 
-    def bad() -> np.ndarray:
-        ids, _ = classes([_Codes(c, r) for c, r in zip(codes, radix, strict=True)])
-        sizes = np.bincount(ids, weights=weight)
+    Only the combinations that still violate are re-checked after each column:
+    a class violates or not as a whole, and the suppressed code of a column is
+    put only in the violating ones, so they form classes among themselves and
+    the others' classes do not change.
+    """
+
+    def bad(rows: np.ndarray | None) -> np.ndarray:
+        if rows is None:
+            part, w, vals = codes, weight, values
+        else:
+            part = [c[rows] for c in codes]
+            w, vals = weight[rows], [v[rows] for v in values]
+        ids = _group(part, radix)
+        sizes = np.bincount(ids, weights=w)
         out = sizes < k
-        if values and l > 1:
-            out |= _fewest_values(ids, len(sizes), values) < l
+        if vals and l > 1:
+            out |= _fewest_values(ids, len(sizes), vals) < l
         return out[ids]
 
-    violating = bad()
+    rows = np.flatnonzero(bad(None))
     order = sorted(range(len(codes)), key=lambda i: (-(radix[i] - 2), names[i]))
     for i in order:
-        if not violating.any():
+        if not len(rows):
             break
-        codes[i][violating] = radix[i] - 1
-        violating = bad()
+        codes[i][rows] = radix[i] - 1
+        rows = rows[bad(rows)]
+    violating = np.zeros(len(weight), dtype=bool)
+    violating[rows] = True
     extra = 0.0
     if violating.any():
         extra = float(max(k - weight[violating].sum(), 0)) * len(codes)
@@ -413,48 +635,6 @@ def _node_loss(
         touched |= c == r - 1
     share = (float(weight[touched].sum()) + extra / max(len(codes), 1)) / float(weight.sum())
     return extra * SUPPRESSION_LOSS, share
-
-
-def _top_up_fully_suppressed(
-    columns: list[QIColumn],
-    sensitive: list[np.ndarray],
-    k: int,
-    l: int,  # noqa: E741
-) -> None:
-    """The records still violating have every cell suppressed. If they are fewer
-    than k (or less diverse than l), move whole records from the largest classes
-    to them, never taking a class below k."""
-    all_supp = np.ones(len(columns[0].codes), dtype=bool)
-    for c in columns:
-        all_supp &= c.codes == c.suppressed
-    need = max(0, k - int(all_supp.sum()))
-    present = [set(np.unique(v[all_supp]).tolist()) - {-1} for v in sensitive]
-    keys, class_size = classes(columns)
-    sizes = class_size[keys]
-    spare = {}
-    donors: list[int] = []
-    for row in _largest_first(sizes, 50 * k + 10_000):
-        if all_supp[row]:
-            continue
-        key = int(keys[row])
-        spare.setdefault(key, int(sizes[row]) - k)
-        if spare[key] <= 0:
-            continue
-        new_value = any(
-            len(p) < l and v[row] >= 0 and int(v[row]) not in p
-            for v, p in zip(sensitive, present, strict=True)
-        )
-        if need > 0 or new_value:
-            donors.append(int(row))
-            spare[key] -= 1
-            need -= 1
-            for v, p in zip(sensitive, present, strict=True):
-                if v[row] >= 0:
-                    p.add(int(v[row]))
-        if need <= 0 and all(len(p) >= l for p in present):
-            break
-    for c in columns:
-        c.codes[donors] = c.suppressed
 
 
 def _largest_first(sizes: np.ndarray, limit: int) -> np.ndarray:
