@@ -558,28 +558,32 @@ def _best_node(
             losses_c[level] = np.append(lost, [0.0, SUPPRESSION_LOSS])  # missing, suppressed
         to_level.append(maps_c)
         loss_of.append(losses_c)
+    # a node's loss from generalisation alone is a sum over each column's own
+    # values: from the records per base code, once per column and level
+    floor_of = []
+    for i, c in enumerate(columns):
+        per_base = np.bincount(base[i], weights=weight, minlength=len(c.labels[c.level]) + 2)
+        floor_of.append(
+            {
+                level: float((per_base * loss_of[i][level][mapping]).sum())
+                for level, mapping in to_level[i].items()
+            }
+        )
     best, best_key, best_codes = None, None, None
     names = [c.name for c in columns]
     # the most generalised nodes first: they suppress least, so a node within
     # the share limit is found early and nodes whose generalisation alone
     # loses more than it are not simulated (suppression only adds loss: a
     # suppressed cell loses more than any generalised one)
-
-    def cells_loss(node: tuple[int, ...], codes: list[np.ndarray]) -> float:
-        return sum(
-            float((loss_of[i][level][codes_i] * weight).sum())
-            for i, (level, codes_i) in enumerate(zip(node, codes, strict=True))
-        )
-
     for node in sorted(itertools.product(*ranges), key=lambda nd: -sum(nd)):
-        codes = [to_level[i][level][base[i]] for i, level in enumerate(node)]
-        floor = cells_loss(node, codes)  # generalisation alone
+        floor = sum(floor_of[i][level] for i, level in enumerate(node))
         if best_key is not None and not best_key[0] and floor > best_key[1]:
             continue
+        codes = [to_level[i][level][base[i]] for i, level in enumerate(node)]
         radix = [len(columns[i].labels[level]) + 2 for i, level in enumerate(node)]
-        loss, share = _node_loss(codes, radix, names, values, weight, k, l)
-        loss += cells_loss(node, codes)  # codes now hold the node's local suppression
-        key = (share > max_share + 1e-12, round(loss, 9), sum(node))
+        losses = [loss_of[i][level] for i, level in enumerate(node)]
+        extra, share = _node_loss(codes, radix, names, values, weight, k, l, losses)
+        key = (share > max_share + 1e-12, round(floor + extra, 9), sum(node))
         if best_key is None or key < best_key:
             best, best_key, best_codes = node, key, codes
     return best, best_codes, ids, values, weight
@@ -593,11 +597,13 @@ def _node_loss(
     weight: np.ndarray,
     k: int,
     l: int,  # noqa: E741
+    losses: list[np.ndarray],
 ) -> tuple[float, float]:
     """Suppress (in place) what :func:`enforce` would at this node. Returns the loss
-    of the cells it cannot save by suppression alone (the top-up of fully
-    suppressed records, counted as whole records), and the share of records
-    that lose a cell.
+    this adds to the generalisation's (``losses`` holds each column's loss per
+    code): the suppressed cells, and those it cannot save by suppression alone
+    (the top-up of fully suppressed records, counted as whole records); and
+    the share of records that lose a cell.
 
     Only the combinations that still violate are re-checked after each column:
     a class violates or not as a whole, and the suppressed code of a column is
@@ -620,9 +626,11 @@ def _node_loss(
 
     rows = np.flatnonzero(bad(None))
     order = sorted(range(len(codes)), key=lambda i: (-(radix[i] - 2), names[i]))
+    lost = 0.0
     for i in order:
         if not len(rows):
             break
+        lost += float(((SUPPRESSION_LOSS - losses[i][codes[i][rows]]) * weight[rows]).sum())
         codes[i][rows] = radix[i] - 1
         rows = rows[bad(rows)]
     violating = np.zeros(len(weight), dtype=bool)
@@ -634,7 +642,7 @@ def _node_loss(
     for c, r in zip(codes, radix, strict=True):
         touched |= c == r - 1
     share = (float(weight[touched].sum()) + extra / max(len(codes), 1)) / float(weight.sum())
-    return extra * SUPPRESSION_LOSS, share
+    return lost + extra * SUPPRESSION_LOSS, share
 
 
 def _largest_first(sizes: np.ndarray, limit: int) -> np.ndarray:
