@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -389,15 +389,28 @@ def enforce(
 
     masks = [cur[i] == columns[i].suppressed for i in range(q)]
     touched = np.logical_or.reduce(masks)
+
+    def rows_of(marked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The records of the marked entries of ``cur`` (ascending) and the entry of each."""
+        rows, at = combos.rows_of(marked if to_combo is None else marked[to_combo])
+        return rows, (at if to_combo is None else to_combo[at])
+
+    def first_rows(entries: np.ndarray) -> np.ndarray:
+        marked = np.zeros(len(weight), dtype=bool)
+        marked[entries] = True
+        rows, at = rows_of(marked)
+        first = np.zeros(len(weight), dtype=np.int64)
+        found, where = np.unique(at, return_index=True)
+        first[found] = rows[where]
+        return first[entries]
+
     donations: list[tuple[int, int]] = []
     if bad.any():
         # every cell of the records still violating is withheld; whole records move to them
-        donations = _top_up(cur, values, weight, columns, last[0], k, l_target)
+        donations = _top_up(cur, values, weight, columns, last[0], k, l_target, first_rows)
     marked = touched.copy()
     marked[[c for c, _ in donations]] = True
-    rows, at = combos.rows_of(marked if to_combo is None else marked[to_combo])
-    if to_combo is not None:
-        at = to_combo[at]
+    rows, at = rows_of(marked)
     donor = np.zeros(len(rows), dtype=bool)
     for c, take in donations:  # the first records of each donor combination
         donor[np.flatnonzero(at == c)[:take]] = True
@@ -441,34 +454,53 @@ def _top_up(
     ids: np.ndarray,
     k: int,
     l: int,  # noqa: E741
+    first_rows: Callable[[np.ndarray], np.ndarray],
 ) -> list[tuple[int, int]]:
     """The combinations still violating have every cell suppressed. If they hold
     fewer than k records (or fewer than l sensitive values), the records to move
     to them whole from the largest classes, never taking a class below k: a list
-    of (combination, records). ``ids`` is the class of each combination."""
+    of (combination, records), each combination giving its first records.
+
+    ``ids`` is the class of each combination; ``first_rows`` gives the first
+    record of each of some combinations. Combinations are tried by class size,
+    largest first, then by their first record, so the choice depends on the
+    records only, not on how their values were numbered."""
     all_supp = np.logical_and.reduce([cur[i] == c.suppressed for i, c in enumerate(columns)])
     need = max(0, k - int(weight[all_supp].sum()))
     present = [set(np.unique(v[all_supp]).tolist()) - {-1} for v in values]
+
+    def satisfied() -> bool:
+        return need <= 0 and all(len(p) >= l for p in present)
+
     sizes = np.bincount(ids, weights=weight).astype(np.int64)
     spare = sizes - k
-    donations = []
-    for c in _largest_first(sizes[ids], 50 * k + 10_000):
-        if all_supp[c] or spare[ids[c]] <= 0:
-            continue
-        new_value = any(
-            len(p) < l and v[c] >= 0 and int(v[c]) not in p
-            for v, p in zip(values, present, strict=True)
-        )
-        take = min(int(weight[c]), int(spare[ids[c]]), need) if need > 0 else int(new_value)
-        if take:
-            donations.append((int(c), take))
-            spare[ids[c]] -= take
-            need -= take
-            for v, p in zip(values, present, strict=True):
-                if v[c] >= 0:
-                    p.add(int(v[c]))
-        if need <= 0 and all(len(p) >= l for p in present):
-            break
+    combo_size = sizes[ids]
+    remaining = ~all_supp & (spare[ids] > 0)
+    donations: list[tuple[int, int]] = []
+    while not satisfied() and remaining.any():
+        # the next largest classes: at least 64 combinations, ties all in
+        pool = combo_size[remaining]
+        cut = np.partition(pool, max(len(pool) - 64, 0))[max(len(pool) - 64, 0)]
+        batch = np.flatnonzero(remaining & (combo_size >= cut))
+        remaining[batch] = False
+        batch = batch[np.lexsort((first_rows(batch), -combo_size[batch]))]
+        for c in batch.tolist():
+            if spare[ids[c]] <= 0:
+                continue
+            new_value = any(
+                len(p) < l and v[c] >= 0 and int(v[c]) not in p
+                for v, p in zip(values, present, strict=True)
+            )
+            take = min(int(weight[c]), int(spare[ids[c]]), need) if need > 0 else int(new_value)
+            if take:
+                donations.append((c, take))
+                spare[ids[c]] -= take
+                need -= take
+                for v, p in zip(values, present, strict=True):
+                    if v[c] >= 0:
+                        p.add(int(v[c]))
+            if satisfied():
+                break
     return donations
 
 
@@ -643,15 +675,3 @@ def _node_loss(
         touched |= c == r - 1
     share = (float(weight[touched].sum()) + extra / max(len(codes), 1)) / float(weight.sum())
     return lost + extra * SUPPRESSION_LOSS, share
-
-
-def _largest_first(sizes: np.ndarray, limit: int) -> np.ndarray:
-    """The first ``limit`` rows of a stable sort by size, largest first, without sorting all rows."""
-    n = len(sizes)
-    if limit >= n:
-        return np.argsort(-sizes, kind="stable")
-    cut = np.partition(-sizes, limit - 1)[limit - 1]
-    above = np.flatnonzero(-sizes < cut)
-    ties = np.flatnonzero(-sizes == cut)[: limit - len(above)]
-    rows = np.concatenate([above, ties])
-    return rows[np.lexsort((rows, -sizes[rows]))]
