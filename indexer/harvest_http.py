@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
+import requests
+import requests.adapters
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
@@ -102,6 +104,19 @@ def _pool_classes(allow_private: bool) -> dict[str, type]:
         "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
         "https": type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
     }
+
+
+def guarded_session(*, allow_private: bool) -> requests.Session:
+    """A ``requests`` session whose every connection is refused, after it
+    connects and before anything is sent, if its peer is a private or reserved
+    address (the harvester's rule; ``allow_private`` lifts it). Checking the
+    name before a request is not enough: the DNS answer may change in between."""
+    session = requests.Session()
+    for scheme in ("http://", "https://"):
+        adapter = requests.adapters.HTTPAdapter()
+        adapter.poolmanager.pool_classes_by_scheme = _pool_classes(allow_private)
+        session.mount(scheme, adapter)
+    return session
 
 
 @dataclass(frozen=True)

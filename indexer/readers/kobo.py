@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import polars as pl
 import requests
 
-from indexer.harvest_http import HarvestFetchError, check_url
+from indexer.harvest_http import HarvestFetchError, check_url, guarded_session
 from schema.errors import CGDError, InvalidInput, NotFound, PermissionDenied, Problem
 
 from .jsonfile import records_to_frame
@@ -134,8 +134,10 @@ def pull_submissions(
     The server's host must resolve to public addresses only, by the
     harvester's rule (:func:`indexer.harvest_http.check_url`), checked before
     every page: a private, loopback or link-local address is refused before
-    the token is sent. ``allow_private`` (the ``HARVEST_ALLOW_PRIVATE``
-    setting) lifts it for tests and closed networks.
+    the token is sent, and the address actually connected to is checked
+    again before the request goes out (a DNS answer that changes in between
+    is caught). ``allow_private`` (the ``HARVEST_ALLOW_PRIVATE`` setting)
+    lifts it for tests and closed networks.
     """
     label = f"kobo:{asset_uid}"
     if not asset_uid or not asset_uid.replace("_", "").isalnum():
@@ -147,7 +149,7 @@ def pull_submissions(
     url: str | None = urljoin(
         base, f"api/v2/assets/{asset_uid}/data/?format=json&limit={int(page_size)}"
     )
-    http = session or requests.Session()
+    http = session or guarded_session(allow_private=allow_private)
     records: list = []
     pages = 0
     while url:
@@ -172,7 +174,12 @@ def pull_submissions(
                 else "invalid_server"
             )
             raise fail(label, code, f"The KoboToolbox server is refused: {exc.message}") from None
-        resp = _get_page(http, url, token, timeout, retries)
+        try:
+            resp = _get_page(http, url, token, timeout, retries)
+        except HarvestFetchError as exc:  # the address connected to is a private one
+            raise fail(
+                label, "kobo_address_refused", f"The KoboToolbox server is refused: {exc.message}"
+            ) from None
         if resp.status_code in (401, 403):
             raise PermissionDenied("KoboToolbox refused the token for this form.", code="kobo_auth")
         if resp.status_code == 404:

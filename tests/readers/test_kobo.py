@@ -1,6 +1,7 @@
 """Pull from a local server replaying KoboToolbox API v2 response shapes."""
 
 import contextlib
+import importlib
 import json
 import threading
 from collections.abc import Iterator
@@ -12,6 +13,8 @@ import pytest
 from indexer.readers import pull_submissions, read_table
 from schema.errors import CGDError, InvalidInput, NotFound, PermissionDenied
 from schema.suggest import suggest_roles
+
+kobo_module = importlib.import_module("indexer.readers.kobo")
 
 TOKEN = "s3cr3t-token"
 ASSET = "aBcD3fGh1jKlMnOp"
@@ -223,6 +226,23 @@ def test_a_server_on_a_private_address_is_refused_before_the_token_is_sent(host)
                 == KoboReplay.total
             )
             assert _Counting.asked == 1
+        finally:
+            _Counting.asked = 0
+
+
+def test_a_name_that_resolves_elsewhere_at_connect_time_is_refused_before_the_token_is_sent(
+    monkeypatch,
+):
+    # DNS rebinding: the name passes the check (a public answer), then the
+    # connection lands on a loopback address; the socket's peer is checked too
+    monkeypatch.setattr(kobo_module, "check_url", lambda url, allow_private: None)
+    with serving(_Counting) as server:
+        try:
+            with pytest.raises(InvalidInput) as err:
+                pull_submissions(f"http://127.0.0.1:{server.server_port}", ASSET, TOKEN)
+            assert err.value.code == "kobo_address_refused"
+            assert "127.0.0.1" in err.value.problems[0].message
+            assert _Counting.asked == 0
         finally:
             _Counting.asked = 0
 
