@@ -16,6 +16,7 @@ checked published before the cache is asked).
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from catalog import generation
@@ -34,11 +35,21 @@ def key_of(dataset_id: str, version_id: str | None, by: list[str], filters: list
     )
 
 
+def _engine_key(engine) -> str:
+    """A name for the catalogue behind ``engine`` that no later engine reuses
+    (``id()`` can be: a new engine may get a freed one's address)."""
+    key = getattr(engine, "_cgd_cache_key", None)
+    if key is None:
+        key = uuid.uuid4().hex
+        engine._cgd_cache_key = key
+    return key
+
+
 def get(engine, key: tuple) -> tuple[int, Any | None]:
     """(generation now, the kept inputs or None)."""
     now = generation.current(engine)
-    return now, _CACHE.get(now, (id(engine), *key))
+    return now, _CACHE.get(now, (_engine_key(engine), *key))
 
 
 def put(engine, generation_now: int, key: tuple, value: Any) -> None:
-    _CACHE.put(generation_now, (id(engine), *key), value)
+    _CACHE.put(generation_now, (_engine_key(engine), *key), value)
