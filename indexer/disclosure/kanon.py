@@ -229,6 +229,8 @@ def _group(codes: Sequence[np.ndarray], radix: Sequence[int]) -> np.ndarray:
     """Dense ids of the distinct rows of a few code columns (no record counts)."""
     if not len(codes):
         return np.zeros(0, dtype=np.int64)
+    # the codes in use, not every code there could be: a smaller key space to count
+    radix = [min(r, int(c.max(initial=0)) + 1) for c, r in zip(codes, radix, strict=True)]
     keyspace = math.prod(radix)
     if keyspace < 2**62:
         return _dense(_mixed(codes, radix, keyspace), keyspace)[0]
@@ -558,7 +560,10 @@ def _best_node(
     if nodes > MAX_NODES:
         return None
     # distinct (base codes, sensitive values) with their counts
-    at_base = [c.maps[c.level][o] for c, o in zip(columns, orig, strict=True)]
+    at_base = [
+        o if _identity(c.maps[c.level]) else c.maps[c.level][o]
+        for c, o in zip(columns, orig, strict=True)
+    ]
     ids = _group(
         at_base + [v + 1 for v in sensitive],
         [c.radix for c in columns] + [int(v.max(initial=-1)) + 2 for v in sensitive],
@@ -619,6 +624,11 @@ def _best_node(
         if best_key is None or key < best_key:
             best, best_key, best_codes = node, key, codes
     return best, best_codes, ids, values, weight
+
+
+def _identity(mapping: np.ndarray) -> bool:
+    """Whether a level's map leaves every code as it is."""
+    return bool((mapping == np.arange(len(mapping))).all())
 
 
 def _node_loss(
