@@ -59,13 +59,6 @@ class QIColumn:
     def radix(self) -> int:
         return len(self.labels[self.level]) + 2
 
-    @property
-    def codes(self) -> np.ndarray:
-        """Each record's code at the current level (``suppressed`` where withheld)."""
-        codes = self.maps[self.level][self.orig]
-        codes[self.withheld] = self.suppressed
-        return codes
-
     def can_generalise(self) -> bool:
         return self.level + 1 < len(self.maps)
 
@@ -272,20 +265,12 @@ class KAnonResult:
     l_target_reachable: bool
 
 
-def combos_of(
-    columns: Sequence[QIColumn], sensitive: Sequence[np.ndarray], *, published: bool = False
-) -> Combos:
+def combos_of(columns: Sequence[QIColumn], sensitive: Sequence[np.ndarray]) -> Combos:
     """The combinations :func:`enforce` works on: the quasi-identifiers' original
-    codes (or, ``published``, their codes at the current level with withheld
-    cells), then the sensitive attributes' codes (-1 = missing)."""
-    if published:
-        codes: list[np.ndarray] = [c.codes for c in columns]
-        radix = [c.radix for c in columns]
-        missing = [c.missing for c in columns]
-    else:
-        codes = [c.orig for c in columns]
-        radix = [len(c.maps[0]) for c in columns]
-        missing = [len(c.maps[0]) - 1 for c in columns]
+    codes, then the sensitive attributes' codes (-1 = missing)."""
+    codes: list[np.ndarray] = [c.orig for c in columns]
+    radix = [len(c.maps[0]) for c in columns]
+    missing = [len(c.maps[0]) - 1 for c in columns]
     for values in sensitive:
         top = int(values.max(initial=-1)) + 1
         codes.append(np.where(values < 0, top, values) if (values < 0).any() else values)

@@ -6,9 +6,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from indexer.disclosure import anonymise
+from indexer.disclosure import DisclosureConfig, anonymise
 from indexer.disclosure.anonymise import factorise_many
-from indexer.disclosure.kanon import Combos
+from indexer.disclosure.kanon import Combos, QIColumn, enforce, published
 from tests.disclosure.synthetic import large_roles, large_survey
 
 # the package exports the function under the module's name
@@ -92,3 +92,34 @@ def test_published_records_do_not_depend_on_how_values_were_numbered(
     assert first.records.equals(second.records)
     assert first.report.suppressed_cells == second.report.suppressed_cells
     assert first.report.generalisations == second.report.generalisations
+
+
+def test_enforce_builds_the_same_combinations_itself_from_per_record_codes():
+    df = large_survey(2000, seed=12)
+    qis = ["age", "sex", "caste_ethnicity", "district", "disability"]
+    roles = large_roles()
+    config = DisclosureConfig()
+
+    def columns():
+        uniques, codes, combos = factorise_many(df, [*qis, "gbv_experienced"])
+        out = []
+        for i, name in enumerate(qis):
+            counts = combos.counts(i, len(uniques[name]) + 1)[: len(uniques[name])]
+            ladder = anonymise_module._sorted_ladder(
+                name, roles[name].dimension, uniques[name], counts, config
+            )
+            out.append(QIColumn(name, ladder, codes[name]))
+        sensitive = codes["gbv_experienced"].astype(np.int64)
+        sensitive[sensitive == len(uniques["gbv_experienced"])] = -1
+        return out, [sensitive], combos
+
+    given, _, combos = columns()
+    with_combos = enforce(given, None, k=10, l=2, max_suppression_share=0.05, combos=combos)
+    own, sensitive, _ = columns()
+    by_itself = enforce(own, sensitive, k=10, l=2, max_suppression_share=0.05)
+    assert with_combos == by_itself
+    assert with_combos.k >= 10 and with_combos.l >= 2
+    for a, b in zip(given, own, strict=True):
+        assert a.level == b.level
+        assert a.withheld.tolist() == b.withheld.tolist()
+    assert published(given).equals(published(own))
