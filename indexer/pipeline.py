@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ from indexer.documents import dataset_document
 from indexer.readers import read_table
 from indexer.search.base import SearchBackend
 from indexer.storage import FileStore
-from indexer.validate import coded_columns, validate_table
+from indexer.validate import ValidatedTable, coded_columns, measure_columns, validate_table
 from schema.errors import CGDError
 from schema.roles import ColumnSpec
 from schema.suggest import suggest_roles
@@ -58,6 +59,25 @@ def column_specs(df: pl.DataFrame, declared: dict[str, Any]) -> dict[str, Column
         else:
             specs[name] = suggested[name]
     return specs
+
+
+def read_and_validate(
+    path: str | os.PathLike, filename: str, declared: dict[str, Any]
+) -> ValidatedTable:
+    """Read an upload with its declared roles, map the roles and validate it.
+
+    The roles being known before the read, the coded columns come as
+    Categorical and the measures as numbers straight from a CSV parse
+    (see :func:`indexer.readers.read_table`); undeclared columns get the
+    suggested role (:func:`column_specs`).
+    """
+    df = read_table(
+        path,
+        filename=filename,
+        categorical=coded_columns(declared),
+        numeric=measure_columns(declared),
+    )
+    return validate_table(df, column_specs(df, declared), filename=filename)
 
 
 def disclosure_config(settings: dict[str, Any]) -> DisclosureConfig:
@@ -94,11 +114,7 @@ def ingest_version(ctx: PipelineContext, version_id: str) -> dict[str, Any]:
         meta = dict(version.metadata_ or {})
         dataset_id = version.dataset_id
 
-    df = read_table(
-        ctx.files.path(raw_path), filename=filename, categorical=coded_columns(declared)
-    )
-    specs = column_specs(df, declared)
-    validated = validate_table(df, specs, filename=filename)
+    validated = read_and_validate(ctx.files.path(raw_path), filename, declared)
     anonymised = anonymise(
         validated.df,
         validated.columns,

@@ -8,8 +8,7 @@ returned only when it is wholly valid.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ from schema.vocabularies import DIMENSIONS
 MAX_PROBLEMS = 200
 _DEVANAGARI = "०१२३४५६७८९"
 _ROWS_SHOWN = 5
+_COUNT_SLICE = 1 << 16
 _GLOBAL_CATEGORIES = pl.Categorical().categories.name()
 
 
@@ -66,7 +66,7 @@ def _shown(value: str, limit: int = 60) -> str:
 
 
 def _clean(name: str) -> pl.Expr:
-    s = pl.col(name).str.strip_chars()
+    s = pl.col(name).cast(pl.String).str.strip_chars()
     return pl.when(s == "").then(None).otherwise(s)
 
 
@@ -123,12 +123,23 @@ def _measure(df: pl.DataFrame, name: str, out: _Collector) -> pl.Series:
 
 
 def _rows_per_id(ids: pl.Series) -> np.ndarray:
-    """How many rows hold each number 0..max of ``ids`` (nulls not counted)."""
-    return (
-        np.bincount(ids.drop_nulls().to_numpy())
-        if ids.len() > ids.null_count()
-        else np.zeros(0, dtype=np.int64)
-    )
+    """How many rows hold each number 0..max of ``ids`` (nulls not counted).
+
+    Counted slice by slice, so that numpy's temporaries stay small (one
+    bincount of a whole column would convert it to int64 at once: memory
+    that a fresh process pays for in page faults).
+    """
+    top = ids.max()
+    if top is None:
+        return np.zeros(0, dtype=np.int64)
+    size = int(top) + 1
+    if ids.null_count():
+        ids = ids.fill_null(size)  # counted in one more bin, then dropped
+    values = ids.rechunk().to_numpy()
+    counts = np.zeros(size + 1, dtype=np.int64)
+    for start in range(0, len(values), _COUNT_SLICE):
+        counts += np.bincount(values[start : start + _COUNT_SLICE], minlength=size + 1)
+    return counts[:size]
 
 
 def _dimension(
@@ -199,6 +210,18 @@ def _dimension(
     return ids.alias(name), codes
 
 
+def _declared_specs(
+    declared: Mapping[str, ColumnSpec | Mapping[str, Any]],
+) -> Iterator[ColumnSpec]:
+    for name, spec in declared.items():
+        if not isinstance(spec, ColumnSpec):
+            try:
+                spec = ColumnSpec.from_dict(name, dict(spec or {}))
+            except (TypeError, ValueError):
+                continue  # an unknown role: validate_table reports it
+        yield spec if spec.name == name else ColumnSpec(name, spec.role, spec.dimension)
+
+
 def coded_columns(declared: Mapping[str, ColumnSpec | Mapping[str, Any]]) -> list[str]:
     """The declared columns whose values are matched to a vocabulary's codes.
 
@@ -206,19 +229,18 @@ def coded_columns(declared: Mapping[str, ColumnSpec | Mapping[str, Any]]) -> lis
     version). These are the columns to hand :func:`indexer.readers.read_table`
     as ``categorical=`` when the roles are known before reading.
     """
-    names = []
-    for name, spec in declared.items():
-        if not isinstance(spec, ColumnSpec):
-            try:
-                spec = ColumnSpec.from_dict(name, dict(spec or {}))
-            except (TypeError, ValueError):
-                continue  # an unknown role: validate_table reports it
-        if (
-            spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER)
-            and spec.dimension in DIMENSIONS
-        ):
-            names.append(name)
-    return names
+    return [
+        spec.name
+        for spec in _declared_specs(declared)
+        if spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER)
+        and spec.dimension in DIMENSIONS
+    ]
+
+
+def measure_columns(declared: Mapping[str, ColumnSpec | Mapping[str, Any]]) -> list[str]:
+    """The declared measures: the columns to hand :func:`indexer.readers.read_table`
+    as ``numeric=``, so that a CSV parses their numbers while it is read."""
+    return [spec.name for spec in _declared_specs(declared) if spec.role == ColumnRole.MEASURE]
 
 
 def validate_table(
@@ -275,13 +297,21 @@ def validate_table(
         if isinstance(df.schema[n], pl.Categorical)
         and df.schema[n].categories.name() != _GLOBAL_CATEGORIES
     }
-    to_text = [n for n in specs if n in df.columns and n not in given and df.schema[n] != pl.String]
-    if to_text:
-        df = df.with_columns(pl.col(to_text).cast(pl.String))
-    categories = {n: given.get(n) or pl.Categories.random() for n in coded_names}
     measures = [
         n for n, spec in specs.items() if n in df.columns and spec.role == ColumnRole.MEASURE
     ]
+    # A measure the reader parsed as numbers (read_table's ``numeric``) stays Float64.
+    to_text = [
+        n
+        for n in specs
+        if n in df.columns
+        and n not in given
+        and df.schema[n] != pl.String
+        and not (n in measures and df.schema[n] == pl.Float64)
+    ]
+    if to_text:
+        df = df.with_columns(pl.col(to_text).cast(pl.String))
+    categories = {n: given.get(n) or pl.Categories.random() for n in coded_names}
     # Every cast in one select, so that polars runs them in parallel over the columns.
     casts = df.select(
         [
@@ -291,10 +321,7 @@ def validate_table(
         + [pl.col(n).cast(pl.Float64, strict=False) for n in measures]
     )
     stats = _measure_stats(df, casts, measures)
-    coded_ids = [casts.get_column(n).to_physical() for n in coded_names]
-    # numpy counts without the GIL: two columns at a time.
-    with ThreadPoolExecutor(2, thread_name_prefix="cgd-validate") as pool:
-        counted = dict(zip(coded_names, pool.map(_rows_per_id, coded_ids), strict=True))
+    counted = {n: _rows_per_id(casts.get_column(n).to_physical()) for n in coded_names}
     for name, spec in specs.items():
         if name not in df.columns:
             continue
@@ -362,4 +389,4 @@ def validate_table(
     return ValidatedTable(df=df, columns=specs, problems=out.warnings, report=report)
 
 
-__all__ = ["MAX_PROBLEMS", "ValidatedTable", "coded_columns", "validate_table"]
+__all__ = ["MAX_PROBLEMS", "ValidatedTable", "coded_columns", "measure_columns", "validate_table"]

@@ -3,7 +3,8 @@
 :func:`read_table` detects the format (CSV/TSV, XLSX, JSON, KoboToolbox
 exports), applies the :class:`Limits`, and returns a frame whose columns are
 all strings (no type inference; empty cells are null; CSV columns the caller
-names in ``categorical`` come as pl.Categorical instead) with stripped, unique,
+names in ``categorical`` come as pl.Categorical instead, and those named in
+``numeric`` as Float64 when all their cells are numbers) with stripped, unique,
 non-empty names. Every problem is an :class:`~schema.errors.InvalidInput`
 naming file, row (the header is row 1) and column; nothing is returned half
 read.
@@ -143,17 +144,18 @@ def finish_frame(
         )
     df = df.rename(dict(zip(df.columns, names, strict=True)))
     if df.height:
-        text = [n for n in names if not isinstance(df.schema[n], pl.Categorical)]
+        text = [n for n in names if df.schema[n] == pl.String]
         longest_of = (
             dict(zip(text, df.select(pl.col(text).str.len_bytes().max()).row(0), strict=True))
             if text
             else {}
         )
         for n in names:
-            if n not in longest_of:
+            if isinstance(df.schema[n], pl.Categorical):
                 # A categorical column's longest cell is bounded by its categories' (one each).
                 longest_of[n] = df.schema[n].categories.to_series().str.len_bytes().max()
-        lengths = [longest_of[n] for n in names]
+        # A column parsed as numbers (``numeric``) holds no text to measure.
+        lengths = [longest_of.get(n) for n in names]
         for name, longest in zip(names, lengths, strict=True):
             # Bytes bound characters from above: count characters only when needed.
             if longest is not None and longest > limits.max_cell_chars:
@@ -187,7 +189,11 @@ def _within_limits(filename: str) -> Iterator[None]:
 
 
 def _read_csv_file(
-    path: str | os.PathLike, filename: str, limits: Limits, categorical: Collection[str]
+    path: str | os.PathLike,
+    filename: str,
+    limits: Limits,
+    categorical: Collection[str],
+    numeric: Collection[str],
 ) -> pl.DataFrame | None:
     """A large UTF-8 CSV/TSV file read where it lies (see ``read_delimited_file``), else None."""
     try:
@@ -208,6 +214,7 @@ def _read_csv_file(
             limits,
             delimiter="\t" if fmt == "tsv" else None,
             categorical=categorical,
+            numeric=numeric,
         )
         return None if found is None else finish_frame(*found, filename, limits)
 
@@ -219,6 +226,7 @@ def read_table(
     sheet: str | None = None,
     limits: Limits = DEFAULT_LIMITS,
     categorical: Collection[str] = (),
+    numeric: Collection[str] = (),
 ) -> pl.DataFrame:
     """Read a CSV/TSV, XLSX, JSON or KoboToolbox export into an all-string frame.
 
@@ -231,12 +239,17 @@ def read_table(
     e.g. the dimension columns) that a CSV/TSV hands over as ``pl.Categorical``
     with their own categories, built while parsing, so that
     :func:`indexer.validate.validate_table` matches each distinct value once
-    without hashing the column again. Other formats return strings throughout.
+    without hashing the column again. ``numeric`` names columns (e.g. the
+    declared measures) that a CSV/TSV hands over as ``Float64`` when every
+    cell of every such column is empty or parses as a number (polars parses
+    them with the rest of the file), and as strings otherwise, so that the
+    validator still reports each bad cell with its text. Other formats return
+    strings throughout.
     """
     if filename is None:
         filename = Path(path).name if isinstance(path, str | os.PathLike) else "upload"
     if isinstance(path, str | os.PathLike):
-        found = _read_csv_file(path, filename, limits, categorical)
+        found = _read_csv_file(path, filename, limits, categorical, numeric)
         if found is not None:
             return found
     data = _read_bytes(path, filename, limits)
@@ -253,6 +266,7 @@ def read_table(
                 limits,
                 delimiter="\t" if fmt == "tsv" else None,
                 categorical=categorical,
+                numeric=numeric,
             )
         return finish_frame(df, header, filename, limits)
 

@@ -303,35 +303,66 @@ def _blank_lines(arr: np.ndarray, quoted: bool) -> int:
 
 
 def _parse(
-    data: bytes, delim: str, limits: Limits, dtypes: list[pl.DataType] | None = None
+    data: bytes | str, delim: str, limits: Limits, dtypes: list[pl.DataType] | None = None
+) -> pl.DataFrame:
+    """The records after the header (which polars reads, quote-aware, and skips).
+
+    Columns typed ``Float64`` in ``dtypes`` that do not all parse as numbers
+    come as strings instead (the whole file is parsed again, without them), so
+    that the validator reports each bad cell with its text.
+    """
+    try:
+        return _parse_once(data, delim, limits, dtypes)
+    except pl.exceptions.ComputeError:
+        if not dtypes or pl.Float64() not in dtypes:
+            raise
+    return _parse_once(data, delim, limits, [_as_text(d) for d in dtypes])
+
+
+def _as_text(dtype: pl.DataType) -> pl.DataType:
+    return pl.String() if dtype == pl.Float64 else dtype
+
+
+def _parse_once(
+    data: bytes | str, delim: str, limits: Limits, dtypes: list[pl.DataType] | None
 ) -> pl.DataFrame:
     return pl.read_csv(
         data,
-        has_header=False,
+        has_header=True,
         infer_schema=False,
         schema_overrides=dtypes,
         separator=delim,
         quote_char='"',
         null_values=[""],
         truncate_ragged_lines=False,
-        n_rows=limits.max_rows + 2,
+        n_rows=limits.max_rows + 1,
         raise_if_empty=False,
     )
 
 
-def _dtypes(header: list[str], categorical: Collection[str]) -> list[pl.DataType] | None:
-    """Column types by position: Categorical (each its own categories) for ``categorical``."""
-    if not categorical:
+def _dtypes(
+    header: list[str], categorical: Collection[str], numeric: Collection[str] = ()
+) -> list[pl.DataType] | None:
+    """Column types by position: Categorical (each its own categories) for ``categorical``,
+    Float64 for ``numeric``, String for the rest."""
+    if not categorical and not numeric:
         return None
     from .kobo import flatten_kobo_names, looks_like_kobo  # kobo imports this module
 
     names = [h.strip() for h in header]
     if looks_like_kobo(names):
         names = flatten_kobo_names(names)
-    wanted = set(categorical)
-    if not wanted.intersection(names):
+    cats, nums = set(categorical), set(numeric) - set(categorical)
+    if not (cats | nums).intersection(names):
         return None
-    return [pl.Categorical(pl.Categories.random()) if n in wanted else pl.String() for n in names]
+    return [
+        pl.Categorical(pl.Categories.random())
+        if n in cats
+        else pl.Float64()
+        if n in nums
+        else pl.String()
+        for n in names
+    ]
 
 
 def _head_info(
@@ -399,15 +430,17 @@ def _parse_and_count(
 
 
 def fields_fit(df: pl.DataFrame, delimiters: int, ncols: int) -> bool:
-    """Whether every record of the parsed ``df`` (header included) had ``ncols`` fields.
+    """Whether the header and every record of the parsed ``df`` had ``ncols`` fields.
 
-    ``delimiters`` is :func:`_count_delimiters` of the same bytes. The parser
-    refuses a record with too many fields but pads a short one with nulls, so
-    that ``ncols - 1`` delimiters for every record means none was short.
-    ``False`` is no verdict (a blank line, an empty last field at the very end,
-    ...): the caller then counts or parses with the csv module.
+    ``delimiters`` is :func:`_count_delimiters` of the same bytes and ``df``
+    the records after the header (the parser read the header, ``df.width``
+    fields). The parser refuses a record with too many fields but pads a
+    short one with nulls, so that ``ncols - 1`` delimiters for the header and
+    for every record means none was short. ``False`` is no verdict (a blank
+    line, an empty last field at the very end, ...): the caller then counts
+    or parses with the csv module.
     """
-    return df.width == ncols and df.height > 0 and delimiters == (ncols - 1) * df.height
+    return df.width == ncols and delimiters == (ncols - 1) * (df.height + 1)
 
 
 def read_delimited_file(
@@ -417,6 +450,7 @@ def read_delimited_file(
     *,
     delimiter: str | None = None,
     categorical: Collection[str] = (),
+    numeric: Collection[str] = (),
 ) -> tuple[pl.DataFrame, list[str]] | None:
     """The fast path for a UTF-8 file on disk: polars maps it, nothing is copied.
 
@@ -442,11 +476,11 @@ def read_delimited_file(
     if not head or head.isspace() or not _head_is_utf8(head):
         return None
     delim, header = _head_info(head, filename, limits, delimiter)
-    dtypes = _dtypes(header, categorical)
+    dtypes = _dtypes(header, categorical, numeric)
     df, _error, delimiters = _parse_and_count(os.fspath(path), delim, limits, dtypes)
     if df is None or not fields_fit(df, delimiters, len(header)):
         return None
-    return df.slice(1), header
+    return df, header
 
 
 def read_delimited(
@@ -456,13 +490,15 @@ def read_delimited(
     *,
     delimiter: str | None = None,
     categorical: Collection[str] = (),
+    numeric: Collection[str] = (),
 ) -> tuple[pl.DataFrame, list[str]]:
     """Parse CSV/TSV bytes into an all-string frame; return it and the raw header.
 
     Columns named in ``categorical`` (by their final names) are read as
     ``pl.Categorical``, each with its own categories, which polars builds while
-    parsing; their categories also hold the header cell (the header is parsed
-    as row 0 and sliced off).
+    parsing. Columns named in ``numeric`` are read as ``Float64`` when every
+    cell of every such column parses as a number (or is empty), and as
+    strings otherwise (see :func:`_parse`).
 
     UTF-8 is not decoded in Python on the fast path: polars checks it while
     parsing, and only a file it refuses (or whose first 64 KiB are not UTF-8)
@@ -482,10 +518,10 @@ def read_delimited(
     ncols = len(header)
 
     problems = ProblemList(filename, limits.max_problems)
-    dtypes = _dtypes(header, categorical)
+    dtypes = _dtypes(header, categorical, numeric)
     df, error, delimiters = _parse_and_count(data, delim, limits, dtypes)
     if df is not None and fields_fit(df, delimiters, ncols):
-        return df.slice(1), header
+        return df, header
 
     if not field_counts_agree(data, delim, ncols):
         # The parse (or its error) is dropped before the rows are checked, so that
@@ -522,4 +558,4 @@ def read_delimited(
             f"The header has {ncols} fields but rows have {df.width}.",
             row=1,
         )
-    return df.slice(1), header
+    return df, header

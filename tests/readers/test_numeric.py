@@ -1,0 +1,130 @@
+"""Declared measures parsed as numbers while a CSV is read validate as text does."""
+
+import polars as pl
+import pytest
+
+from indexer.pipeline import read_and_validate
+from indexer.readers import read_table
+from indexer.validate import measure_columns, validate_table
+from schema.errors import InvalidInput
+from schema.roles import ColumnRole, ColumnSpec
+
+SPECS = {
+    "sex": ColumnSpec("sex", ColumnRole.QUASI_IDENTIFIER, "sex"),
+    "litres": ColumnSpec("litres", ColumnRole.MEASURE),
+    "income": ColumnSpec("income", ColumnRole.MEASURE),
+    "note": ColumnSpec("note", ColumnRole.FREE_TEXT),
+}
+MEASURES = ["litres", "income"]
+
+
+def _both(data: bytes, **kw):
+    """The same file read as text and with the measures as numbers (and sex as Categorical)."""
+    return (
+        read_table(data, filename="m.csv", **kw),
+        read_table(data, filename="m.csv", categorical=["sex"], numeric=MEASURES, **kw),
+    )
+
+
+def _problems(df):
+    with pytest.raises(InvalidInput) as exc:
+        validate_table(df, SPECS, filename="m.csv")
+    return [(p.code, p.row, p.column, p.message) for p in exc.value.problems]
+
+
+def test_measures_that_are_all_numbers_come_back_float64():
+    _, num = _both(b'sex,litres,income,note\nF,1.5,"2000",a\nM,,3e3,b\nF, 7,0012,\n')
+    assert num.schema["litres"] == pl.Float64 and num.schema["income"] == pl.Float64
+    assert num.schema["note"] == pl.String
+    assert num["litres"].to_list() == [1.5, None, 7.0]
+    assert num["income"].to_list() == [2000.0, 3000.0, 12.0]
+
+
+def test_the_validated_table_and_report_are_those_of_the_text_path():
+    data = "sex,litres,income,note\nमहिला,3,1200.5,x\nM,,7,\nF,2.5,0,y\n".encode()
+    text, num = _both(data)
+    a = validate_table(text, SPECS, filename="m.csv")
+    b = validate_table(num, SPECS, filename="m.csv")
+    assert b.df.equals(a.df)
+    assert b.report == a.report
+    assert b.df.schema["litres"] == pl.Float64
+
+
+@pytest.mark.parametrize(
+    "cell", ["१२", "1,234", "abc", "3 ", "12%", "0x1A"], ids=lambda c: c.encode().hex()
+)
+def test_a_measure_with_a_cell_that_is_not_a_plain_number_comes_as_text(cell):
+    data = f'sex,litres,income,note\nF,"{cell}",1,a\nM,2,2,b\n'.encode()
+    text, num = _both(data)
+    assert num.schema["litres"] == pl.String
+    assert num["litres"].to_list() == text["litres"].to_list()
+    # The careful parse (Nepali digits, thousands separators, spaces) or a located error.
+    try:
+        a = validate_table(text, SPECS, filename="m.csv")
+    except InvalidInput:
+        assert _problems(num) == _problems(text)
+    else:
+        assert validate_table(num, SPECS, filename="m.csv").df.equals(a.df)
+
+
+def test_non_finite_numbers_are_reported_with_row_and_column():
+    data = b"sex,litres,income,note\nF,inf,1,a\nM,2,NaN,b\nF,3,4,c\n"
+    text, num = _both(data)
+    assert num.schema["litres"] == pl.Float64
+    found = _problems(num)
+    assert [(code, row, column) for code, row, column, _ in found] == [
+        ("not_a_number", 2, "litres"),
+        ("not_a_number", 3, "income"),
+    ]
+    assert found == _problems(text)
+
+
+def test_bad_measures_and_unknown_codes_are_all_reported_in_one_report():
+    data = b"sex,litres,income,note\nzz,x,1,a\nF,2,y,b\n"
+    text, num = _both(data)
+    assert _problems(num) == _problems(text)
+    assert {(code, row, column) for code, row, column, _ in _problems(num)} == {
+        ("unknown_code", 2, "sex"),
+        ("not_a_number", 2, "litres"),
+        ("not_a_number", 3, "income"),
+    }
+
+
+def test_a_header_alone_with_numeric_measures_has_no_rows():
+    _, num = _both(b"sex,litres,income,note\n")
+    assert num.height == 0
+    assert [p[0] for p in _problems(num)] == ["no_rows"]
+
+
+def test_a_quoted_newline_in_the_header_and_ragged_rows_keep_working():
+    _, num = _both(b'sex,"lit\nres",income,note\nF,1,2,a\n')
+    assert num.columns == ["sex", "lit\nres", "income", "note"]
+    with pytest.raises(InvalidInput) as exc:
+        read_table(b"sex,litres,income\nF,1,2\nM,2\nF,1,2,9\n", filename="m.csv", numeric=MEASURES)
+    assert [(p.code, p.row) for p in exc.value.problems] == [("ragged_row", 3), ("ragged_row", 4)]
+
+
+@pytest.mark.parametrize("bad", [False, True])
+def test_large_files_on_disk_take_the_same_typed_path(tmp_path, monkeypatch, bad):
+    from indexer.readers import delimited
+
+    monkeypatch.setattr(delimited, "_MAPPED_MIN_BYTES", 0)
+    rows = "".join(f"F,{i}.5,{i},n{i}\n" for i in range(2000))
+    tail = "M,१२,3,z\n" if bad else ""
+    path = tmp_path / "big.csv"
+    path.write_text("sex,litres,income,note\n" + rows + tail, encoding="utf-8")
+    df = read_table(path, categorical=["sex"], numeric=MEASURES)
+    assert df.schema["litres"] == (pl.String if bad else pl.Float64)
+    table = validate_table(df, SPECS, filename="big.csv")
+    assert table.df.schema["litres"] == pl.Float64
+    assert table.df["litres"][-1] == (12.0 if bad else 1999.5)
+
+
+def test_read_and_validate_reads_with_the_declared_roles(tmp_path):
+    declared = {n: s.to_dict() for n, s in SPECS.items()}
+    assert measure_columns(declared) == MEASURES
+    path = tmp_path / "m.csv"
+    path.write_bytes(b"sex,litres,income,note\nF,1,2,a\nM,3,4,b\n")
+    table = read_and_validate(path, "m.csv", declared)
+    expected = validate_table(read_table(path), SPECS, filename="m.csv")
+    assert table.df.equals(expected.df) and table.report == expected.report
