@@ -377,15 +377,23 @@ def enforce(
     masks = [cur[i] == columns[i].suppressed for i in range(q)]
     touched = np.logical_or.reduce(masks)
 
+    found_rows: list = []  # the last pass over the records: what was marked, rows, entries
+
     def rows_of(marked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The records of the marked entries of ``cur`` (ascending) and the entry of each."""
+        if found_rows and not (marked & ~found_rows[0]).any():
+            rows, at = found_rows[1], found_rows[2]
+            keep = marked[at]
+            return rows[keep], at[keep]
         rows, at = combos.rows_of(marked if to_combo is None else marked[to_combo])
         return rows, (at if to_combo is None else to_combo[at])
 
     def first_rows(entries: np.ndarray) -> np.ndarray:
-        marked = np.zeros(len(weight), dtype=bool)
+        # one pass finds these entries' records and the withheld ones' for later
+        marked = touched.copy()
         marked[entries] = True
         rows, at = rows_of(marked)
+        found_rows[:] = [marked, rows, at]
         first = np.zeros(len(weight), dtype=np.int64)
         found, where = np.unique(at, return_index=True)
         first[found] = rows[where]
