@@ -33,6 +33,7 @@ def _page_types(slug: str) -> dict[str, str]:
         "organisation": "/organisations/samata-data-collective",
         "about": "/about",
         "guide": "/guide",
+        "protection": "/guide/protection",
         "sign-in": "/account/sign-in",
         "forgot-password": "/account/forgot-password",
         "not-found": "/datasets/no-such-dataset",
