@@ -9,6 +9,7 @@ returned only when it is wholly valid.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ import polars as pl
 
 from schema.errors import InvalidInput, Problem
 from schema.roles import ColumnRole, ColumnSpec
-from schema.vocabularies import DIMENSIONS
+from schema.vocabularies import DIMENSIONS, Dimension
 
 MAX_PROBLEMS = 200
 _DEVANAGARI = "०१२३४५६७८९"
@@ -122,62 +123,90 @@ def _measure(df: pl.DataFrame, name: str, out: _Collector) -> pl.Series:
     return values.alias(name)
 
 
-def _rows_per_id(ids: pl.Series) -> np.ndarray:
-    """How many rows hold each number 0..max of ``ids`` (nulls not counted).
+def _rows_per_id(ids: pl.Series, size: int) -> np.ndarray:
+    """How many rows hold each number 0..size-1 of ``ids`` (nulls not counted).
 
     Counted slice by slice, so that numpy's temporaries stay small (one
     bincount of a whole column would convert it to int64 at once: memory
-    that a fresh process pays for in page faults).
+    that a fresh process pays for in page faults). A number >= ``size``
+    makes the result longer than ``size``.
     """
-    top = ids.max()
-    if top is None:
-        return np.zeros(0, dtype=np.int64)
-    size = int(top) + 1
     if ids.null_count():
-        ids = ids.fill_null(size)  # counted in one more bin, then dropped
+        ids = ids.fill_null(size)  # counted in bin ``size``, then dropped
     values = ids.rechunk().to_numpy()
     counts = np.zeros(size + 1, dtype=np.int64)
     for start in range(0, len(values), _COUNT_SLICE):
-        counts += np.bincount(values[start : start + _COUNT_SLICE], minlength=size + 1)
-    return counts[:size]
+        found = np.bincount(values[start : start + _COUNT_SLICE], minlength=size + 1)
+        if len(found) > len(counts):
+            found[: len(counts)] += counts
+            counts = found
+        else:
+            counts += found
+    return counts[:size] if len(counts) == size + 1 else counts
 
 
-def _dimension(
-    df: pl.DataFrame,
-    name: str,
-    dim_code: str,
-    out: _Collector,
-    report: dict,
-    as_categories: pl.Series,
-    categories: pl.Categories,
-    per_id: np.ndarray,
-) -> tuple[pl.Series, pl.Series]:
+@dataclass
+class _Coded:
+    """A dimension column's distinct raw values, their codes and each row's number."""
+
+    dim: Dimension
+    distinct: list[str]
+    ids: pl.Series
+    mapping: dict[str, str]
+    unmatched: list[str]
+    codes: pl.Series
+
+    @classmethod
+    def of(cls, name: str, dim: Dimension, distinct: list[str], ids: pl.Series) -> _Coded:
+        # Every distinct value is matched, also one no row holds (such a value is
+        # never gathered, and not reported: see _dimension).
+        mapping, unmatched = dim.match_column(distinct)
+        codes = pl.Series(name, [mapping.get(v) for v in distinct], dtype=pl.String)
+        return cls(dim, distinct, ids.alias(name), mapping, unmatched, codes)
+
+
+def _coded(name: str, dim_code: str, as_categories: pl.Series, categories: pl.Categories) -> _Coded:
     """``as_categories`` is the column cast, beforehand in bulk, to its own ``categories``.
 
     One hashing pass: the private category list numbers the distinct raw
-    values (0..k-1) and they are matched once each; ``per_id`` counts the
-    rows of each number (:func:`_rows_per_id`). Returns ``(ids, codes)``:
-    each row's number and the code of each number, so that the caller gathers
-    the codes of every dimension column in one parallel select.
+    values (0..k-1), which are matched once each.
     """
-    dim = DIMENSIONS[dim_code]
     # Read the list while the column holds it alive: polars frees unused categories.
     distinct = categories.to_series().to_list()
-    ids = as_categories.to_physical()
+    return _Coded.of(name, DIMENSIONS[dim_code], distinct, as_categories.to_physical())
+
+
+def _gather_codes(coded: Mapping[str, _Coded]) -> dict[str, pl.Series]:
+    """Each row's code, for every dimension at once (polars runs them in parallel)."""
+    ids = pl.DataFrame([c.ids for c in coded.values()])
+    found = ids.select(pl.lit(c.codes).gather(pl.col(n)).alias(n) for n, c in coded.items())
+    return {s.name: s for s in found.get_columns()}
+
+
+def _dimension(
+    df: pl.DataFrame, name: str, c: _Coded, per_id: np.ndarray, out: _Collector, report: dict
+) -> _Coded:
+    """Report the unknown codes of a column (with their rows) and count its codes.
+
+    ``per_id`` counts the rows of each number (:func:`_rows_per_id`). Returns
+    ``c``, or a new one when the category list was not complete.
+    """
+    dim, distinct, ids = c.dim, c.distinct, c.ids
     if len(per_id) > len(distinct):  # the list was not complete: hash again
         distinct = df.get_column(name).unique(maintain_order=True).drop_nulls().to_list()
         ids = df.get_column(name).replace_strict(
             distinct, list(range(len(distinct))), default=None, return_dtype=pl.UInt32
         )
-        per_id = _rows_per_id(ids)
+        c = _Coded.of(name, dim, distinct, ids)
+        per_id = _rows_per_id(ids, len(distinct))
     per_id = np.pad(per_id, (0, len(distinct) - len(per_id)))
-    # Categories no row uses (such as the header cell of a column read as
-    # Categorical) are not matched.
-    present = [v for v, n in zip(distinct, per_id.tolist(), strict=True) if n]
-    mapping, unmatched = dim.match_column(present)
-    codes = pl.Series(name, [mapping.get(v) for v in distinct], dtype=pl.String)
+    # Categories no row uses (such as a value seen by a parse that was then
+    # done again) are not reported.
+    present = {v for v, n in zip(distinct, per_id.tolist(), strict=True) if n}
+    unmatched = [u for u in c.unmatched if u in present]
     if unmatched:
-        bad_ids = pl.Series([i for i, v in enumerate(distinct) if v in set(unmatched)])
+        bad = set(unmatched)
+        bad_ids = pl.Series([i for i, v in enumerate(distinct) if v in bad])
         firsts = (
             pl.DataFrame({"v": ids})
             .with_row_index("i")
@@ -200,14 +229,13 @@ def _dimension(
                 column=name,
             )
     counts: dict[str, int] = {}
-    if distinct:
-        for value, n in zip(distinct, per_id.tolist(), strict=True):
-            code = mapping.get(value)
-            if code is not None and n:
-                counts[code] = counts.get(code, 0) + n
+    for value, n in zip(distinct, per_id.tolist(), strict=True):
+        code = c.mapping.get(value)
+        if code is not None and n:
+            counts[code] = counts.get(code, 0) + n
     report["codes"] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     report["unmatched"] = [u.strip() for u in unmatched[:50]]
-    return ids.alias(name), codes
+    return c
 
 
 def _declared_specs(
@@ -287,7 +315,7 @@ def validate_table(
         out.error("no_rows", "The file has a header but no data rows.", row=2)
     report: dict[str, Any] = {"rows": df.height, "columns": {}}
     new: list[pl.Series] = []
-    coded: dict[str, tuple[pl.Series, pl.Series]] = {}  # dimension -> (row ids, codes)
+    coded: dict[str, _Coded] = {}
     coded_names = [name for name in coded_columns(specs) if name in df.columns]
     # A dimension the reader handed over as Categorical keeps its own categories
     # (see read_table's ``categorical``); every other column is matched as text.
@@ -321,7 +349,15 @@ def validate_table(
         + [pl.col(n).cast(pl.Float64, strict=False) for n in measures]
     )
     stats = _measure_stats(df, casts, measures)
-    counted = {n: _rows_per_id(casts.get_column(n).to_physical()) for n in coded_names}
+    prepared = {
+        n: _coded(n, specs[n].dimension, casts.get_column(n), categories[n]) for n in coded_names
+    }
+    # The codes are gathered (polars, without the GIL) while numpy counts the rows of
+    # each value; the gathered codes are dropped if the table turns out invalid.
+    with ThreadPoolExecutor(1, thread_name_prefix="cgd-validate") as pool:
+        gathering = pool.submit(_gather_codes, prepared) if prepared else None
+        counted = {n: _rows_per_id(c.ids, len(c.distinct)) for n, c in prepared.items()}
+        gathered = gathering.result() if gathering else {}
     for name, spec in specs.items():
         if name not in df.columns:
             continue
@@ -339,16 +375,7 @@ def validate_table(
             new.append(series)
         elif spec.role in (ColumnRole.DIMENSION, ColumnRole.QUASI_IDENTIFIER) and spec.dimension:
             if spec.dimension in DIMENSIONS:
-                coded[name] = _dimension(
-                    df,
-                    name,
-                    spec.dimension,
-                    out,
-                    col_report,
-                    casts.get_column(name),
-                    categories[name],
-                    counted[name],
-                )
+                coded[name] = _dimension(df, name, prepared[name], counted[name], out, col_report)
             else:
                 out.error(
                     "unknown_dimension", f"Unknown dimension {spec.dimension!r}.", column=name
@@ -377,12 +404,10 @@ def validate_table(
             problems,
             code="invalid_table",
         )
-    if coded:
-        # Codes by row number for every dimension at once (polars runs them in parallel).
-        ids = pl.DataFrame([row_ids for row_ids, _ in coded.values()])
-        new += ids.select(
-            pl.lit(codes).gather(pl.col(name)).alias(name) for name, (_, codes) in coded.items()
-        ).get_columns()
+    redo = {n: c for n, c in coded.items() if c is not prepared[n]}
+    if redo:
+        gathered.update(_gather_codes(redo))
+    new += [gathered[n] for n in coded]
     if new:
         df = df.with_columns(new)
     report["problems"] = [p.to_dict() for p in out.warnings]
