@@ -75,6 +75,9 @@ COLLECTION_METHODS = (
 )
 MIN_CUBE_THRESHOLD = 5
 DEFAULT_CUBE_THRESHOLD = 10
+#: the perturbation table reuses its rows 501..750 for larger counts, so those
+#: rows must all be above the threshold (indexer/disclosure/cube.py)
+MAX_CUBE_THRESHOLD = 500
 _LANG_KEY = re.compile(r"^[a-z]{2,3}$")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -423,7 +426,9 @@ class DatasetMetadataSchema(_Strict):
         load_default=DEFAULT_CUBE_THRESHOLD,
         strict=True,
         validate=validate.Range(
-            min=MIN_CUBE_THRESHOLD, error="Must be a whole number of at least {min}."
+            min=MIN_CUBE_THRESHOLD,
+            max=MAX_CUBE_THRESHOLD,
+            error="Must be a whole number from {min} to {max}.",
         ),
     )
 
@@ -507,6 +512,7 @@ def columns_from_metadata(meta: dict) -> dict[str, ColumnSpec] | None:
 __all__ = [
     "COLLECTION_METHODS",
     "DEFAULT_CUBE_THRESHOLD",
+    "MAX_CUBE_THRESHOLD",
     "MIN_CUBE_THRESHOLD",
     "SELECTION_METHODS",
     "SENSITIVE_TOPICS",

@@ -67,6 +67,8 @@ from schema.roles import ColumnRole, ColumnSpec
 MIN_THRESHOLD = 5
 KEY_RANGE = 256
 MAX_PCV = 750
+#: counts above MAX_PCV take the noise of rows 501..750, so the threshold may not reach them
+MAX_THRESHOLD = 500
 UNKNOWN = "_unknown"  # dimension value missing or suppressed in the records
 
 # Noise added to published counts, by position of the cell key in 0..255:
@@ -190,6 +192,17 @@ def build_cube(
                 Problem(
                     "threshold_too_low",
                     f"threshold {threshold} < {MIN_THRESHOLD}",
+                    field="cube_threshold",
+                )
+            ],
+        )
+    if threshold > MAX_THRESHOLD:
+        raise InvalidInput(
+            f"The cube threshold may not be above {MAX_THRESHOLD}.",
+            [
+                Problem(
+                    "threshold_too_high",
+                    f"threshold {threshold} > {MAX_THRESHOLD}",
                     field="cube_threshold",
                 )
             ],

@@ -16,6 +16,7 @@ from cell_key_perturbation.create_perturbed_table import create_perturbed_table
 
 from indexer.disclosure import build_cube, make_ptable, record_keys
 from indexer.disclosure.cube import UNKNOWN
+from schema.errors import InvalidInput
 from schema.roles import ColumnRole, ColumnSpec
 
 DIMS = ["sex", "caste", "district"]
@@ -135,6 +136,21 @@ def test_published_counts_never_fall_below_the_threshold_and_stay_near_the_truth
         if not cell.suppressed:
             assert cell.count >= 10
             assert abs(cell.count - values[tuple(sorted(cell.dims.items()))]) <= 2
+
+
+def test_the_highest_threshold_still_perturbs_large_counts_by_at_most_two_and_higher_is_refused():
+    # counts above 750 take the noise of the table's rows 501..750, which must
+    # all be above the threshold: a threshold there would turn large counts
+    # into small ones
+    df = pl.DataFrame({"sex": ["female"] * 1030 + ["male"] * 620})
+    spec = {"sex": ColumnSpec("sex", ColumnRole.DIMENSION, "sex")}
+    cube = build_cube(df, spec, threshold=500, key_seed="k")
+    assert abs(cube.cell(sex="female").count - 1030) <= 2
+    assert abs(cube.cell(sex="male").count - 620) <= 2
+    assert abs(cube.cell().count - 1650) <= 2
+    with pytest.raises(InvalidInput) as err:
+        build_cube(df, spec, threshold=501, key_seed="k")
+    assert err.value.problems[0].code == "threshold_too_high"
 
 
 def test_suppressed_records_in_a_dimension_are_an_explicit_unknown_category():

@@ -53,6 +53,18 @@ def test_methodology_is_required():
     assert "methodology" in _fields(err.value)
 
 
+@pytest.mark.parametrize(("threshold", "ok"), [(5, True), (500, True), (4, False), (501, False)])
+def test_the_cube_threshold_has_a_floor_and_a_ceiling(threshold, ok):
+    doc = example_metadata()
+    doc["cube_threshold"] = threshold
+    if ok:
+        assert load_metadata(doc)["cube_threshold"] == threshold
+        return
+    with pytest.raises(InvalidInput) as err:
+        load_metadata(doc)
+    assert "cube_threshold" in _fields(err.value)
+
+
 def test_all_problems_are_reported_at_once():
     doc = example_metadata()
     doc["licence"] = "All rights reserved"
