@@ -25,6 +25,7 @@ from portal.i18n import current_language, digits, number
 from portal.views import labels
 from portal.views.coverage import coverage_grid
 from schema.errors import NotFound
+from schema.metadata import DEFAULT_CUBE_THRESHOLD
 from schema.topics import TOPICS
 
 bp = Blueprint("public", __name__)
@@ -261,6 +262,7 @@ def dataset(slug: str):
             dataset=ds,
             version=version,
             meta=ds.metadata_ or {},
+            default_threshold=DEFAULT_CUBE_THRESHOLD,
             report=(version.disclosure_report if version else {}) or {},
             chart=chart,
             svg=svg,

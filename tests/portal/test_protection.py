@@ -176,6 +176,14 @@ def test_dataset_page_links_to_the_protection_page_from_figures_and_anonymisatio
     assert client.get(URL).status_code == 200
 
 
+def test_dataset_page_states_its_own_suppression_threshold(client, slug):
+    # the demo datasets keep the default threshold of their metadata
+    html = client.get(f"/datasets/{slug}").data.decode()
+    assert "groups of fewer than 10 people are suppressed" in _section(html, "chart-h")
+    html = client.get(f"/datasets/{slug}?lang=ne").data.decode()
+    assert "१० जनाभन्दा कम मानिस भएका समूहहरू दबाइएका छन्" in _section(html, "chart-h")
+
+
 @pytest.mark.parametrize("lang", ["en", "ne"])
 def test_fact_sheets_say_counts_are_adjusted(client, slug, lang):
     line = {
