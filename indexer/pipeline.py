@@ -8,6 +8,7 @@ search index before anonymisation, and the public version only changes in
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -22,6 +23,7 @@ from catalog.models import DatasetVersion, Job, VersionStatus
 from catalog.services import datasets as dataset_service
 from catalog.services import jobs as job_service
 from indexer.disclosure import DisclosureConfig, PresidioRecogniser, anonymise, build_cube
+from indexer.disclosure.hierarchy import PLACE_LEVELS
 from indexer.documents import dataset_document
 from indexer.readers import read_table
 from indexer.search.base import SearchBackend
@@ -81,15 +83,22 @@ def read_and_validate(
 
 
 def disclosure_config(settings: dict[str, Any]) -> DisclosureConfig:
-    """Disclosure settings from the configuration: the optional named-entity recogniser.
+    """Disclosure settings from the configuration.
+
+    ``DISCLOSURE_K`` (5) and ``DISCLOSURE_K_SENSITIVE`` (10, for datasets with a
+    sensitive topic) are the k of k-anonymity, ``DISCLOSURE_L`` (2) the l of
+    l-diversity, ``DISCLOSURE_PLACE_LEVEL`` (district) and
+    ``DISCLOSURE_DATE_LEVEL`` (month) the finest place and date published. A
+    value out of range is an error naming its ``CGD_`` variable.
 
     ``DISCLOSURE_NER`` is empty (patterns, phonenumbers and the dataset's own
     identifier values only: no model) or ``presidio`` (Presidio with its spaCy
     model, which must be installed).
     """
+    config = _checked_disclosure(settings)
     ner = str(settings.get("DISCLOSURE_NER") or "").strip().lower()
     if not ner:
-        return DisclosureConfig()
+        return config
     if ner != "presidio":
         raise CGDError(
             f"Unknown DISCLOSURE_NER {ner!r}; use 'presidio' or leave it empty.",
@@ -102,7 +111,39 @@ def disclosure_config(settings: dict[str, Any]) -> DisclosureConfig:
             f"DISCLOSURE_NER=presidio needs presidio-analyzer and a spaCy model installed ({exc}).",
             code="ner_unavailable",
         ) from exc
-    return DisclosureConfig(recogniser=recogniser)
+    return dataclasses.replace(config, recogniser=recogniser)
+
+
+def _checked_disclosure(settings: dict[str, Any]) -> DisclosureConfig:
+    defaults = DisclosureConfig()
+
+    def whole(key: str, default: int, low: int) -> int:
+        value = settings.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise CGDError(
+                f"CGD_{key} must be a whole number of at least {low}, not {value!r}.",
+                code="invalid_configuration",
+            )
+        return value
+
+    k = whole("DISCLOSURE_K", defaults.k_default, 2)
+    k_sensitive = whole("DISCLOSURE_K_SENSITIVE", defaults.k_sensitive, k)
+    l_value = whole("DISCLOSURE_L", defaults.l, 1)
+    place = str(settings.get("DISCLOSURE_PLACE_LEVEL") or defaults.place_level).strip().lower()
+    if place not in PLACE_LEVELS:
+        raise CGDError(
+            f"CGD_DISCLOSURE_PLACE_LEVEL must be one of {', '.join(PLACE_LEVELS)}, not {place!r}.",
+            code="invalid_configuration",
+        )
+    date = str(settings.get("DISCLOSURE_DATE_LEVEL") or defaults.date_level).strip().lower()
+    if date not in ("month", "year"):
+        raise CGDError(
+            f"CGD_DISCLOSURE_DATE_LEVEL must be month or year, not {date!r}.",
+            code="invalid_configuration",
+        )
+    return DisclosureConfig(
+        k_default=k, k_sensitive=k_sensitive, l=l_value, place_level=place, date_level=date
+    )
 
 
 def ingest_version(ctx: PipelineContext, version_id: str) -> dict[str, Any]:

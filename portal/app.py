@@ -8,6 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from indexer import pipeline
 from indexer.runtime import build_runtime
 from portal import i18n, page_cache
 from portal.config import STATIC_DIR, load_config
@@ -39,6 +40,8 @@ def create_app(config: dict[str, Any] | None = None, *, start_jobs: bool = True)
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 31536000  # static URLs carry a content hash (?v=)
     app.config["MAX_CONTENT_LENGTH"] = cfg["MAX_UPLOAD_BYTES"]
     configure_logging(cfg)
+    # disclosure settings out of range stop start-up, not the first upload
+    pipeline.disclosure_config({**cfg, "DISCLOSURE_NER": ""})
 
     runtime = build_runtime(cfg, runner=cfg.get("JOB_RUNNER_OVERRIDE"))
     app.extensions["cgd"] = runtime

@@ -104,6 +104,12 @@ def load_config(
         "RATELIMIT_ENABLED": _bool(env.get("CGD_RATELIMIT_ENABLED"), True),
         "HARVEST_ALLOW_PRIVATE": _bool(env.get("CGD_HARVEST_ALLOW_PRIVATE"), False),
         "DISCLOSURE_NER": env.get("CGD_DISCLOSURE_NER", ""),  # "" or "presidio"
+        # disclosure control of every new version (indexer.pipeline.disclosure_config checks them)
+        "DISCLOSURE_K": _number(env, "CGD_DISCLOSURE_K", 5, int),
+        "DISCLOSURE_K_SENSITIVE": _number(env, "CGD_DISCLOSURE_K_SENSITIVE", 10, int),
+        "DISCLOSURE_L": _number(env, "CGD_DISCLOSURE_L", 2, int),
+        "DISCLOSURE_PLACE_LEVEL": env.get("CGD_DISCLOSURE_PLACE_LEVEL") or "district",
+        "DISCLOSURE_DATE_LEVEL": env.get("CGD_DISCLOSURE_DATE_LEVEL") or "month",
         "TRUSTED_PROXIES": _number(env, "CGD_TRUSTED_PROXIES", 0, int),
         "SESSION_COOKIE_SECURE": _bool(env.get("CGD_SECURE_COOKIES"), False),
         "SESSION_COOKIE_HTTPONLY": True,
