@@ -14,7 +14,8 @@ import codecs
 import csv
 import io
 import os
-from collections.abc import Collection
+import re
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -307,16 +308,82 @@ def _parse(
 ) -> pl.DataFrame:
     """The records after the header (which polars reads, quote-aware, and skips).
 
-    Columns typed ``Float64`` in ``dtypes`` that do not all parse as numbers
-    come as strings instead (the whole file is parsed again, without them), so
-    that the validator reports each bad cell with its text.
+    Columns typed ``Float64`` in ``dtypes`` come as strings instead (the whole
+    file is parsed again, without them) when a cell does not parse as a
+    number or parses as an infinite or NaN one, so that the validator reports
+    each bad cell with its text.
     """
     try:
-        return _parse_once(data, delim, limits, dtypes)
+        df = _parse_once(data, delim, limits, dtypes)
     except pl.exceptions.ComputeError:
         if not dtypes or pl.Float64() not in dtypes:
             raise
+    else:
+        numbers = [n for n, d in df.schema.items() if d == pl.Float64]
+        if (
+            not numbers
+            or not df.select(
+                pl.any_horizontal(
+                    pl.col(numbers).is_infinite().any() | pl.col(numbers).is_nan().any()
+                )
+            ).item()
+        ):
+            return df
+        del df
     return _parse_once(data, delim, limits, [_as_text(d) for d in dtypes])
+
+
+# Bytes that a cell polars parses as a number can hold: digits, sign, point, exponent,
+# leading blanks, and the letters of inf, infinity and nan.
+_NOT_IN_A_NUMBER = re.compile(rb"[^0-9eE+\-. \tinfatyINFATY]")
+
+
+def long_numbers_possible(source: bytes | str | os.PathLike, limits: Limits) -> bool:
+    """Whether ``source`` (bytes or a path) may hold a cell longer than
+    ``limits.max_cell_chars`` that parses as a number: a column parsed as
+    numbers keeps no text whose length could be checked.
+
+    Such a cell is a run of more than the limit of bytes outside
+    :data:`_NOT_IN_A_NUMBER`, which holds two bytes ``step`` (half the limit)
+    apart at multiples of ``step``: only those sampled bytes are read, and the
+    span between two that qualify. ``False`` is exact; ``True`` may be a false
+    alarm (a run longer than half the limit).
+    """
+    step = max((limits.max_cell_chars + 1) // 2, 1)
+    if isinstance(source, bytes | bytearray | memoryview):
+        if len(source) <= limits.max_cell_chars:
+            return False
+        return _long_run(np.frombuffer(source, dtype=np.uint8)[::step], step, source.__getitem__)
+    fd = os.open(source, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size <= limits.max_cell_chars:
+            return False
+        sampled = b"".join(os.pread(fd, 1, offset) for offset in range(0, size, step))
+        return _long_run(
+            np.frombuffer(sampled, dtype=np.uint8),
+            step,
+            lambda span: os.pread(fd, span.stop - span.start, span.start),
+        )
+    finally:
+        os.close(fd)
+
+
+def _long_run(sampled: np.ndarray, step: int, read: Callable[[slice], bytes]) -> bool:
+    """Whether two neighbouring samples ``step`` apart may be ends of one long number."""
+    qualifies = _NUMBER_BYTE[sampled]
+    for i in np.flatnonzero(qualifies[:-1] & qualifies[1:]).tolist():
+        start, end = i * step, (i + 1) * step + 1
+        # Most spans end early: their first bytes settle it.
+        if _NOT_IN_A_NUMBER.search(read(slice(start, min(end, start + 64)))) is None and (
+            _NOT_IN_A_NUMBER.search(read(slice(start, end))) is None
+        ):
+            return True
+    return False
+
+
+_NUMBER_BYTE = np.ones(256, dtype=bool)
+_NUMBER_BYTE[[i for i in range(256) if _NOT_IN_A_NUMBER.match(bytes([i]))]] = False
 
 
 def _as_text(dtype: pl.DataType) -> pl.DataType:
@@ -411,22 +478,46 @@ def _count_delimiters(source, delim: str) -> int:
 
 def _parse_and_count(
     source, delim: str, limits: Limits, dtypes: list[pl.DataType] | None
-) -> tuple[pl.DataFrame | None, pl.exceptions.PolarsError | None, int]:
+) -> tuple[pl.DataFrame | None, pl.exceptions.PolarsError | None, int, list[pl.DataType] | None]:
     """:func:`_parse` and :func:`_count_delimiters` of ``source`` (bytes or a path) at once
-    (each multi-threaded, the GIL released): ``(frame, None, delimiters)`` or ``(None, the
-    parse error, delimiters)``; ``delimiters`` is -1 when the count failed."""
+    (each multi-threaded, the GIL released): ``(frame, None, delimiters, dtypes)`` or
+    ``(None, the parse error, delimiters, dtypes)``; ``delimiters`` is -1 when the count
+    failed.
+
+    While polars parses, the worker that counts also checks that no number is too long
+    to be parsed as one (:func:`long_numbers_possible`); if one may be, the columns typed
+    Float64 are parsed again as text and the ``dtypes`` returned (for any later parse)
+    have them as text.
+    """
     df = error = None
+    numbers = dtypes is not None and pl.Float64() in dtypes
+
+    def count_and_check() -> tuple[int, bool]:
+        try:
+            delimiters = _count_delimiters(source, delim)
+        except pl.exceptions.PolarsError:
+            delimiters = -1
+        try:
+            return delimiters, numbers and long_numbers_possible(source, limits)
+        except OSError:
+            return delimiters, True
+
     with ThreadPoolExecutor(1, thread_name_prefix="cgd-csv") as pool:
-        counting = pool.submit(_count_delimiters, source, delim)
+        counting = pool.submit(count_and_check)
         try:
             df = _parse(source, delim, limits, dtypes)
         except pl.exceptions.PolarsError as exc:
             error = exc
-        try:
-            delimiters = counting.result()
-        except pl.exceptions.PolarsError:
-            delimiters = -1
-    return df, error, delimiters
+        delimiters, long_numbers = counting.result()
+    if long_numbers:
+        dtypes = [_as_text(d) for d in dtypes]
+        if df is not None and pl.Float64() in df.dtypes:
+            df = None
+            try:
+                df = _parse(source, delim, limits, dtypes)
+            except pl.exceptions.PolarsError as exc:
+                error = exc
+    return df, error, delimiters, dtypes
 
 
 def fields_fit(df: pl.DataFrame, delimiters: int, ncols: int) -> bool:
@@ -477,7 +568,7 @@ def read_delimited_file(
         return None
     delim, header = _head_info(head, filename, limits, delimiter)
     dtypes = _dtypes(header, categorical, numeric)
-    df, _error, delimiters = _parse_and_count(os.fspath(path), delim, limits, dtypes)
+    df, _error, delimiters, _ = _parse_and_count(os.fspath(path), delim, limits, dtypes)
     if df is None or not fields_fit(df, delimiters, len(header)):
         return None
     return df, header
@@ -519,7 +610,7 @@ def read_delimited(
 
     problems = ProblemList(filename, limits.max_problems)
     dtypes = _dtypes(header, categorical, numeric)
-    df, error, delimiters = _parse_and_count(data, delim, limits, dtypes)
+    df, error, delimiters, dtypes = _parse_and_count(data, delim, limits, dtypes)
     if df is not None and fields_fit(df, delimiters, ncols):
         return df, header
 

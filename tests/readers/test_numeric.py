@@ -70,7 +70,8 @@ def test_a_measure_with_a_cell_that_is_not_a_plain_number_comes_as_text(cell):
 def test_non_finite_numbers_are_reported_with_row_and_column():
     data = b"sex,litres,income,note\nF,inf,1,a\nM,2,NaN,b\nF,3,4,c\n"
     text, num = _both(data)
-    assert num.schema["litres"] == pl.Float64
+    # Read as text again, so that the report quotes the cells as written.
+    assert num.schema["litres"] == pl.String and num.schema["income"] == pl.String
     found = _problems(num)
     assert [(code, row, column) for code, row, column, _ in found] == [
         ("not_a_number", 2, "litres"),
@@ -128,3 +129,47 @@ def test_read_and_validate_reads_with_the_declared_roles(tmp_path):
     table = read_and_validate(path, "m.csv", declared)
     expected = validate_table(read_table(path), SPECS, filename="m.csv")
     assert table.df.equals(expected.df) and table.report == expected.report
+
+
+@pytest.mark.parametrize("cell", ["9" * 50, "0." + "0" * 50 + "1", "0" * 49 + "7", " " * 49 + "7"])
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_a_too_long_cell_that_is_a_number_is_still_too_long(cell, on_disk, tmp_path, monkeypatch):
+    from indexer.readers import Limits, delimited
+
+    monkeypatch.setattr(delimited, "_MAPPED_MIN_BYTES", 0)
+    data = f"sex,litres,income,note\nF,1,2,a\nM,{cell},3,b\n".encode()
+    source = data
+    if on_disk:
+        source = tmp_path / "m.csv"
+        source.write_bytes(data)
+    with pytest.raises(InvalidInput) as exc:
+        read_table(source, filename="m.csv", numeric=MEASURES, limits=Limits(max_cell_chars=40))
+    assert [(p.code, p.row, p.column) for p in exc.value.problems] == [
+        ("cell_too_long", 3, "litres")
+    ]
+
+
+def test_a_number_too_large_for_a_float_is_reported_as_written():
+    _, num = _both(b"sex,litres,income,note\nF,1e999,1,a\n")
+    assert num.schema["litres"] == pl.String
+    assert "'1e999' is not a number" in _problems(num)[0][3]
+
+
+def test_long_numbers_possible_samples_the_bytes_and_misses_no_long_run(tmp_path):
+    from indexer.readers import Limits
+    from indexer.readers.delimited import long_numbers_possible
+
+    limits = Limits(max_cell_chars=100)
+    path = tmp_path / "run.csv"
+    for run in range(95, 106):
+        for lead in range(0, 60, 7):
+            data = b"x" * lead + b"," + b"1" * run + b"," + b"y" * 500
+            path.write_bytes(data)
+            if run > 100:
+                assert long_numbers_possible(data, limits), (run, lead)
+                assert long_numbers_possible(path, limits), (run, lead)
+    path.write_bytes(b"a,12.5,-3e4,x\n" * 1000)
+    assert not long_numbers_possible(path, limits)
+    # Short runs only (at most half the limit): exact answer, no false alarm.
+    assert not long_numbers_possible(b"a,12.5,-3e4,x\n" * 1000, limits)
+    assert not long_numbers_possible(b"1" * 50, limits)
