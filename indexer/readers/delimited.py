@@ -5,7 +5,9 @@ that polars maps it and nothing is copied) to polars with no type
 inference, and checks the field counts with polars' own quote-aware counter
 (:func:`fields_fit`); Python's csv module only runs to locate problems
 (ragged rows, bad bytes) when the fast path has reason to doubt the file,
-so that errors name their row.
+so that errors name their row. Columns the caller names are parsed as
+Categorical (``categorical``) or as numbers (``numeric``, see :func:`_parse`
+and :func:`long_numbers_possible` for when they come as text instead).
 """
 
 from __future__ import annotations
