@@ -335,9 +335,9 @@ def _parse(
     return _parse_once(data, delim, limits, [_as_text(d) for d in dtypes])
 
 
-# Bytes that a cell polars parses as a number can hold: digits, sign, point, exponent,
-# leading blanks, and the letters of inf, infinity and nan.
-_NOT_IN_A_NUMBER = re.compile(rb"[^0-9eE+\-. \tinfatyINFATY]")
+# Bytes that a cell polars parses as a finite number can hold: digits, sign, point,
+# exponent and leading blanks (inf, infinity and nan make _parse read the column as text).
+_NOT_IN_A_NUMBER = re.compile(rb"[^0-9eE+\-. \t]")
 
 
 def long_numbers_possible(source: bytes | str | os.PathLike, limits: Limits) -> bool:

@@ -131,7 +131,9 @@ def test_read_and_validate_reads_with_the_declared_roles(tmp_path):
     assert table.df.equals(expected.df) and table.report == expected.report
 
 
-@pytest.mark.parametrize("cell", ["9" * 50, "0." + "0" * 50 + "1", "0" * 49 + "7", " " * 49 + "7"])
+@pytest.mark.parametrize(
+    "cell", ["9" * 50, "0." + "0" * 50 + "1", "0" * 49 + "7", " " * 49 + "7", " " * 49 + "inf"]
+)
 @pytest.mark.parametrize("on_disk", [False, True])
 def test_a_too_long_cell_that_is_a_number_is_still_too_long(cell, on_disk, tmp_path, monkeypatch):
     from indexer.readers import Limits, delimited
