@@ -317,8 +317,9 @@ def _parse(
     """
     try:
         df = _parse_once(data, delim, limits, dtypes)
-    except pl.exceptions.ComputeError:
-        if not dtypes or pl.Float64() not in dtypes:
+    except pl.exceptions.ComputeError as exc:
+        # Bad UTF-8 and too many fields stay errors as text: no parse again for those.
+        if not dtypes or pl.Float64() not in dtypes or _not_about_numbers(exc):
             raise
     else:
         numbers = [n for n, d in df.schema.items() if d == pl.Float64]
@@ -386,6 +387,11 @@ def _long_run(sampled: np.ndarray, step: int, read: Callable[[slice], bytes]) ->
 
 _NUMBER_BYTE = np.ones(256, dtype=bool)
 _NUMBER_BYTE[[i for i in range(256) if _NOT_IN_A_NUMBER.match(bytes([i]))]] = False
+
+
+def _not_about_numbers(exc: pl.exceptions.ComputeError) -> bool:
+    message = str(exc).lower()
+    return "utf-8" in message or "utf8" in message or "more fields" in message
 
 
 def _as_text(dtype: pl.DataType) -> pl.DataType:

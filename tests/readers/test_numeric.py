@@ -175,3 +175,15 @@ def test_long_numbers_possible_samples_the_bytes_and_misses_no_long_run(tmp_path
     # Short runs only (at most half the limit): exact answer, no false alarm.
     assert not long_numbers_possible(b"a,12.5,-3e4,x\n" * 1000, limits)
     assert not long_numbers_possible(b"1" * 50, limits)
+
+
+@pytest.mark.parametrize("last_litres", ["3", "1,234"])
+def test_a_legacy_encoding_found_after_the_head_keeps_the_numbers(last_litres):
+    rows = "".join(f"Kathmandu,plain,{i}\n" for i in range(8000))
+    data = ("district,note,litres\n" + rows + f'Pokhara,café,"{last_litres}"\n').encode("cp1252")
+    df = read_table(data, filename="late1252.csv", categorical=["district"], numeric=["litres"])
+    assert df.height == 8001 and df["note"][-1] == "café"
+    if last_litres == "3":
+        assert df.schema["litres"] == pl.Float64 and df["litres"][-1] == 3.0
+    else:  # not a plain number: text, for the validator's careful parse
+        assert df.schema["litres"] == pl.String and df["litres"][-1] == "1,234"
