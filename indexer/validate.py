@@ -348,15 +348,16 @@ def validate_table(
         ]
         + [pl.col(n).cast(pl.Float64, strict=False) for n in measures]
     )
-    stats = _measure_stats(df, casts, measures)
     prepared = {
         n: _coded(n, specs[n].dimension, casts.get_column(n), categories[n]) for n in coded_names
     }
     # The codes are gathered (polars, without the GIL) while numpy counts the rows of
-    # each value; the gathered codes are dropped if the table turns out invalid.
+    # each value and the measures are summed up; the gathered codes are dropped if the
+    # table turns out invalid.
     with ThreadPoolExecutor(1, thread_name_prefix="cgd-validate") as pool:
         gathering = pool.submit(_gather_codes, prepared) if prepared else None
         counted = {n: _rows_per_id(c.ids, len(c.distinct)) for n, c in prepared.items()}
+        stats = _measure_stats(df, casts, measures)
         gathered = gathering.result() if gathering else {}
     for name, spec in specs.items():
         if name not in df.columns:
