@@ -7,14 +7,15 @@ through what ``indexer.pipeline.ingest_version`` does before anonymising,
 read, the coded columns come back as Categorical and the measures as
 numbers), ``column_specs`` (declared roles, suggestions for the rest) and
 :func:`indexer.validate.validate_table` (dimension codes matched, measures
-checked), in a fresh subprocess whose peak
-RSS (``ru_maxrss``) is reported; wall and CPU time (all threads) are both
+checked), in a fresh subprocess whose peak RSS (VmHWM and ``ru_maxrss``,
+taken before an untimed all-text read that only reports how well the role
+suggestions agree) is reported; wall and CPU time (all threads) are both
 printed, as the machine is shared. The peer, measured in the same run and in
 its own subprocess, is ``polars.read_csv`` of the same file with default
 type inference. Goal: our rows/s >= 0.8x polars.
 
-XLSX: a workbook of ``--xlsx-rows`` rows (default 100k) and the same 20
-columns, written with openpyxl. Ours: read_table + validate_table. Peer:
+XLSX: a workbook of ``--xlsx-rows`` rows (default 50k) and the same 20
+columns, written with openpyxl. Ours: read_and_validate, as for CSV. Peer:
 openpyxl ``load_workbook(read_only=True, data_only=True)`` iterating every
 cell value. Goal: >= 8x openpyxl.
 
