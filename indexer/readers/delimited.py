@@ -401,18 +401,41 @@ def _as_text(dtype: pl.DataType) -> pl.DataType:
 def _parse_once(
     data: bytes | str, delim: str, limits: Limits, dtypes: list[pl.DataType] | None
 ) -> pl.DataFrame:
-    return pl.read_csv(
-        data,
-        has_header=True,
-        infer_schema=False,
-        schema_overrides=dtypes,
-        separator=delim,
-        quote_char='"',
-        null_values=[""],
-        truncate_ragged_lines=False,
-        n_rows=limits.max_rows + 1,
-        raise_if_empty=False,
-    )
+    def read(n_rows: int) -> pl.DataFrame:
+        return pl.read_csv(
+            data,
+            has_header=True,
+            infer_schema=False,
+            schema_overrides=dtypes,
+            separator=delim,
+            quote_char='"',
+            null_values=[""],
+            truncate_ragged_lines=False,
+            n_rows=n_rows,
+            raise_if_empty=False,
+        )
+
+    df = read(limits.max_rows + 1)
+    if not df.height:
+        # With a header, polars may return no rows and no error for a file whose
+        # records a stray quote swallows (in a record, with ``n_rows``, or in the
+        # header); read without the header, it refuses such a file or finds the
+        # records. Only a table of no rows is read again, and only its head.
+        probe = pl.read_csv(
+            data,
+            has_header=False,
+            infer_schema=False,
+            separator=delim,
+            quote_char='"',
+            null_values=[""],
+            truncate_ragged_lines=False,
+            raise_if_empty=False,
+        )
+        if probe.height > 1:
+            raise pl.exceptions.ComputeError(
+                "CSV malformed: the records after the header could not be parsed"
+            )
+    return df
 
 
 def _dtypes(
