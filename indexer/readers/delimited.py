@@ -391,6 +391,9 @@ _NUMBER_BYTE[[i for i in range(256) if _NOT_IN_A_NUMBER.match(bytes([i]))]] = Fa
 
 def _not_about_numbers(exc: pl.exceptions.ComputeError) -> bool:
     message = str(exc).lower()
+    if message.startswith("could not parse"):
+        # A cell that is not a number; the message quotes it, whatever it says.
+        return False
     return "utf-8" in message or "utf8" in message or "more fields" in message
 
 
