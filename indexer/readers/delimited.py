@@ -423,7 +423,8 @@ def _parse_once(
         # With a header, polars may return no rows and no error for a file whose
         # records a stray quote swallows (in a record, with ``n_rows``, or in the
         # header); read without the header, it refuses such a file or finds the
-        # records. Only a table of no rows is read again, and only its head.
+        # records. Only a table of no rows is read again (in full: ``n_rows`` hides a
+        # quote in the header here too).
         probe = pl.read_csv(
             data,
             has_header=False,
