@@ -453,12 +453,14 @@ def _top_up(
 ) -> list[tuple[int, int]]:
     """The combinations still violating have every cell suppressed. If they hold
     fewer than k records (or fewer than l sensitive values), the records to move
-    to them whole from the largest classes, never taking a class below k: a list
-    of (combination, records), each combination giving its first records.
+    to them whole: a list of (combination, records), each combination giving
+    its first records.
 
-    ``ids`` is the class of each combination; ``first_rows`` gives the first
-    record of each of some combinations. Combinations are tried by class size,
-    largest first, then by their first record, so the choice depends on the
+    Records come first from the largest classes, never taking a class below k
+    nor, in any sensitive column, below l distinct values. When no class can
+    spare enough, whole classes move, the smallest first. ``ids`` is the class
+    of each combination; ``first_rows`` gives the first record of each of some
+    combinations. Ties are broken by first record, so the choice depends on the
     records only, not on how their values were numbered."""
     all_supp = np.logical_and.reduce([cur[i] == c.suppressed for i, c in enumerate(columns)])
     need = max(0, k - int(weight[all_supp].sum()))
@@ -469,9 +471,50 @@ def _top_up(
 
     sizes = np.bincount(ids, weights=weight).astype(np.int64)
     spare = sizes - k
+    taken: dict[int, int] = {}
+    held: dict[int, list[dict[int, int]]] = {}  # class -> per sensitive column: value -> records
+
+    def class_values(cls: int) -> list[dict[int, int]]:
+        if cls not in held:
+            members = np.flatnonzero(ids == cls)
+            held[cls] = []
+            for v in values:
+                found, where = np.unique(v[members], return_inverse=True)
+                records = np.bincount(where.reshape(-1), weights=weight[members])
+                held[cls].append(
+                    dict(zip(found.tolist(), records.astype(int).tolist(), strict=True))
+                )
+        return held[cls]
+
+    def brings_value(c: int) -> bool:
+        return any(
+            len(p) < l and v[c] >= 0 and int(v[c]) not in p
+            for v, p in zip(values, present, strict=True)
+        )
+
+    def give(c: int, records: int) -> None:
+        nonlocal need
+        taken[c] = taken.get(c, 0) + records
+        spare[ids[c]] -= records
+        need -= records
+        for v, p, counts in zip(values, present, class_values(int(ids[c])), strict=True):
+            if v[c] >= 0:
+                p.add(int(v[c]))
+                counts[int(v[c])] -= records
+
+    def can_spare(c: int) -> int:
+        """Records of combination ``c`` its class can give up and stay k-anonymous and l-diverse."""
+        limit = min(int(weight[c]) - taken.get(c, 0), int(spare[ids[c]]))
+        if l > 1:
+            for v, counts in zip(values, class_values(int(ids[c])), strict=True):
+                x = int(v[c])
+                distinct = sum(1 for value, n in counts.items() if value >= 0 and n > 0)
+                if x >= 0 and distinct - 1 < l:
+                    limit = min(limit, counts[x] - 1)
+        return max(limit, 0)
+
     combo_size = sizes[ids]
     remaining = ~all_supp & (spare[ids] > 0)
-    donations: list[tuple[int, int]] = []
     while not satisfied() and remaining.any():
         # the next largest classes: at least 64 combinations, ties all in
         pool = combo_size[remaining]
@@ -480,23 +523,33 @@ def _top_up(
         remaining[batch] = False
         batch = batch[np.lexsort((first_rows(batch), -combo_size[batch]))]
         for c in batch.tolist():
-            if spare[ids[c]] <= 0:
-                continue
-            new_value = any(
-                len(p) < l and v[c] >= 0 and int(v[c]) not in p
-                for v, p in zip(values, present, strict=True)
-            )
-            take = min(int(weight[c]), int(spare[ids[c]]), need) if need > 0 else int(new_value)
+            limit = can_spare(c)
+            take = min(limit, need) if need > 0 else int(limit > 0 and brings_value(c))
             if take:
-                donations.append((c, take))
-                spare[ids[c]] -= take
-                need -= take
-                for v, p in zip(values, present, strict=True):
-                    if v[c] >= 0:
-                        p.add(int(v[c]))
+                give(c, take)
             if satisfied():
                 break
-    return donations
+    if not satisfied():
+        # no class can spare enough: whole classes move, the smallest first
+        entries = np.flatnonzero(~all_supp)
+        firsts = first_rows(entries) if len(entries) else np.zeros(0, dtype=np.int64)
+        start = np.full(len(sizes), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(start, ids[entries], firsts)
+        left_in = sizes.copy()
+        for c, records in taken.items():
+            left_in[ids[c]] -= records
+        classes_open = np.unique(ids[entries])
+        for cls in sorted(classes_open.tolist(), key=lambda x: (int(left_in[x]), int(start[x]))):
+            if satisfied():
+                break
+            members = entries[ids[entries] == cls]
+            if need <= 0 and not any(brings_value(int(c)) for c in members):
+                continue
+            for c in members.tolist():
+                records = int(weight[c]) - taken.get(c, 0)
+                if records > 0:
+                    give(c, records)
+    return list(taken.items())
 
 
 #: loss of a suppressed cell, against at most 1 for a generalised one. More than
