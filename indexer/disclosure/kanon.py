@@ -77,11 +77,6 @@ class QIColumn:
             index[self.withheld] = len(mapping) - 1
         return table, index
 
-    def to_series(self) -> pl.Series:
-        """Published labels; missing and suppressed cells are null."""
-        table, index = self._label_table()
-        return table.gather(pl.Series(index))
-
 
 def published(columns: Sequence[QIColumn]) -> pl.DataFrame:
     """The published labels of several columns as one frame, gathered in parallel."""
