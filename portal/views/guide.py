@@ -90,6 +90,7 @@ def protection_settings() -> dict[str, Any]:
         "risk_threshold": config.risk_threshold,
         "threshold": threshold,
         "min_threshold": cube.MIN_THRESHOLD,
+        "max_threshold": int(metadata.MAX_CUBE_THRESHOLD),
         "max_dims": inspect.signature(cube.build_cube).parameters["max_dims"].default,
         "noise": noise,
         "smallest_count": smallest,

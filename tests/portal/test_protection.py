@@ -114,7 +114,7 @@ def test_protection_page_has_landmarks_a_table_of_contents_and_labelled_sections
 
 def test_protection_page_states_the_defaults_the_code_applies(client):
     from indexer.disclosure.cube import MIN_THRESHOLD, make_ptable
-    from schema.metadata import DEFAULT_CUBE_THRESHOLD
+    from schema.metadata import DEFAULT_CUBE_THRESHOLD, MAX_CUBE_THRESHOLD
 
     config = DisclosureConfig()
     text = _text(client.get(URL).data.decode())
@@ -125,7 +125,7 @@ def test_protection_page_states_the_defaults_the_code_applies(client):
     assert f"takes at least {config.l} different values" in text
     assert (
         f"A group of fewer than {DEFAULT_CUBE_THRESHOLD} people is not published" in text
-        and f"never one below {MIN_THRESHOLD}" in text
+        and f"from {MIN_THRESHOLD} to {MAX_CUBE_THRESHOLD}; its page says which" in text
     )
     table = make_ptable(DEFAULT_CUBE_THRESHOLD)
     largest = int(table.filter(table["pcv"] >= DEFAULT_CUBE_THRESHOLD)["pvalue"].abs().max())
