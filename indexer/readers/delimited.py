@@ -404,19 +404,18 @@ def _as_text(dtype: pl.DataType) -> pl.DataType:
 def _parse_once(
     data: bytes | str, delim: str, limits: Limits, dtypes: list[pl.DataType] | None
 ) -> pl.DataFrame:
+    # every read of this parse: text as written, no inference, ragged rows refused
+    options = {
+        "infer_schema": False,
+        "separator": delim,
+        "quote_char": '"',
+        "null_values": [""],
+        "truncate_ragged_lines": False,
+        "raise_if_empty": False,
+    }
+
     def read(n_rows: int) -> pl.DataFrame:
-        return pl.read_csv(
-            data,
-            has_header=True,
-            infer_schema=False,
-            schema_overrides=dtypes,
-            separator=delim,
-            quote_char='"',
-            null_values=[""],
-            truncate_ragged_lines=False,
-            n_rows=n_rows,
-            raise_if_empty=False,
-        )
+        return pl.read_csv(data, has_header=True, schema_overrides=dtypes, n_rows=n_rows, **options)
 
     df = read(limits.max_rows + 1)
     if not df.height:
@@ -425,16 +424,7 @@ def _parse_once(
         # header); read without the header, it refuses such a file or finds the
         # records. Only a table of no rows is read again (in full: ``n_rows`` hides a
         # quote in the header here too).
-        probe = pl.read_csv(
-            data,
-            has_header=False,
-            infer_schema=False,
-            separator=delim,
-            quote_char='"',
-            null_values=[""],
-            truncate_ragged_lines=False,
-            raise_if_empty=False,
-        )
+        probe = pl.read_csv(data, has_header=False, **options)
         if probe.height > 1:
             raise pl.exceptions.ComputeError(
                 "CSV malformed: the records after the header could not be parsed"
