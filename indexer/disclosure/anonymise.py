@@ -34,8 +34,10 @@ def factorise_many(
     parallel), so the uniques are in that order, not sorted. Where that cannot
     be used, the sorted uniques and an Enum cast instead."""
     strings = df.select(pl.col(c).cast(pl.String) for c in names)
-    uniques = _categorise(strings, names) if hasattr(pl, "Categories") else None
-    if uniques is None:
+    categorised = _categorise(strings, names)
+    if categorised is not None:
+        physical, uniques = categorised
+    else:
         found = strings.select(pl.col(c).drop_nulls().unique().sort().implode() for c in names)
         uniques = dict(zip(names, found.row(0) if names else (), strict=True))
         physical = strings.select(
@@ -44,8 +46,6 @@ def factorise_many(
             else pl.repeat(0, df.height, dtype=pl.UInt32).alias(c)
             for c in names
         )
-    else:
-        physical, uniques = uniques
     nulls = {c: strings.get_column(c).null_count() for c in names}
     frame = physical.select(
         pl.col(c).fill_null(len(uniques[c])) if nulls[c] else pl.col(c) for c in names
@@ -126,12 +126,7 @@ def k_anonymise(
             ladder.levels.append(("as published", list(values)))
         qi_columns.append(QIColumn(name, ladder, codes[name]))
     result = enforce(
-        qi_columns,
-        None,
-        k=k,
-        l=config.l,
-        max_suppression_share=config.max_suppression_share,
-        combos=combos,
+        qi_columns, combos, k=k, l=config.l, max_suppression_share=config.max_suppression_share
     )
     return qi_columns, result
 

@@ -173,9 +173,7 @@ class Combos:
             return cls(
                 _decode(occupied, radix), weight, missing, n, ids.reshape(-1), None, len(weight)
             )
-        ids, weight = _dense(codes[0].astype(np.int64), radix[0])
-        for c, r in zip(codes[1:], radix[1:], strict=True):
-            ids, weight = _dense(ids * r + c, len(weight) * r)
+        ids, weight = _chain(codes, radix)
         rep = np.empty(len(weight), dtype=np.int64)
         rep[ids] = np.arange(n)
         return cls(
@@ -222,10 +220,35 @@ def _group(codes: Sequence[np.ndarray], radix: Sequence[int]) -> np.ndarray:
     keyspace = math.prod(radix)
     if keyspace < 2**62:
         return _dense(_mixed(codes, radix, keyspace), keyspace)[0]
+    return _chain(codes, radix)[0]
+
+
+def _chain(codes: Sequence[np.ndarray], radix: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_dense` column by column, re-densifying after each, for codes whose
+    mixed-radix key would overflow."""
     ids, sizes = _dense(codes[0].astype(np.int64), radix[0])
     for c, r in zip(codes[1:], radix[1:], strict=True):
         ids, sizes = _dense(ids * r + c, len(sizes) * r)
-    return ids
+    return ids, sizes
+
+
+def _violations(
+    codes: Sequence[np.ndarray],
+    radix: Sequence[int],
+    weight: np.ndarray,
+    values: list[np.ndarray],
+    k: int,
+    l: int,  # noqa: E741
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """The classes of some combinations (each combination's class, records per class,
+    fewest distinct sensitive values per class) and which combinations violate k or l."""
+    ids = _group(codes, radix)
+    sizes = np.bincount(ids, weights=weight)
+    div = _fewest_values(ids, len(sizes), values)
+    bad = sizes < k
+    if div is not None and l > 1:
+        bad |= div < l
+    return ids, sizes, div, bad[ids]
 
 
 def class_diversity(ids: np.ndarray, n_classes: int, values: np.ndarray) -> np.ndarray:
@@ -276,23 +299,19 @@ def combos_of(columns: Sequence[QIColumn], sensitive: Sequence[np.ndarray]) -> C
 
 def enforce(
     columns: list[QIColumn],
-    sensitive: list[np.ndarray] | None,
+    combos: Combos,
     *,
     k: int,
     l: int,  # noqa: E741
     max_suppression_share: float,
-    combos: Combos | None = None,
 ) -> KAnonResult:
     """Generalise then suppress until every class has >= k records and >= l sensitive values.
 
-    ``sensitive`` holds each sensitive attribute's code per record (-1 = missing).
-    ``combos``, when the caller has them, are the combinations of the columns'
-    original codes and then the sensitive attributes' codes (any code may mean
-    missing: ``Combos.missing`` names it), as :func:`combos_of` makes them;
-    ``sensitive`` is not read then. Sets each column's level and withheld records.
+    ``combos`` are the combinations of the columns' original codes and then the
+    sensitive attributes' codes (any code may mean missing: ``Combos.missing``
+    names it), as :func:`indexer.disclosure.anonymise.factorise_many` or
+    :func:`combos_of` make them. Sets each column's level and withheld records.
     """
-    if combos is None:
-        combos = combos_of(columns, sensitive or [])
     n = combos.rows
     generalisations = [
         {"column": c.name, "to": c.ladder.levels[c.level][0], "kind": c.ladder.kind, "step": "base"}
@@ -328,14 +347,11 @@ def enforce(
     last: list = []  # the classes violating() found: ids, sizes, fewest sensitive values
 
     def violating(cur: list[np.ndarray]) -> np.ndarray:
-        ids = _group(cur, [c.radix for c in columns])
-        sizes = np.bincount(ids, weights=weight)
-        div = _fewest_values(ids, len(sizes), values)
+        ids, sizes, div, bad = _violations(
+            cur, [c.radix for c in columns], weight, values, k, l_target
+        )
         last[:] = [ids, sizes, div]
-        bad = sizes < k
-        if div is not None and l_target > 1:
-            bad |= div < l_target
-        return bad[ids]
+        return bad
 
     chosen = _best_node(columns, orig, values, weight, k, l_target, max_suppression_share)
     to_combo = None  # the combination of ``combos`` each entry of ``cur`` stands for
@@ -530,11 +546,9 @@ def _top_up(
         firsts = first_rows(entries) if len(entries) else np.zeros(0, dtype=np.int64)
         start = np.full(len(sizes), np.iinfo(np.int64).max, dtype=np.int64)
         np.minimum.at(start, ids[entries], firsts)
-        left_in = sizes.copy()
-        for c, records in taken.items():
-            left_in[ids[c]] -= records
-        classes_open = np.unique(ids[entries])
-        for cls in sorted(classes_open.tolist(), key=lambda x: (int(left_in[x]), int(start[x]))):
+        classes_open = np.unique(ids[entries]).tolist()
+        # records left in a class: its spare plus k
+        for cls in sorted(classes_open, key=lambda x: (int(spare[x]), int(start[x]))):
             if satisfied():
                 break
             members = entries[ids[entries] == cls]
@@ -696,16 +710,9 @@ def _node_loss(
 
     def bad(rows: np.ndarray | None) -> np.ndarray:
         if rows is None:
-            part, w, vals = codes, weight, values
-        else:
-            part = [c[rows] for c in codes]
-            w, vals = weight[rows], [v[rows] for v in values]
-        ids = _group(part, radix)
-        sizes = np.bincount(ids, weights=w)
-        out = sizes < k
-        if vals and l > 1:
-            out |= _fewest_values(ids, len(sizes), vals) < l
-        return out[ids]
+            return _violations(codes, radix, weight, values, k, l)[3]
+        part = [c[rows] for c in codes]
+        return _violations(part, radix, weight[rows], [v[rows] for v in values], k, l)[3]
 
     rows = np.flatnonzero(bad(None))
     order = sorted(range(len(codes)), key=lambda i: (-(radix[i] - 2), names[i]))
