@@ -30,6 +30,7 @@ from indexer.search.base import SearchBackend
 from indexer.storage import FileStore
 from indexer.validate import ValidatedTable, coded_columns, measure_columns, validate_table
 from schema.errors import CGDError
+from schema.metadata import DEFAULT_CUBE_THRESHOLD
 from schema.roles import ColumnSpec
 from schema.suggest import suggest_roles
 
@@ -204,7 +205,7 @@ def publish_version(ctx: PipelineContext, version_id: str) -> dict[str, Any]:
         dataset_id = version.dataset_id
         records_path = version.records_path
         columns = {n: ColumnSpec.from_dict(n, c) for n, c in (version.columns or {}).items()}
-        threshold = int((version.metadata_ or {}).get("cube_threshold") or 10)
+        threshold = int((version.metadata_ or {}).get("cube_threshold") or DEFAULT_CUBE_THRESHOLD)
 
     records = pl.read_parquet(ctx.files.path(records_path))
     cube = build_cube(records, columns, threshold=threshold, key_seed=ctx.cube_key(dataset_id))
@@ -258,7 +259,9 @@ def reindex_all(ctx: PipelineContext) -> int:
                     n: ColumnSpec.from_dict(n, c) for n, c in (version.columns or {}).items()
                 }
                 records = pl.read_parquet(ctx.files.path(version.records_path))
-                threshold = int((version.metadata_ or {}).get("cube_threshold") or 10)
+                threshold = int(
+                    (version.metadata_ or {}).get("cube_threshold") or DEFAULT_CUBE_THRESHOLD
+                )
                 cube = build_cube(
                     records, columns, threshold=threshold, key_seed=ctx.cube_key(dataset.id)
                 )

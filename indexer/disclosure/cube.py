@@ -62,13 +62,18 @@ from indexer.disclosure.intervals import (
     top_tables,
 )
 from schema.errors import InvalidInput, Problem
+from schema.metadata import DEFAULT_CUBE_THRESHOLD, MAX_CUBE_THRESHOLD, MIN_CUBE_THRESHOLD
 from schema.roles import ColumnRole, ColumnSpec
 
-MIN_THRESHOLD = 5
+#: the standard's bounds on a dataset's threshold; counts above MAX_PCV take the
+#: noise of rows 501..750, so the threshold may not reach them
+MIN_THRESHOLD = MIN_CUBE_THRESHOLD
+MAX_THRESHOLD = MAX_CUBE_THRESHOLD
 KEY_RANGE = 256
 MAX_PCV = 750
-#: counts above MAX_PCV take the noise of rows 501..750, so the threshold may not reach them
-MAX_THRESHOLD = 500
+assert MAX_THRESHOLD <= MAX_PCV - 249
+#: largest number of dimensions in one table of the cube
+MAX_DIMS = 3
 UNKNOWN = "_unknown"  # dimension value missing or suppressed in the records
 
 # Noise added to published counts, by position of the cell key in 0..255:
@@ -180,29 +185,20 @@ def build_cube(
     records: pl.DataFrame,
     columns: dict[str, ColumnSpec],
     *,
-    threshold: int = 10,
+    threshold: int = DEFAULT_CUBE_THRESHOLD,
     key_seed: bytes | str,
-    max_dims: int = 3,
+    max_dims: int = MAX_DIMS,
 ) -> ProtectedCube:
     """Counts and means for every combination of up to ``max_dims`` dimensions, protected."""
-    if threshold < MIN_THRESHOLD:
+    if not MIN_THRESHOLD <= threshold <= MAX_THRESHOLD:
+        low = threshold < MIN_THRESHOLD
         raise InvalidInput(
-            f"The cube threshold may not be below {MIN_THRESHOLD}.",
+            f"The cube threshold must be from {MIN_THRESHOLD} to {MAX_THRESHOLD}, not {threshold}.",
             [
                 Problem(
-                    "threshold_too_low",
-                    f"threshold {threshold} < {MIN_THRESHOLD}",
-                    field="cube_threshold",
-                )
-            ],
-        )
-    if threshold > MAX_THRESHOLD:
-        raise InvalidInput(
-            f"The cube threshold may not be above {MAX_THRESHOLD}.",
-            [
-                Problem(
-                    "threshold_too_high",
-                    f"threshold {threshold} > {MAX_THRESHOLD}",
+                    "threshold_too_low" if low else "threshold_too_high",
+                    f"threshold {threshold} {'<' if low else '>'} "
+                    f"{MIN_THRESHOLD if low else MAX_THRESHOLD}",
                     field="cube_threshold",
                 )
             ],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 import io
 from typing import Any
 
@@ -90,8 +89,8 @@ def protection_settings() -> dict[str, Any]:
         "risk_threshold": config.risk_threshold,
         "threshold": threshold,
         "min_threshold": cube.MIN_THRESHOLD,
-        "max_threshold": int(metadata.MAX_CUBE_THRESHOLD),
-        "max_dims": inspect.signature(cube.build_cube).parameters["max_dims"].default,
+        "max_threshold": cube.MAX_THRESHOLD,
+        "max_dims": cube.MAX_DIMS,
         "noise": noise,
         "smallest_count": smallest,
         "recogniser": ner == "presidio",
