@@ -104,12 +104,6 @@ def load_config(
         "RATELIMIT_ENABLED": _bool(env.get("CGD_RATELIMIT_ENABLED"), True),
         "HARVEST_ALLOW_PRIVATE": _bool(env.get("CGD_HARVEST_ALLOW_PRIVATE"), False),
         "DISCLOSURE_NER": env.get("CGD_DISCLOSURE_NER", ""),  # "" or "presidio"
-        # disclosure control of every new version (indexer.pipeline.disclosure_config checks them)
-        "DISCLOSURE_K": _number(env, "CGD_DISCLOSURE_K", 5, int),
-        "DISCLOSURE_K_SENSITIVE": _number(env, "CGD_DISCLOSURE_K_SENSITIVE", 10, int),
-        "DISCLOSURE_L": _number(env, "CGD_DISCLOSURE_L", 2, int),
-        "DISCLOSURE_PLACE_LEVEL": env.get("CGD_DISCLOSURE_PLACE_LEVEL") or "district",
-        "DISCLOSURE_DATE_LEVEL": env.get("CGD_DISCLOSURE_DATE_LEVEL") or "month",
         "TRUSTED_PROXIES": _number(env, "CGD_TRUSTED_PROXIES", 0, int),
         "SESSION_COOKIE_SECURE": _bool(env.get("CGD_SECURE_COOKIES"), False),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -122,6 +116,14 @@ def load_config(
         **{k: env[f"CGD_{k}"] for k in _JOB_KEYS if env.get(f"CGD_{k}")},
         "TESTING": False,
     }
+    # Disclosure control of every new version; unset means DisclosureConfig's defaults
+    # (indexer.pipeline.disclosure_config applies and checks them).
+    for key in ("K", "K_SENSITIVE", "L"):
+        if env.get(f"CGD_DISCLOSURE_{key}"):
+            cfg[f"DISCLOSURE_{key}"] = _number(env, f"CGD_DISCLOSURE_{key}", 0, int)
+    for key in ("PLACE_LEVEL", "DATE_LEVEL"):
+        if env.get(f"CGD_DISCLOSURE_{key}"):
+            cfg[f"DISCLOSURE_{key}"] = env[f"CGD_DISCLOSURE_{key}"]
     # Harvest limits (seconds, bytes, items); unset means the harvester's defaults.
     for key in ("TIMEOUT", "MAX_BYTES", "RUN_SECONDS", "MAX_ITEMS"):
         if env.get(f"CGD_HARVEST_{key}"):

@@ -11,12 +11,22 @@ from schema.errors import CGDError
 from tests.disclosure.published import upload_survey
 
 
-def test_the_defaults_are_the_standards():
+def test_the_defaults_are_the_standards_and_the_environment_sets_them(tmp_path):
     config = disclosure_config({})
     assert (config.k_default, config.k_sensitive, config.l) == (5, 10, 2)
     assert (config.place_level, config.date_level) == ("district", "month")
-    env = load_config(env={"CGD_INSTANCE_PATH": "/tmp/cgd-settings-test"})
-    assert disclosure_config(env) == config
+    assert disclosure_config(load_config(env={"CGD_INSTANCE_PATH": str(tmp_path)})) == config
+    env = {
+        "CGD_INSTANCE_PATH": str(tmp_path),
+        "CGD_DISCLOSURE_K": "7",
+        "CGD_DISCLOSURE_K_SENSITIVE": "12",
+        "CGD_DISCLOSURE_L": "3",
+        "CGD_DISCLOSURE_PLACE_LEVEL": "province",
+        "CGD_DISCLOSURE_DATE_LEVEL": "year",
+    }
+    set_up = disclosure_config(load_config(env=env))
+    assert (set_up.k_default, set_up.k_sensitive, set_up.l) == (7, 12, 3)
+    assert (set_up.place_level, set_up.date_level) == ("province", "year")
 
 
 @pytest.mark.parametrize(
@@ -36,9 +46,9 @@ def test_a_setting_out_of_range_names_its_variable(settings, variable):
     assert variable in err.value.message
 
 
-def test_a_setting_that_is_not_a_number_stops_start_up(make_app):
+def test_a_setting_that_is_not_a_number_stops_start_up(make_app, tmp_path):
     with pytest.raises(CGDError) as err:
-        load_config(env={"CGD_INSTANCE_PATH": "/tmp/cgd-settings-test", "CGD_DISCLOSURE_K": "x"})
+        load_config(env={"CGD_INSTANCE_PATH": str(tmp_path), "CGD_DISCLOSURE_K": "x"})
     assert "CGD_DISCLOSURE_K" in err.value.message
     with pytest.raises(CGDError) as err:
         make_app(DISCLOSURE_K=1)
