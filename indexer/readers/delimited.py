@@ -1,7 +1,7 @@
 """CSV/TSV reader: encoding and delimiter detection, BOM, quoted newlines.
 
 The fast path hands the bytes (or, for a large file on disk, its path, so
-that polars maps it and nothing is copied) to polars with no type
+that Python never holds the file: polars reads it itself) to polars with no type
 inference, and checks the field counts with polars' own quote-aware counter
 (:func:`fields_fit`); Python's csv module only runs to locate problems
 (ragged rows, bad bytes) when the fast path has reason to doubt the file,
@@ -33,7 +33,7 @@ _CHECK_CHUNK = 16 * 1024 * 1024
 _COUNT_CHUNK = 256 * 1024
 _COUNT_SPANS = 50_000
 _QUOTE_POSITIONS = 4_000_000
-_MAPPED_MIN_BYTES = 1024 * 1024  # smaller files are read into memory, as before
+_BY_PATH_MIN_BYTES = 1024 * 1024  # smaller files are read into memory, as before
 _MAGIC = {
     b"PK\x03\x04": "a ZIP or XLSX file",
     b"%PDF": "a PDF document",
@@ -568,7 +568,7 @@ def read_delimited_file(
     categorical: Collection[str] = (),
     numeric: Collection[str] = (),
 ) -> tuple[pl.DataFrame, list[str]] | None:
-    """The fast path for a UTF-8 file on disk: polars maps it, nothing is copied.
+    """The fast path for a UTF-8 file on disk: polars reads it from its path.
 
     Only the head is read in Python (BOM, binary content, delimiter, header)
     and the field counts are checked by :func:`fields_fit`. Returns ``None``
@@ -579,7 +579,7 @@ def read_delimited_file(
     """
     try:
         with open(path, "rb") as fh:
-            if os.fstat(fh.fileno()).st_size < _MAPPED_MIN_BYTES:
+            if os.fstat(fh.fileno()).st_size < _BY_PATH_MIN_BYTES:
                 return None
             head = fh.read(_SNIFF_BYTES + len(codecs.BOM_UTF8))
     except OSError:

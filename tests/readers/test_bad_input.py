@@ -85,7 +85,7 @@ def test_a_bad_file_on_disk_gives_the_same_problems_as_its_bytes(case, tmp_path,
     # in Python) whatever their size here; they must be refused exactly as the bytes are.
     from indexer.readers import delimited
 
-    monkeypatch.setattr(delimited, "_MAPPED_MIN_BYTES", 0)
+    monkeypatch.setattr(delimited, "_BY_PATH_MIN_BYTES", 0)
     path = tmp_path / case.filename
     path.write_bytes(case.make())
     from_disk, from_bytes = _problems(case, path), _problems(case, case.make())

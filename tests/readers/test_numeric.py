@@ -109,7 +109,7 @@ def test_a_quoted_newline_in_the_header_and_ragged_rows_keep_working():
 def test_large_files_on_disk_take_the_same_typed_path(tmp_path, monkeypatch, bad):
     from indexer.readers import delimited
 
-    monkeypatch.setattr(delimited, "_MAPPED_MIN_BYTES", 0)
+    monkeypatch.setattr(delimited, "_BY_PATH_MIN_BYTES", 0)
     rows = "".join(f"F,{i}.5,{i},n{i}\n" for i in range(2000))
     tail = "M,१२,3,z\n" if bad else ""
     path = tmp_path / "big.csv"
@@ -138,7 +138,7 @@ def test_read_and_validate_reads_with_the_declared_roles(tmp_path):
 def test_a_too_long_cell_that_is_a_number_is_still_too_long(cell, on_disk, tmp_path, monkeypatch):
     from indexer.readers import Limits, delimited
 
-    monkeypatch.setattr(delimited, "_MAPPED_MIN_BYTES", 0)
+    monkeypatch.setattr(delimited, "_BY_PATH_MIN_BYTES", 0)
     data = f"sex,litres,income,note\nF,1,2,a\nM,{cell},3,b\n".encode()
     source = data
     if on_disk:

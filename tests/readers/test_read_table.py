@@ -207,7 +207,7 @@ def _read_both(tmp_path, monkeypatch, name, data):
 
     path = tmp_path / (name + (".tsv" if name == "tsv" else ".csv"))
     path.write_bytes(data)
-    monkeypatch.setattr(delimited, "_MAPPED_MIN_BYTES", 0)
+    monkeypatch.setattr(delimited, "_BY_PATH_MIN_BYTES", 0)
     out = []
     for source in (path, data):
         try:
@@ -246,7 +246,7 @@ def test_the_delimiter_count_sees_only_delimiters_outside_quotes():
 def test_common_good_files_on_disk_take_the_mapped_path(tmp_path, monkeypatch, name):
     from indexer.readers import DEFAULT_LIMITS, delimited
 
-    monkeypatch.setattr(delimited, "_MAPPED_MIN_BYTES", 0)
+    monkeypatch.setattr(delimited, "_BY_PATH_MIN_BYTES", 0)
     path = tmp_path / f"{name}.csv"
     path.write_bytes(TRICKY_GOOD[name])
     found = delimited.read_delimited_file(
