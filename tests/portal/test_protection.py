@@ -180,12 +180,27 @@ def test_dataset_page_links_to_the_protection_page_from_figures_and_anonymisatio
     assert client.get(URL).status_code == 200
 
 
-def test_dataset_page_states_its_own_suppression_threshold(client, slug):
-    # the demo datasets keep the default threshold of their metadata
+def _set_threshold(site, slug, threshold):
+    from catalog.services import datasets
+
+    runtime = site[0].extensions["cgd"]
+    with runtime.db.session() as s:
+        version = datasets.get_dataset(s, slug).published_version
+        version.metadata_ = {**(version.metadata_ or {}), "cube_threshold": threshold}
+
+
+def test_dataset_page_states_its_own_suppression_threshold(site, client, slug):
+    # the demo dataset keeps the default threshold; one that sets its own shows that
     html = client.get(f"/datasets/{slug}").data.decode()
     assert "groups of fewer than 10 people are suppressed" in _section(html, "chart-h")
     html = client.get(f"/datasets/{slug}?lang=ne").data.decode()
     assert "१० जनाभन्दा कम मानिस भएका समूहहरू दबाइएका छन्" in _section(html, "chart-h")
+    _set_threshold(site, slug, 25)
+    try:
+        html = client.get(f"/datasets/{slug}?lang=en").data.decode()
+        assert "groups of fewer than 25 people are suppressed" in _section(html, "chart-h")
+    finally:
+        _set_threshold(site, slug, 10)
 
 
 @pytest.mark.parametrize("lang", ["en", "ne"])
