@@ -145,15 +145,27 @@ def finish_frame(
     df = df.rename(dict(zip(df.columns, names, strict=True)))
     if df.height:
         text = [n for n in names if df.schema[n] == pl.String]
-        longest_of = (
-            dict(zip(text, df.select(pl.col(text).str.len_bytes().max()).row(0), strict=True))
+        # The shortest and longest cell of every text column, in one pass.
+        bounds = (
+            df.select(
+                pl.col(text).str.len_bytes().min().name.prefix("min:"),
+                pl.col(text).str.len_bytes().max(),
+            ).row(0, named=True)
             if text
             else {}
         )
+        longest_of = {n: bounds[n] for n in text}
+        empty = [n for n in text if bounds[f"min:{n}"] == 0]
         for n in names:
             if isinstance(df.schema[n], pl.Categorical):
-                # A categorical column's longest cell is bounded by its categories' (one each).
-                longest_of[n] = df.schema[n].categories.to_series().str.len_bytes().max()
+                # A categorical column's cells are bounded by its categories' (one each).
+                lengths = df.schema[n].categories.to_series().str.len_bytes()
+                longest_of[n] = lengths.max()
+                if lengths.min() == 0:
+                    empty.append(n)
+        if empty:
+            # An empty cell is null, whatever the reader made of it (a quoted "" in a CSV).
+            df = df.with_columns(pl.when(pl.col(n) != "").then(pl.col(n)).alias(n) for n in empty)
         # A column parsed as numbers (``numeric``) holds no text to measure.
         lengths = [longest_of.get(n) for n in names]
         for name, longest in zip(names, lengths, strict=True):

@@ -404,12 +404,15 @@ def _as_text(dtype: pl.DataType) -> pl.DataType:
 def _parse_once(
     data: bytes | str, delim: str, limits: Limits, dtypes: list[pl.DataType] | None
 ) -> pl.DataFrame:
-    # every read of this parse: text as written, no inference, ragged rows refused
+    # every read of this parse: text as written, no inference, ragged rows refused.
+    # An unquoted empty cell is null (polars' empty_string_is_null); a quoted one
+    # ("") is an empty string, which finish_frame makes null: polars' null_values
+    # would compare every cell instead.
     options = {
         "infer_schema": False,
         "separator": delim,
         "quote_char": '"',
-        "null_values": [""],
+        "empty_string_is_null": True,
         "truncate_ragged_lines": False,
         "raise_if_empty": False,
     }

@@ -12,6 +12,30 @@ def test_csv_is_read_as_strings_with_nulls_and_stripped_names():
     assert df.rows() == [("F", "34", None), ("M", "05", "hi")]
 
 
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_quoted_empty_cells_are_null_in_every_column_type(tmp_path, monkeypatch, on_disk):
+    from indexer.readers import delimited
+
+    data = b'sex,note,size,code\n"",x,"",F\n F,"",1,M\nM,,"",""\n'
+    source = data
+    if on_disk:
+        monkeypatch.setattr(delimited, "_BY_PATH_MIN_BYTES", 1)
+        source = tmp_path / "q.csv"
+        source.write_bytes(data)
+    df = read_table(source, filename="q.csv", categorical=["sex", "code"], numeric=["size"])
+    assert isinstance(df.schema["sex"], pl.Categorical) and df.schema["size"] == pl.Float64
+    assert df.with_columns(pl.col("sex", "code").cast(pl.String)).rows() == [
+        (None, "x", None, "F"),
+        (" F", None, 1.0, "M"),
+        ("M", None, None, None),
+    ]
+
+
+def test_empty_strings_from_json_are_null():
+    df = read_table(b'[{"a": "", "b": "x"}, {"a": "y", "b": ""}]', filename="e.json")
+    assert df.rows() == [(None, "x"), ("y", None)]
+
+
 @pytest.mark.parametrize(
     ("data", "sep"), [(b"a;b\n1;2\n", ";"), (b"a\tb\n1\t2\n", "\t"), (b"a|b\n1|2\n", "|")]
 )
