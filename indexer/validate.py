@@ -8,6 +8,7 @@ returned only when it is wholly valid.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -78,23 +79,33 @@ def _measure_stats(df: pl.DataFrame, casts: pl.DataFrame, measures: list[str]) -
     care when it is not null but did not cast to a finite number; as a null
     cell never casts to a number, that is when the column has fewer finite
     values than non-null cells, which is counted without lining up the raw text.
-    Otherwise every value is finite, so the plain min/max/mean are those of
-    the finite values (with no filtered copy); a careful column's are not used.
+    When as many cells cast as are filled and their sum is finite, none is
+    infinite or NaN, and no value is looked at one by one; a sum that
+    overflows is no verdict. Otherwise every value is finite, so the plain
+    min/max/mean are those of the finite values (with no filtered copy); a
+    careful column's are not used.
     """
     if not measures:
         return {}
     exprs = []
     for m in measures:
         exprs += [
-            pl.col(m).is_finite().sum().alias(f"finite:{m}"),
+            pl.col(m).sum().alias(f"sum:{m}"),
             pl.col(m).min().alias(f"min:{m}"),
             pl.col(m).max().alias(f"max:{m}"),
-            pl.col(m).mean().alias(f"mean:{m}"),
         ]
     stats = casts.select(exprs).row(0, named=True)
     for m in measures:
         filled = df.height - df.get_column(m).null_count()
-        stats[f"careful:{m}"] = stats.pop(f"finite:{m}") != filled
+        cast = casts.get_column(m)
+        numbers = cast.len() - cast.null_count()
+        total = stats.pop(f"sum:{m}")
+        if numbers == filled and math.isfinite(total):
+            stats[f"careful:{m}"] = False
+            stats[f"mean:{m}"] = total / numbers if numbers else None
+        else:
+            stats[f"careful:{m}"] = cast.is_finite().sum() != filled
+            stats[f"mean:{m}"] = cast.mean()
     return stats
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import math
 import os
 import re
 from collections.abc import Callable, Collection
@@ -323,17 +324,24 @@ def _parse(
             raise
     else:
         numbers = [n for n, d in df.schema.items() if d == pl.Float64]
-        if (
-            not numbers
-            or not df.select(
-                pl.any_horizontal(
-                    pl.col(numbers).is_infinite().any() | pl.col(numbers).is_nan().any()
-                )
-            ).item()
-        ):
+        if not numbers or not _some_not_finite(df, numbers):
             return df
         del df
     return _parse_once(data, delim, limits, [_as_text(d) for d in dtypes])
+
+
+def _some_not_finite(df: pl.DataFrame, numbers: list[str]) -> bool:
+    """Whether a column of ``numbers`` holds an infinite or NaN value.
+
+    One sum per column settles it when the sums are finite (an infinite or
+    NaN value makes its column's sum infinite or NaN); a sum that overflows
+    is no verdict, and the values are then looked at one by one.
+    """
+    if all(math.isfinite(total) for total in df.select(pl.col(numbers).sum()).row(0)):
+        return False
+    return df.select(
+        pl.any_horizontal(pl.col(numbers).is_infinite().any() | pl.col(numbers).is_nan().any())
+    ).item()
 
 
 # Bytes that a cell polars parses as a finite number can hold: digits, sign, point,

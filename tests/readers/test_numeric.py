@@ -151,6 +151,25 @@ def test_a_too_long_cell_that_is_a_number_is_still_too_long(cell, on_disk, tmp_p
     ]
 
 
+def test_finite_numbers_whose_sum_overflows_stay_numbers_and_validate():
+    # Each value is finite but their sum is not: the one-sum check is no verdict there.
+    data = b"sex,litres,income,note\nF,1.5e308,1,a\nM,1.5e308,-1e308,b\nF,-2,-1e308,c\n"
+    text, num = _both(data)
+    assert num.schema["litres"] == pl.Float64 and num.schema["income"] == pl.Float64
+    a = validate_table(text, SPECS, filename="m.csv")
+    b = validate_table(num, SPECS, filename="m.csv")
+    assert b.df.equals(a.df)
+    assert b.report["columns"]["litres"]["max"] == 1.5e308
+    assert b.report["columns"]["litres"]["min"] == -2
+    assert b.report["columns"]["income"]["min"] == -1e308
+
+
+def test_measure_report_mean_is_that_of_the_filled_cells():
+    _, num = _both(b"sex,litres,income,note\nF,1,10,a\nM,,20,b\nF,4,,c\n")
+    report = validate_table(num, SPECS, filename="m.csv").report["columns"]
+    assert report["litres"]["mean"] == 2.5 and report["income"]["mean"] == 15
+
+
 def test_a_number_too_large_for_a_float_is_reported_as_written():
     _, num = _both(b"sex,litres,income,note\nF,1e999,1,a\n")
     assert num.schema["litres"] == pl.String
