@@ -413,14 +413,13 @@ def _parse_once(
     data: bytes | str, delim: str, limits: Limits, dtypes: list[pl.DataType] | None
 ) -> pl.DataFrame:
     # every read of this parse: text as written, no inference, ragged rows refused.
-    # An unquoted empty cell is null (polars' empty_string_is_null); a quoted one
-    # ("") is an empty string, which finish_frame makes null: polars' null_values
-    # would compare every cell instead.
+    # An unquoted empty cell is null (polars' default); a quoted one ("") is an
+    # empty string, which finish_frame makes null: polars' null_values=[""] would
+    # compare every cell instead.
     options = {
         "infer_schema": False,
         "separator": delim,
         "quote_char": '"',
-        "empty_string_is_null": True,
         "truncate_ragged_lines": False,
         "raise_if_empty": False,
     }
