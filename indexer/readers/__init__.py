@@ -145,17 +145,18 @@ def finish_frame(
     df = df.rename(dict(zip(df.columns, names, strict=True)))
     if df.height:
         text = [n for n in names if df.schema[n] == pl.String]
-        # The shortest and longest cell of every text column, in one pass.
+        # The shortest and longest cell of every text column, in one pass (named by
+        # position: a column's own name could be another's "min:" name).
         bounds = (
             df.select(
-                pl.col(text).str.len_bytes().min().name.prefix("min:"),
-                pl.col(text).str.len_bytes().max(),
-            ).row(0, named=True)
+                *(pl.col(n).str.len_bytes().min().alias(f"min{i}") for i, n in enumerate(text)),
+                *(pl.col(n).str.len_bytes().max().alias(f"max{i}") for i, n in enumerate(text)),
+            ).row(0)
             if text
-            else {}
+            else ()
         )
-        longest_of = {n: bounds[n] for n in text}
-        empty = [n for n in text if bounds[f"min:{n}"] == 0]
+        longest_of = dict(zip(text, bounds[len(text) :], strict=True))
+        empty = [n for n, shortest in zip(text, bounds[: len(text)], strict=True) if shortest == 0]
         for n in names:
             if isinstance(df.schema[n], pl.Categorical):
                 # A categorical column's cells are bounded by its categories' (one each).

@@ -31,6 +31,14 @@ def test_quoted_empty_cells_are_null_in_every_column_type(tmp_path, monkeypatch,
     ]
 
 
+def test_a_column_named_like_another_columns_statistic_is_read():
+    # finish_frame measures every text column at once: the names it gives those
+    # measures must not clash with the columns' own names.
+    df = read_table(b'note,min:note,max:note\nx,"",y\n,ab,c\n', filename="n.csv")
+    assert df.columns == ["note", "min:note", "max:note"]
+    assert df.rows() == [("x", None, "y"), (None, "ab", "c")]
+
+
 def test_empty_strings_from_json_are_null():
     df = read_table(b'[{"a": "", "b": "x"}, {"a": "y", "b": ""}]', filename="e.json")
     assert df.rows() == [(None, "x"), ("y", None)]
