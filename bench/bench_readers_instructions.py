@@ -45,7 +45,7 @@ def child(kind: str, path: str) -> None:
 
     from indexer.pipeline import read_and_validate
     from indexer.readers import read_table
-    from indexer.readers.delimited import _dtypes, _parse
+    from indexer.readers.delimited import _SNIFF_BYTES, _dtypes, _head_info, _parse
     from indexer.readers.limits import DEFAULT_LIMITS
     from indexer.validate import coded_columns, measure_columns
 
@@ -59,10 +59,10 @@ def child(kind: str, path: str) -> None:
     elif kind == "read_table":
         read_table(path, categorical=coded_columns(declared), numeric=measure_columns(declared))
     elif kind == "parse":
-        with open(path, encoding="utf-8") as fh:
-            header = fh.readline().rstrip("\r\n").split(",")
+        with open(path, "rb") as fh:
+            delim, header = _head_info(fh.read(_SNIFF_BYTES), Path(path).name, DEFAULT_LIMITS, None)
         dtypes = _dtypes(header, coded_columns(declared), measure_columns(declared))
-        _parse(path, ",", DEFAULT_LIMITS, dtypes)
+        _parse(path, delim, DEFAULT_LIMITS, dtypes)
 
 
 def count(kind: str, path: Path, valgrind: str) -> int:

@@ -79,11 +79,11 @@ def _measure_stats(df: pl.DataFrame, casts: pl.DataFrame, measures: list[str]) -
     care when it is not null but did not cast to a finite number; as a null
     cell never casts to a number, that is when the column has fewer finite
     values than non-null cells, which is counted without lining up the raw text.
-    When as many cells cast as are filled and their sum is finite, none is
-    infinite or NaN, and no value is looked at one by one; a sum that
-    overflows is no verdict. Otherwise every value is finite, so the plain
-    min/max/mean are those of the finite values (with no filtered copy); a
-    careful column's are not used.
+    Usually one sum settles it: when every filled cell cast and the sum is
+    finite, no value is infinite or NaN. Only otherwise (a sum that overflows
+    is no verdict) are the finite values counted one by one. In a column that
+    needs no care every value is finite, so the plain min/max/mean are those
+    of the finite values (with no filtered copy); a careful column's are not used.
     """
     if not measures:
         return {}
