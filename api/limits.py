@@ -60,9 +60,13 @@ def init_limiter(app: Flask) -> Limiter:
 
     @app.errorhandler(RateLimitExceeded)
     def _too_many(err: RateLimitExceeded):
-        body = {
+        body: dict = {
             "error": {"code": "rate_limited", "message": f"Too many requests: {err.description}."}
         }
+        if request.path.startswith(("/api/3/action/", "/api/action/")):
+            # CKAN's envelope, so that CKAN clients read it as a failed action.
+            body["success"] = False
+            body["error"]["__type"] = "Rate Limit Error"
         response = jsonify(body)
         response.status_code = 429
         return response

@@ -1,22 +1,28 @@
 """A read subset of the CKAN action API (``/api/3/action/``), in CKAN's response envelope.
 
 Enough for ``ckanapi`` and ckanext-harvest's CKAN harvester to read this
-catalogue unmodified: ``package_search`` (``q``, ``fq`` on organization, tags
-and a few more fields, ``rows``, ``start``, ``sort``, ``facet.field``),
+catalogue unmodified: ``package_search`` (``q`` with its ``field:value``
+clauses, ``fq`` on organization, tags and a few more fields with Solr's
+``field:(a OR b)`` groups and date math, ``rows`` capped at 1000, ``start``,
+``sort``, ``facet.field``, ``facet.limit``, ``facet.mincount``),
 ``package_show``, ``package_list``, ``current_package_list_with_resources``,
 ``resource_show``, ``tag_list``, ``license_list``, ``group_list`` (empty: topics are
-tags), ``organization_list``, ``organization_show``, ``status_show`` and ``help_show``.  Only public datasets exist here;
-a withdrawn dataset is a ``Not Found Error`` and drops out of every list.
+tags), ``organization_list``, ``organization_show``, ``status_show``, ``site_read`` and
+``help_show``.  Only public datasets exist here; a withdrawn dataset is a ``Not Found
+Error`` and drops out of every list. Errors carry CKAN's ``__type``: a query Solr could
+not run is a ``Search Query Error`` (400), a write action an ``Authorization Error``, an
+action CKAN does not have a ``Bad Request``.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -35,6 +41,7 @@ from api.federation.published import (
 from catalog.models import Dataset, Organisation
 from catalog.services import organisations as organisation_service
 from indexer.search.base import MAX_LIMIT, SearchQuery
+from indexer.search.text import words
 from schema.errors import CGDError, NotFound
 from schema.licences import LICENCES
 from schema.topics import TOPICS
@@ -47,16 +54,45 @@ DEFAULT_ROWS = 10
 
 #: CKAN facet/filter field -> our search field (where the search backend can do it).
 BACKEND_FIELDS = {"organization": "organisation", "license_id": "licence", "source": "source"}
-#: Error types ckanapi turns back into exceptions.
-ERROR_TYPES = {404: "Not Found Error", 403: "Authorization Error", 409: "Validation Error"}
+#: Error types ckanapi turns back into exceptions, by CKAN's HTTP status for them.
+ERROR_TYPES = {
+    400: "Bad Request",
+    404: "Not Found Error",
+    403: "Authorization Error",
+    409: "Validation Error",
+}
+#: CKAN's write actions: they exist in CKAN, so a client is told it may not, not that there
+#: is no such action (datasets come here by authenticated upload, not through this API).
+WRITE_ACTIONS = frozenset(
+    f"{thing}_{verb}"
+    for thing in ("package", "resource", "organization", "group", "tag", "user", "member")
+    for verb in ("create", "update", "patch", "delete", "purge")
+) | {"package_revise", "dataset_purge", "resource_view_create", "package_relationship_create"}
 
 
 class ActionError(CGDError):
-    """A CKAN-style error: ``__type`` and a message (validation errors name their fields)."""
+    """A CKAN-style error: ``__type`` and a message (validation errors name their fields).
 
-    def __init__(self, message: str, status: int, fields: dict[str, list[str]] | None = None):
+    ``kind`` is the ``__type`` when the HTTP status alone does not tell it
+    (``Search Query Error`` and ``Bad Request`` are both 400).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status: int,
+        fields: dict[str, list[str]] | None = None,
+        kind: str | None = None,
+    ):
         super().__init__(message=message, code="ckan_action_error", status=status)
         self.fields = fields or {}
+        self.kind = kind
+
+
+def _query_error(message: str) -> ActionError:
+    """CKAN's answer to a query Solr cannot run: ``Search Query Error``, HTTP 400 (ckanapi's
+    ``SearchQueryError``)."""
+    return ActionError(f"Search Query is invalid: {message}", 400, kind="Search Query Error")
 
 
 def _help_url(name: str) -> str:
@@ -74,7 +110,8 @@ def _envelope(name: str, body: dict[str, Any], status: int = 200) -> Response:
 
 def _error(name: str, err: CGDError) -> Response:
     status = err.status if err.status in ERROR_TYPES else 409
-    error: dict[str, Any] = {"__type": ERROR_TYPES[status], "message": err.message}
+    kind = err.kind if isinstance(err, ActionError) and err.kind else ERROR_TYPES[status]
+    error: dict[str, Any] = {"__type": kind, "message": err.message}
     if isinstance(err, ActionError):
         error.update(err.fields)
     elif err.problems:
@@ -101,12 +138,16 @@ def _params() -> dict[str, Any]:
     return out
 
 
-def _int(params: dict, name: str, default: int, high: int) -> int:
+def _int(params: dict, name: str, default: int, high: int, *, cap: bool = False) -> int:
+    """A whole number from 0; above ``high`` it is an error, or ``high`` with ``cap`` (as CKAN
+    caps ``rows`` at ``ckan.search.rows_max``)."""
     raw = params.get(name, default)
     try:
         value = int(raw)
     except (TypeError, ValueError):
         value = -1
+    if cap and value > high:
+        return high
     if not 0 <= value <= high:
         raise ActionError(
             f"{name}: must be a whole number from 0 to {high}", 409, {name: [f"Must be 0..{high}"]}
@@ -141,9 +182,14 @@ def _list(value: Any) -> list[str]:
 
 # -- fq: the Solr filter queries harvesters send ----------------------------------
 
+_QUOTED_VALUE = r'"(?:[^"\\]|\\.)*"'
 _FQ_TOKEN = re.compile(
     r"\s*(?:(?P<op>OR\b|AND\b|\|\||&&|\(|\))|(?P<sign>[+-]?)(?P<name>[A-Za-z_][\w.]*):"
-    r'(?P<raw>"(?:[^"\\]|\\.)*"|\[[^\]]*\]|[^\s()]+))'
+    rf"(?P<raw>{_QUOTED_VALUE}|\[[^\]]*\]|\((?:[^()\"]|{_QUOTED_VALUE})*\)|[^\s()]+))"
+)
+#: The values inside ``field:(a OR "b c")``, and the operators between them.
+_GROUP_ITEM = re.compile(
+    rf"\s*(?:(?P<op>OR|AND|\|\||&&)(?=[\s\"(]|$)|(?P<value>{_QUOTED_VALUE}|[^\s()]+))"
 )
 _KNOWN_FQ = {
     "organization",
@@ -161,7 +207,14 @@ _KNOWN_FQ = {
     "type",
     "state",
     "capacity",
+    "private",
+    "title",
+    "notes",
+    "num_resources",
+    "num_tags",
 }
+#: Fields whose values are counts, compared as whole numbers (``[1 TO *]`` ranges too).
+_COUNT_FIELDS = {"num_resources", "num_tags"}
 
 
 @dataclass
@@ -173,24 +226,91 @@ class FilterQuery:
     nothing: bool = False  # a clause nothing here can match (e.g. groups:x, type:harvest)
 
 
+# Solr date math: a base (NOW or an ISO date) then steps such as -1DAY, +2HOURS or /DAY.
+_DATE_MATH = re.compile(r"(?P<op>[+-/])(?P<n>\d*)(?P<unit>[A-Z]+)")
+_UNITS = {
+    "YEAR": "year",
+    "MONTH": "month",
+    "DAY": "day",
+    "DATE": "day",
+    "HOUR": "hour",
+    "MINUTE": "minute",
+    "SECOND": "second",
+    "MILLI": "millisecond",
+    "MILLISECOND": "millisecond",
+}
+
+
+def _date_unit(raw: str) -> str:
+    unit = _UNITS.get(raw) or _UNITS.get(raw[:-1] if raw.endswith("S") else "")
+    if unit is None:
+        raise _query_error(f"unknown date unit {raw!r}")
+    return unit
+
+
+def _add(value: datetime, n: int, unit: str) -> datetime:
+    if unit in {"year", "month"}:
+        months = value.year * 12 + value.month - 1 + (n * 12 if unit == "year" else n)
+        year, month = divmod(months, 12)
+        last = (datetime(year + (month == 11), (month + 1) % 12 + 1, 1) - timedelta(days=1)).day
+        return value.replace(year=year, month=month + 1, day=min(value.day, last))
+    return value + timedelta(**{f"{unit}s": n})
+
+
+_ORDER = ("year", "month", "day", "hour", "minute", "second", "millisecond")
+
+
+def _round_down(value: datetime, unit: str) -> datetime:
+    """``value`` rounded down to the start of its ``unit`` (Solr's ``/DAY``)."""
+    finer = _ORDER[_ORDER.index(unit) + 1 :]
+    reset = {f: (1 if f in {"month", "day"} else 0) for f in finer[:-1]}
+    reset["microsecond"] = value.microsecond // 1000 * 1000 if unit == "millisecond" else 0
+    return value.replace(**reset)
+
+
 def _date(text: str) -> datetime | None:
+    """A range end of ``fq``: ``*``, an ISO date or time, or ``NOW``, each with Solr's date
+    math after it (``NOW-1DAY``, ``NOW/DAY``, ``2024-01-01T00:00:00Z+6MONTHS``)."""
     text = text.strip()
     if text in {"*", ""}:
         return None
-    text = text.replace("NOW", "").rstrip("Z")
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ActionError(f"fq: bad date {text!r}", 409, {"fq": [f"Bad date {text!r}"]}) from exc
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    m = re.match(r"NOW|[0-9][0-9:.\-T]*Z?", text)
+    base = m.group(0) if m else ""
+    if base == "NOW":
+        value = datetime.now(UTC)
+    else:
+        try:
+            value = datetime.fromisoformat(base.rstrip("Z"))
+        except ValueError:
+            raise _query_error(f"bad date {text!r} in fq") from None
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    pos = len(base)
+    for step in _DATE_MATH.finditer(text, pos):
+        if step.start() != pos:
+            break
+        unit = _date_unit(step.group("unit"))
+        if step.group("op") == "/":
+            value = _round_down(value, unit)
+        elif not step.group("n"):
+            raise _query_error(f"bad date {text!r} in fq: {step.group(0)!r} needs a number")
+        else:
+            n = int(step.group("n"))
+            value = _add(value, -n if step.group("op") == "-" else n, unit)
+        pos = step.end()
+    if pos != len(text):
+        raise _query_error(f"bad date {text!r} in fq")
+    return value
+
+
+def _bounds(spec: str) -> tuple[str, str]:
+    parts = re.split(r"\s+TO\s+", spec[1:-1].strip())
+    if len(parts) != 2:
+        raise _query_error(f"bad range {spec!r} in fq")
+    return parts[0], parts[1]
 
 
 def _range_check(attr: str, spec: str) -> Callable[[PublishedDataset], bool]:
-    inner = spec[1:-1].strip()
-    parts = re.split(r"\s+TO\s+", inner)
-    if len(parts) != 2:
-        raise ActionError(f"fq: bad range {spec!r}", 409, {"fq": [f"Bad range {spec!r}"]})
-    low, high = _date(parts[0]), _date(parts[1])
+    low, high = (_date(b) for b in _bounds(spec))
 
     def check(item: PublishedDataset) -> bool:
         value = getattr(item, attr)
@@ -199,7 +319,53 @@ def _range_check(attr: str, spec: str) -> Callable[[PublishedDataset], bool]:
     return check
 
 
+def _count_of(name: str, item: PublishedDataset) -> int:
+    return len(item.distributions) if name == "num_resources" else len(item.keywords)
+
+
+def _count_check(name: str, raw: str) -> Callable[[PublishedDataset], bool]:
+    def whole(text: str) -> int | None:
+        if text.strip() == "*":
+            return None
+        try:
+            return int(text)
+        except ValueError:
+            raise _query_error(f"{name} takes whole numbers, not {text!r}") from None
+
+    if raw.startswith("["):
+        low, high = (whole(b) for b in _bounds(raw))
+    else:
+        low = high = whole(_unquote(raw))
+    return lambda item: (
+        (low is None or _count_of(name, item) >= low)
+        and (high is None or _count_of(name, item) <= high)
+    )
+
+
+def _text_words(text: str) -> set[str]:
+    return {w.casefold() for w in words(text or "")}
+
+
+def _text_check(name: str, value: str) -> Callable[[PublishedDataset], bool]:
+    """Solr's text fields: every word of ``value`` is a word of the title (or notes) in any
+    of its languages, case aside."""
+    wanted = _text_words(value)
+
+    def check(item: PublishedDataset) -> bool:
+        get = item.title if name == "title" else item.description
+        return wanted <= _text_words(" ".join(get(lang) or "" for lang in ("en", "ne")))
+
+    return check
+
+
 def _value_check(name: str, value: str) -> Callable[[PublishedDataset], bool]:
+    if name in {"title", "notes"}:
+        return _text_check(name, value)
+    if name.startswith("extras_"):
+        key = name.removeprefix("extras_")
+        return lambda item: any(
+            e["key"] == key and e["value"] == value for e in package_dict(item)["extras"]
+        )
     if name == "tags":
         return lambda item: value in item.keywords
     if name == "res_format":
@@ -212,7 +378,12 @@ def _value_check(name: str, value: str) -> Callable[[PublishedDataset], bool]:
         return lambda item: item.publisher["slug"] == value
     if name == "owner_org":
         return lambda item: (
-            str(item.dataset.organisation_id) == value or item.publisher["slug"] == value
+            value
+            in {
+                organisation_id(item.dataset.organisation, item.base_url),
+                str(item.dataset.organisation_id),
+                item.publisher["slug"],
+            }
         )
     if name == "license_id":
         return lambda item: item.licence_id == value
@@ -224,6 +395,28 @@ def _value_check(name: str, value: str) -> Callable[[PublishedDataset], bool]:
 Term = tuple[str, str, str]  # (sign, field, raw value)
 
 
+def _known_field(name: str) -> bool:
+    return name in _KNOWN_FQ or (name.startswith("extras_") and len(name) > len("extras_"))
+
+
+def _group_values(name: str, raw: str) -> tuple[list[str], bool]:
+    """The values of ``field:(a OR b)`` and whether they are ORed (without an operator, they
+    are ANDed: CKAN runs Solr with ``q.op=AND``)."""
+    values, ops, pos, inner = [], set(), 0, raw[1:-1]
+    while inner[pos:].strip():
+        m = _GROUP_ITEM.match(inner, pos)
+        if m is None:
+            raise _query_error(f"cannot read {name}:{raw[:100]} in fq")
+        pos = m.end()
+        if m.group("op"):
+            ops.add("OR" if m.group("op") in {"OR", "||"} else "AND")
+        else:
+            values.append(m.group("value"))
+    if not values or len(ops) > 1:
+        raise _query_error(f"cannot read {name}:{raw[:100]} in fq (use one of OR, AND)")
+    return values, ops == {"OR"}
+
+
 def _tokens(text: str) -> list[list[Term]]:
     """``fq`` as groups of terms: terms joined by OR form a group; groups are ANDed."""
     groups: list[list[Term]] = []
@@ -233,32 +426,35 @@ def _tokens(text: str) -> list[list[Term]]:
             break
         m = _FQ_TOKEN.match(text, pos)
         if m is None:
-            rest = text[pos:].strip()[:100]
-            raise ActionError(
-                f"fq: cannot read {rest!r}", 409, {"fq": [f"Use field:value clauses, not {rest!r}"]}
-            )
+            raise _query_error(f"cannot read {text[pos:].strip()[:100]!r} in fq (use field:value)")
         pos = m.end()
         op = m.group("op")
         if op in {"OR", "||"}:
             if not groups:
-                raise ActionError(
-                    "fq: OR needs a clause before it", 409, {"fq": ["OR needs a clause before it"]}
-                )
+                raise _query_error("OR needs a clause before it in fq")
             join_next = True
             continue
         if op:
             continue  # AND and parentheses: clauses are ANDed anyway
-        name = m.group("name")
-        if name not in _KNOWN_FQ:
-            raise ActionError(
-                f"fq: unknown field {name!r}", 409, {"fq": [f"Unknown field {name!r}"]}
-            )
-        term = (m.group("sign"), name, m.group("raw"))
+        sign, name, raw = m.group("sign"), m.group("name"), m.group("raw")
+        if not _known_field(name):
+            raise _query_error(f"undefined field {name!r} in fq")
+        if raw.startswith("("):
+            values, ored = _group_values(name, raw)
+            terms = [(sign, name, v) for v in values]
+            if ored and sign != "-":
+                clauses = [terms]
+            else:  # ANDed values, or -field:(a OR b): none of them
+                clauses = [[t] for t in terms]
+        else:
+            clauses = [[(sign, name, raw)]]
         if join_next:
-            groups[-1].append(term)
+            if len(clauses) > 1:
+                raise _query_error(f"cannot OR {name}:{raw[:100]} with the clause before it")
+            groups[-1].extend(clauses[0])
             join_next = False
         else:
-            groups.append([term])
+            groups.extend(clauses)
     return groups
 
 
@@ -276,10 +472,12 @@ def _term_check(term: Term) -> Callable[[PublishedDataset], bool]:
     value = _unquote(raw)
     if name in {"metadata_modified", "metadata_created"}:
         if not raw.startswith("["):
-            raise ActionError(
-                f"fq: {name} takes a [from TO to] range", 409, {"fq": [f"{name} needs a range"]}
-            )
+            raise _query_error(f"{name} takes a [from TO to] range in fq")
         check = _range_check("modified" if name == "metadata_modified" else "created", raw)
+    elif name in _COUNT_FIELDS:
+        check = _count_check(name, raw)
+    elif name == "private":
+        check = _always(value.lower() == "false")
     elif name in {"dataset_type", "type"}:
         check = _always(value == "dataset")
     elif name in {"state", "capacity"}:
@@ -329,16 +527,25 @@ def parse_fq(text: str) -> FilterQuery:
     return fq
 
 
-_CONSTANT_FIELDS = {"dataset_type", "type", "state", "capacity", "groups"}
+_CONSTANT_FIELDS = {"dataset_type", "type", "state", "capacity", "groups", "private"}
 
 
 _SORTS = {
     "score desc": "relevance",
     "rank desc": "relevance",
     "metadata_modified desc": "recent",
-    "metadata_created desc": "recent",
     "title_string asc": "title",
     "name asc": "title",
+}
+#: Sorts done here, over every match (the backends have no such order).
+_LOCAL_SORTS = {
+    "id asc",
+    "id desc",
+    "name desc",
+    "title_string desc",
+    "metadata_modified asc",
+    "metadata_created asc",
+    "metadata_created desc",
 }
 
 
@@ -352,9 +559,9 @@ def _sort(params: dict) -> tuple[str, str | None]:
     first = raw.split(",")[0].strip()
     if first in _SORTS:
         return _SORTS[first], None
-    if first in {"id asc", "id desc", "name desc", "metadata_modified asc", "metadata_created asc"}:
+    if first in _LOCAL_SORTS:
         return "recent", first
-    raise ActionError(f"sort: cannot sort by {raw!r}", 409, {"sort": [f"Unknown sort {raw!r}"]})
+    raise _query_error(f'Invalid "sort" parameter {raw!r}')
 
 
 # -- package and organisation dictionaries -----------------------------------------
@@ -364,11 +571,17 @@ def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat() if value else None
 
 
+def organisation_id(org: Organisation, base: str) -> str:
+    """An organisation's CKAN id: a UUID named by its page's address, the same on every call
+    and different on every portal (ckanext-harvest matches remote organisations by id)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base}/organisations/{org.slug}"))
+
+
 def organization_dict(
     org: Organisation, base: str, package_count: int | None = None
 ) -> dict[str, Any]:
     out = {
-        "id": str(org.id),
+        "id": organisation_id(org, base),
         "name": org.slug,
         "title": org.name,
         "display_name": org.name,
@@ -453,7 +666,7 @@ def package_dict(item: PublishedDataset) -> dict[str, Any]:
         "license_title": item.licence_title,
         "license_url": item.licence_url,
         "isopen": bool(item.licence_url),
-        "owner_org": str(org.id),
+        "owner_org": organisation_id(org, item.base_url),
         "organization": organization_dict(org, item.base_url),
         "private": False,
         "state": "active",
@@ -498,14 +711,34 @@ def _facet_display(name: str, value: str, orgs: dict[str, str]) -> str:
 # -- actions ---------------------------------------------------------------------
 
 
+_Q_CLAUSE = re.compile(
+    rf"(?<!\S)[+-]?(?P<name>[A-Za-z_][\w.]*):(?:{_QUOTED_VALUE}|\[[^\]]*\]"
+    rf"|\((?:[^()\"]|{_QUOTED_VALUE})*\)|[^\s()]+)"
+)
+
+
+def split_q(q: str) -> tuple[str, list[str]]:
+    """``q`` as its words (for the full-text search) and its ``field:value`` clauses on the
+    fields ``fq`` knows (ANDed with ``fq``, as Solr's ``q.op=AND`` does). ``*:*`` is everything;
+    ``AND`` between words changes nothing, as words are ANDed anyway."""
+    q = q.strip()
+    if q in {"*:*", "*"}:
+        return "", []
+    clauses = [m.group(0) for m in _Q_CLAUSE.finditer(q) if _known_field(m.group("name"))]
+    text = _Q_CLAUSE.sub(lambda m: " " if _known_field(m.group("name")) else m.group(0), q)
+    text = re.sub(r"(?<!\S)(?:AND|&&)(?!\S)", " ", text)
+    return re.sub(r"\s+", " ", text).strip(), clauses
+
+
 def package_search(params: dict[str, Any]) -> dict[str, Any]:
     rt = runtime()
     base = base_url_of(rt.config)
-    q = str(params.get("q") or "").strip()
-    if q in {"*:*", "*"}:
-        q = ""
-    fq = parse_fq(" ".join([str(params.get("fq") or ""), *_list(params.get("fq_list"))]))
-    rows = _int(params, "rows", DEFAULT_ROWS, MAX_ROWS)
+    q, q_clauses = split_q(str(params.get("q") or ""))
+    fq = parse_fq(
+        " ".join([str(params.get("fq") or ""), *_list(params.get("fq_list")), *q_clauses])
+    )
+    rows = _int(params, "rows", DEFAULT_ROWS, MAX_ROWS, cap=True)
+    mincount = _int(params, "facet.mincount", 1, 10**9)
     start = _int(params, "start", 0, 10**7)
     facet_fields = _list(params.get("facet.field"))
     facet_limit = (
@@ -570,13 +803,17 @@ def package_search(params: dict[str, Any]) -> dict[str, Any]:
         orgs = {o.slug: o.name for o in organisation_service.list_organisations(session)}
         result["count"] = total
         result["results"] = [package_dict(i) for i in items]
-        result["facets"] = {f: dict(counts[f].most_common(facet_limit)) for f in facet_fields}
+        shown = {
+            f: [(v, c) for v, c in counts[f].most_common() if c >= mincount][:facet_limit]
+            for f in facet_fields
+        }
+        result["facets"] = {f: dict(shown[f]) for f in facet_fields}
         result["search_facets"] = {
             f: {
                 "title": f,
                 "items": [
                     {"name": v, "display_name": _facet_display(f, v, orgs), "count": c}
-                    for v, c in counts[f].most_common(facet_limit)
+                    for v, c in shown[f]
                 ],
             }
             for f in facet_fields
@@ -611,6 +848,8 @@ def _local_sort_key(spec: str) -> Callable[[PublishedDataset], Any]:
         return lambda i: i.dataset.id
     if name == "name":
         return lambda i: i.dataset.slug
+    if name == "title_string":
+        return lambda i: ((i.title("en") or "").casefold(), i.dataset.slug)
     if name == "metadata_created":
         return lambda i: i.created
     return lambda i: i.modified
@@ -685,12 +924,16 @@ def organization_show(params: dict[str, Any]) -> dict[str, Any]:
     rt = runtime()
     base = base_url_of(rt.config)
     with rt.db.session() as session:
-        stmt = select(Organisation).where(Organisation.slug == ref)
-        if ref.isdigit():
-            stmt = select(Organisation).where(
-                (Organisation.slug == ref) | (Organisation.id == int(ref))
+        org = session.scalar(select(Organisation).where(Organisation.slug == ref))
+        if org is None:  # by its id (a UUID), or by the number older answers gave
+            org = next(
+                (
+                    o
+                    for o in organisation_service.list_organisations(session)
+                    if ref in {organisation_id(o, base), str(o.id)}
+                ),
+                None,
             )
-        org = session.scalar(stmt)
         if org is None:
             raise ActionError("Not found", 404)
         out = organization_dict(org, base, _package_counts(session).get(org.id, 0))
@@ -784,6 +1027,11 @@ def license_list(params: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def site_read(params: dict[str, Any]) -> bool:
+    """Whether the site may be read: always (only public datasets are served here)."""
+    return True
+
+
 def group_list(params: dict[str, Any]) -> list[Any]:
     """There are no CKAN groups here (topics are tags): an empty list, not an error."""
     return []
@@ -809,6 +1057,7 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "organization_list": organization_list,
     "organization_show": organization_show,
     "status_show": status_show,
+    "site_read": site_read,
     "help_show": help_show,
 }
 
@@ -818,8 +1067,17 @@ ACTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
 def action(name: str) -> Response:
     """Run one read action and answer in CKAN's envelope (``success``, ``result``/``error``)."""
     fn = ACTIONS.get(name)
-    if fn is None:
-        return _error(name, ActionError(f"Action name not known: {name}", 404))
+    if fn is None and name in WRITE_ACTIONS:
+        return _error(
+            name,
+            ActionError(
+                f"Access denied: {name} is not offered here; datasets are published by "
+                "authenticated upload to /api/v1 (see /api/v1/openapi.json)",
+                403,
+            ),
+        )
+    if fn is None:  # as CKAN answers a name it does not know
+        return _error(name, ActionError(f"Bad request - Action name not known: {name}", 400))
     try:
         return _envelope(name, {"success": True, "result": fn(_params())})
     except CGDError as err:

@@ -124,12 +124,95 @@ def test_errors_come_back_as_ckanapi_exceptions(ckan):
     with pytest.raises(ckanapi.NotFound):
         ckan.action.organization_show(id="no-such-org")
     with pytest.raises(ckanapi.ValidationError) as err:
-        ckan.action.package_search(rows=5000)
+        ckan.action.package_search(rows=-1)
     assert "rows" in err.value.error_dict
-    with pytest.raises(ckanapi.ValidationError):
+    # As CKAN caps rows at ckan.search.rows_max (1000) instead of refusing more.
+    assert ckan.action.package_search(rows=5000)["count"] == 3
+    # What Solr cannot run is CKAN's Search Query Error (HTTP 400).
+    with pytest.raises(ckanapi.SearchQueryError, match="colour"):
         ckan.action.package_search(fq="colour:blue")
-    with pytest.raises(ckanapi.NotFound):
+    with pytest.raises(ckanapi.SearchQueryError, match="sort"):
+        ckan.action.package_search(sort="colour asc")
+    with pytest.raises(ckanapi.SearchQueryError, match="date"):
+        ckan.action.package_search(fq="metadata_modified:[NOW-1FORTNIGHT TO *]")
+    # A write action CKAN has is refused as not authorised, not as unknown.
+    with pytest.raises(ckanapi.NotAuthorized):
         ckan.action.package_create(name="nope")
+
+
+def test_an_action_ckan_does_not_know_is_a_bad_request(catalogue):
+    answer = requests.get(f"{catalogue.url}/api/3/action/no_such_action", timeout=10)
+    assert answer.status_code == 400
+    assert answer.json()["success"] is False
+    assert answer.json()["error"] == {
+        "__type": "Bad Request",
+        "message": "Bad request - Action name not known: no_such_action",
+    }
+
+
+def test_site_read(ckan):
+    assert ckan.action.site_read() is True
+
+
+def test_sorts_clients_offer(ckan):
+    def names(sort):
+        return [p["name"] for p in ckan.action.package_search(sort=sort, rows=10)["results"]]
+
+    by_title = names("title_string asc")
+    assert names("title_string desc") == list(reversed(by_title))
+    created = ckan.action.package_search(sort="metadata_created desc")["results"]
+    stamps = [p["metadata_created"] for p in created]
+    assert stamps == sorted(stamps, reverse=True)
+    assert names("metadata_created asc") == list(reversed([p["name"] for p in created]))
+
+
+def test_facet_mincount_drops_rare_values(ckan):
+    counts = ckan.action.package_search(
+        rows=0, **{"facet.field": '["organization"]', "facet.mincount": 2}
+    )
+    assert counts["facets"]["organization"] == {"samata": 2}
+    assert [i["name"] for i in counts["search_facets"]["organization"]["items"]] == ["samata"]
+
+
+def test_fq_groups_date_math_and_more_fields(ckan):
+    def count(fq):
+        return ckan.action.package_search(fq=fq)["count"]
+
+    assert count("organization:(samata OR janajati-forum)") == 3
+    assert count("tags:(water OR health)") == 3
+    assert count("tags:(water AND sanitation)") == count("tags:water tags:sanitation")
+    assert count("-organization:(samata OR janajati-forum)") == 0
+    assert count("metadata_modified:[NOW-1DAY TO NOW]") == 3
+    assert count("metadata_modified:[NOW/DAY-1YEAR TO NOW+1HOUR]") == 3
+    assert count("metadata_created:[* TO NOW-10YEARS]") == 0
+    assert count("metadata_modified:[2000-01-01T00:00:00Z+6MONTHS TO *]") == 3
+    assert count("private:false") == 3 and count("private:true") == 0
+    assert count("num_resources:[1 TO *]") == 3 and count("num_resources:[100 TO *]") == 0
+    assert count("title:janajati") == 1 and count('title:"water points"') == 1
+    assert count("extras_source:local") == 3
+
+
+def test_field_clauses_in_q_filter_as_solr_does(ckan, catalogue):
+    health = ckan.action.package_search(q="title:health")
+    assert [p["name"] for p in health["results"]] == ["health-posts-survey"]
+    assert (
+        ckan.action.package_search(q=f"name:{catalogue.published['other']['slug']}")["count"] == 1
+    )
+    assert ckan.action.package_search(q="organization:samata health posts")["count"] == 1
+    assert ckan.action.package_search(q="organization:janajati-forum health posts")["count"] == 0
+    assert ckan.action.package_search(q="water AND organization:janajati-forum")["count"] == 1
+
+
+def test_organisation_ids_are_uuids_that_name_the_organisation(ckan, catalogue):
+    import uuid
+
+    orgs = {o["name"]: o for o in ckan.action.organization_list(all_fields=True)}
+    samata = orgs["samata"]
+    assert uuid.UUID(samata["id"]).version == 5 and samata["id"] != orgs["janajati-forum"]["id"]
+    assert ckan.action.organization_show(id=samata["id"])["name"] == "samata"
+    pkg = ckan.action.package_show(id=catalogue.published["health"]["slug"])
+    assert pkg["owner_org"] == pkg["organization"]["id"] == samata["id"]
+    assert ckan.action.package_search(fq=f"owner_org:{samata['id']}")["count"] == 2
 
 
 def test_envelope_over_plain_http(catalogue):
