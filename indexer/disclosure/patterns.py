@@ -33,23 +33,54 @@ _RUST_PATTERNS: list[tuple[str, str]] = [
     ("ID", rf"\b[A-Z]{{1,2}}{D}{{6,9}}\b"),
     ("ID", rf"\b{D}{{8,}}\b"),
     ("PHONE", rf"\b{D}{{3,4}}[-\s]{D}{{3,4}}[-\s]?{D}{{3,4}}\b"),
+    # a long number written with odd separators: "9  8  4 1", "98,41,23,45,67", "9841_234_567"
+    ("ID", rf"\b{D}(?:[\s.,_\-/]{{0,3}}{D}){{8,}}\b"),
 ]
 
 RUST_PATTERNS = _RUST_PATTERNS
 
 # Month names (English, and the Bikram Sambat months in Latin and Devanagari
-# spellings) for dates written in words.
+# spellings, and the Gregorian months as Nepali writes them) for dates written in words.
 _MONTHS = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|"
     r"baisa?k?h|baishakh|jest?h(?:a)?|asa?r|ashadh|shrawan|saun|bhadra|bhadau|asoj|ashwin|"
     r"kartik|mangsir|poush|push|magh|fa?lgun|fagun|chaitra?|"
-    r"बैशाख|वैशाख|जेठ|असार|साउन|श्रावण|भदौ|असोज|कात्तिक|कार्तिक|मंसिर|पुस|पौष|माघ|फागुन|चैत)"
+    r"बैशाख|वैशाख|जेठ|असार|साउन|श्रावण|भदौ|असोज|कात्तिक|कार्तिक|मंसिर|पुस|पौष|माघ|फागुन|चैत|"
+    r"जनवरी|फेब्रुअरी|मार्च|अप्रिल|अप्रैल|जुलाई|अगस्ट|अगस्त|सेप्टेम्बर|सेप्टेम्बर|अक्टोबर|"
+    r"नोभेम्बर|नोवेम्बर|डिसेम्बर)"
 )
+_LOCAL = r"[A-Za-z0-9._%+\-]+"
+_LABEL = r"[A-Za-z0-9\-]+"
 
 #: Patterns that need their context, as (placeholder, pattern, replacement):
 #: the replacement keeps the context (``${1}``) and types the personal part.
 CONTEXT_PATTERNS: list[tuple[str, str, str]] = [
+    # addresses spelt out against harvesting: "sita . tamang @ gmail . com",
+    # "sita(at)gmail(dot)com", "sita AT gmail DOT com"
+    (
+        "EMAIL",
+        rf"(?i){_LOCAL}(?:\s*\.\s*{_LOCAL})*(?:\s*@\s*|\s*[(\[{{]\s*at\s*[)\]}}]\s*){_LABEL}"
+        rf"(?:(?:\s*\.\s*|\s*[(\[{{]\s*dot\s*[)\]}}]\s*){_LABEL})+",
+        "[EMAIL]",
+    ),
+    ("EMAIL", rf"(?i)\b{_LOCAL}\s+at\s+{_LABEL}(?:\s+dot\s+{_LABEL})+\b", "[EMAIL]"),
+    # hemispheres by letter: "27.7172N, 85.3240E", "N27.7172 E85.3240"
+    (
+        "GPS",
+        rf"{D}{{1,3}}\.{D}{{2,}}\s*°?\s*[NSns]\b[\s,;]*{D}{{1,3}}\.{D}{{2,}}\s*°?\s*[EWew]\b",
+        "[GPS]",
+    ),
+    ("GPS", rf"\b[NSns]\s*{D}{{1,3}}\.{D}{{2,}}[\s,;]+[EWew]\s*{D}{{1,3}}\.{D}{{2,}}", "[GPS]"),
+    # "12-Mar-1931", "12 मार्च 1931"
+    ("DATE", rf"(?i)\b{D}{{1,2}}[-/. ]{_MONTHS}[-/. ]{D}{{4}}\b", "[DATE]"),
+    # accounts: "facebook: sita.tamang.123" is a name by another spelling
+    (
+        "NAME",
+        r"(?i)\b(facebook|fb|instagram|insta|twitter|tiktok|viber|whatsapp|telegram|skype|"
+        r"signal|imo|wechat|linkedin)(\s*(?:id|account|handle)?\s*[:\-=]\s*)[A-Za-z0-9_.]{3,}",
+        "${1}${2}[NAME]",
+    ),
     # coordinates labelled "lat 27.7172 lon 85.3240", and degrees-minutes-seconds
     (
         "GPS",
@@ -72,10 +103,12 @@ CONTEXT_PATTERNS: list[tuple[str, str, str]] = [
     # a year of birth: "born in 1990", "DOB: 1990", "जन्म २०४७ साल"
     (
         "DATE",
-        rf"(?i)(\b(?:born|date\s+of\s+birth|birth\s*date|dob|d\.o\.b)\b\.?\s*[:\-]?\s*(?:in|on)?\s*(?:{_MONTHS}\.?\s+)?){D}{{4}}\b",
+        rf"(?i)(\b(?:born|date\s+of\s+birth|birth\s*date|birth\s*year|year\s+of\s+birth|dob|"
+        rf"d\.o\.b|b\.)(?:\b|\s)\.?\s*[:\-]?\s*(?:in|on)?\s*(?:the\s+year\s+)?(?:{_MONTHS}\.?\s+)?)"
+        rf"{D}{{4}}\b",
         "${1}[DATE]",
     ),
-    ("DATE", rf"(जन्म\S*\s*(?:मिति|साल)?\s*[:\-]?\s*){D}{{4}}", "${1}[DATE]"),
+    ("DATE", rf"(जन्म\S*\s*(?:मिति|साल|वर्ष)?\s*[:\-]?\s*){D}{{4}}", "${1}[DATE]"),
     # web addresses without a scheme: "example.org/p/12", "sita.com.np"
     (
         "URL",

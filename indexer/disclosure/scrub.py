@@ -11,6 +11,7 @@ and a spaCy model are installed.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
@@ -56,6 +57,23 @@ class PresidioRecogniser:
             kind = self._TYPES.get(hit.entity_type)
             if kind and hit.score >= self._threshold:
                 yield hit.start, hit.end, kind
+
+
+def fold(text: str) -> str:
+    """``text`` as the patterns read it: NFKC (fullwidth "９８４１" and "ｓｉｔａ＠", superscript
+    and mathematical digits become plain ones) and every digit of another script (Bengali
+    "৯৮৪১", circled "➒") as its ASCII digit; Devanagari digits stay, the patterns know them."""
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKC", text)
+    out = []
+    for ch in text:
+        if not ch.isascii() and not "\u0966" <= ch <= "\u096f":
+            value = unicodedata.digit(ch, None)
+            if value is not None:
+                ch = str(value)
+        out.append(ch)
+    return "".join(out)
 
 
 def identifier_tokens(values: Iterable[str], *, parts: bool = True) -> list[str]:
@@ -161,14 +179,17 @@ def scrub_columns(
     replaced = []
     for column in columns:
         distinct = df.get_column(column).cast(pl.String).drop_nulls().value_counts()
-        texts = distinct.get_column(column)
+        old_texts = distinct.get_column(column).to_list()
         frequency = distinct.get_column("count")
-        scrubbed = pl.DataFrame({column: texts}).select(scrub_expr(column, identifier_values))
+        # Scrubbed as folded; a text is published folded only where that found something.
+        folded = [fold(t) for t in old_texts]
+        scrubbed = pl.DataFrame({column: folded}, schema={column: pl.String}).select(
+            scrub_expr(column, identifier_values)
+        )
         new_texts = scrubbed.get_column(column).to_list()
-        old_texts = texts.to_list()
         # phonenumbers (and an optional recogniser) on what still has digits
         # (or on every text, for a recogniser)
-        digits = re.compile(r"[0-9\u0966-\u096f](?:\D?[0-9\u0966-\u096f]){6}")
+        digits = re.compile(r"[0-9\u0966-\u096f](?:\D{0,3}[0-9\u0966-\u096f]){6}")
         for i, text in enumerate(new_texts):
             if recogniser is None and not digits.search(text):
                 continue
@@ -177,6 +198,9 @@ def scrub_columns(
                 text = _recogniser_pass(text, recogniser)
             new_texts[i] = text
         changed_old, changed_new = [], []
+        for i, (old, new) in enumerate(zip(old_texts, new_texts, strict=True)):
+            if new == folded[i] and new != old:
+                new_texts[i] = old  # folding alone found nothing: the text stays as written
         for old, new, n in zip(old_texts, new_texts, frequency.to_list(), strict=True):
             if old == new:
                 continue

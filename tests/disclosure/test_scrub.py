@@ -130,3 +130,50 @@ def test_a_column_of_calendar_dates_is_not_taken_for_id_numbers():
         assert classify_value(date, ("NP",)) is None, date
     for number in ("27-01-72-05432", "123-456-789-0", "2025-13-40", "12-34-5678"):
         assert classify_value(number, ("NP",)) == "national_id", number
+
+
+def test_digits_of_other_scripts_and_fullwidth_forms_are_read_as_digits():
+    for text in (
+        "फोन ９８４１２３４５６７",  # fullwidth
+        "call ৯৮৪১২৩৪৫৬৭",  # Bengali
+        "call ⁹⁸⁴¹²³⁴⁵⁶⁷",  # superscript
+        "call 𝟗𝟖𝟒𝟏𝟐𝟑𝟒𝟓𝟔𝟕",  # mathematical bold
+        "call ➒➑➍➊➋➌➍➎➏➐",  # circled
+    ):
+        out, counts = scrub(text)
+        assert out.endswith("[PHONE]") and counts == {"PHONE": 1}, (text, out)
+    assert scrub("ｓｉｔａ＠ｇｍａｉｌ．ｃｏｍ")[0] == "[EMAIL]"
+    # folding that finds nothing leaves the text as it was written
+    assert scrub("ﬁne ｔｅｘｔ, पानी टाढा छ")[0] == "ﬁne ｔｅｘｔ, पानी टाढा छ"
+
+
+def test_numbers_with_odd_separators_and_spelt_out_addresses_are_scrubbed():
+    cases = {
+        "call 9  8  4  1  2  3  4  5  6  7 now": "call [ID] now",
+        "ref 98,41,23,45,67": "ref [ID]",
+        "no 9841_234_567": "no [ID]",
+        "mail sita . tamang @ gmail . com": "mail [EMAIL]",
+        "mail sita(at)gmail(dot)com": "mail [EMAIL]",
+        "mail sita AT gmail DOT com": "mail [EMAIL]",
+    }
+    for text, expected in cases.items():
+        assert scrub(text)[0] == expected, text
+    for text in ("we met at school. Then we left", "spent 1,200,000 rupees", "ages 1, 2, 3 and 4"):
+        assert scrub(text)[0] == text
+
+
+def test_hemisphere_letters_dates_with_month_names_years_of_birth_and_accounts():
+    cases = {
+        "at 27.7172N, 85.3240E": "at [GPS]",
+        "at N27.7172 E85.3240": "at [GPS]",
+        "DOB 12-Mar-1931": "DOB [DATE]",
+        "१२ मार्च 1931 मा": "[DATE] मा",
+        "birth year: 1931": "birth year: [DATE]",
+        "born in the year 1931": "born in the year [DATE]",
+        "b. 1931": "b. [DATE]",
+        "जन्म वर्ष २०४७": "जन्म वर्ष [DATE]",
+        "facebook: sita.tamang.123": "facebook: [NAME]",
+    }
+    for text, expected in cases.items():
+        assert scrub(text)[0] == expected, text
+    assert scrub("I was born in the village")[0] == "I was born in the village"
