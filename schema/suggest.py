@@ -155,6 +155,11 @@ _ID_PATTERNS = (
     re.compile(r"^[A-Z]{1,3}\d{6,9}$"),  # passports and similar
 )
 _GENERIC_ID = re.compile(r"^[A-Za-z]{0,6}[-_/]?\d{3,}[A-Za-z]?$")
+#: UUIDs and long hex keys (KoboToolbox's "uuid:..." instance ids, database keys)
+_UUID = re.compile(
+    r"^(?:uuid:)?(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{16,})$",
+    re.I,
+)
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _DIGITS = re.compile(r"\d")
 
@@ -286,6 +291,12 @@ def suggest_role(
         if _share(values, lambda v: bool(_EMAIL.match(v))) >= MATCH_SHARE:
             return RoleSuggestion(
                 name, ColumnRole.DIRECT_IDENTIFIER, reason="values are email addresses"
+            )
+        if _share(values, lambda v: bool(_UUID.match(v))) >= MATCH_SHARE:
+            return RoleSuggestion(
+                name,
+                ColumnRole.DIRECT_IDENTIFIER,
+                reason="values are UUIDs or hex keys (they link a record to the raw data)",
             )
         if _share(values, _is_id_number) >= MATCH_SHARE:
             return RoleSuggestion(

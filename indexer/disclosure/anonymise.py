@@ -17,6 +17,10 @@ from indexer.disclosure.risk import measure_risk
 from indexer.disclosure.scrub import scrub_columns
 from schema.errors import InvalidInput, Problem
 from schema.roles import ColumnRole, ColumnSpec
+from schema.suggest import suggest_roles
+
+#: What a column name may not hold: column names are published as they are.
+_NAME_PLACEHOLDERS = ("PHONE", "EMAIL", "ID", "GPS")
 
 _PLACEHOLDER_OF = {"phone": "PHONE", "email": "EMAIL", "national_id": "ID", "gps": "GPS"}
 _NOT_SCRUB_SOURCES = {"collection_metadata"}
@@ -158,6 +162,7 @@ def anonymise(
                 for name in unknown
             ],
         )
+    _refuse_identifiers_in_names(df.columns, regions)
     specs = {
         name: columns.get(name) or ColumnSpec(name=name, role=ColumnRole.OTHER)
         for name in df.columns
@@ -175,10 +180,9 @@ def anonymise(
             continue
         if name == config.weight_column:
             continue
-        if spec.role == ColumnRole.DIMENSION or (
-            spec.role == ColumnRole.MEASURE and df.schema[name].is_numeric()
-        ):
+        if spec.role == ColumnRole.DIMENSION:
             continue
+        # A measure too: phone numbers typed as numbers are numbers.
         found = detect_column(name, df.get_column(name), regions, config.detection_share)
         if found is None:
             continue
@@ -196,6 +200,18 @@ def anonymise(
             "collection_metadata" if found.kind == "collection_metadata" else "detected_identifier"
         )
         dropped[name] = DroppedColumn(name, reason, found.kind, found.evidence, found.share)
+    # A column declared "other" is kept no less protected than its suggested role: an
+    # identifier by its values (unique codes, phone numbers) is dropped, a fact others can
+    # know (a ward, a job, a year of birth) is a quasi-identifier.
+    promoted = _protective_roles(df, specs, dropped, config)
+    for name, suggestion in promoted.items():
+        if suggestion.role == ColumnRole.DIRECT_IDENTIFIER:
+            dropped[name] = DroppedColumn(name, "suggested_identifier", None, "values")
+        else:
+            specs[name] = dataclasses.replace(
+                specs[name], role=ColumnRole.QUASI_IDENTIFIER, dimension=suggestion.dimension
+            )
+    report.promoted = {n: str(s.role) for n, s in promoted.items()}
     report.dropped = list(dropped.values())
 
     identifier_values: dict[str, list[str]] = {}
@@ -209,18 +225,26 @@ def anonymise(
     kept = {name: spec for name, spec in specs.items() if name not in dropped}
 
     # 2. quasi-identifiers and sensitive attributes
+    # A quasi-identifier flagged sensitive is still one (generalised, k-anonymous): what
+    # others can know links a record to a person whatever else it says. A sensitive
+    # dimension is the sensitive attribute that l-diversity protects.
     qi_names = [
         name
         for name, spec in kept.items()
         if name != config.weight_column
-        and not spec.sensitive
         and (
             spec.role == ColumnRole.QUASI_IDENTIFIER
-            or (spec.role == ColumnRole.DIMENSION and config.dimensions_are_quasi_identifiers)
+            or (
+                spec.role == ColumnRole.DIMENSION
+                and config.dimensions_are_quasi_identifiers
+                and not spec.sensitive
+            )
         )
     ]
     sensitive_names = [
-        name for name, spec in kept.items() if spec.sensitive and spec.role != ColumnRole.FREE_TEXT
+        name
+        for name, spec in kept.items()
+        if spec.sensitive and spec.role != ColumnRole.FREE_TEXT and name not in qi_names
     ]
     report.quasi_identifiers = qi_names
     report.sensitive_columns = sensitive_names
@@ -299,6 +323,58 @@ def anonymise(
 
     report.free_text_preview = _preview(df, records, free_text, config.preview_size)
     return AnonymisedTable(records=records, columns=published, report=report)
+
+
+def _refuse_identifiers_in_names(names: list[str], regions: tuple[str, ...]) -> None:
+    """Column names are published: one holding a phone number, an email address, an ID
+    number or coordinates is an error naming it, not a header to publish."""
+    if not names:
+        return
+    frame = pl.DataFrame({"name": list(names)}, schema={"name": pl.String})
+    scrubbed, _counts = scrub_columns(frame, ["name"], {}, regions=regions)
+    problems = []
+    for name, clean in zip(names, scrubbed.get_column("name").to_list(), strict=True):
+        found = [p for p in _NAME_PLACEHOLDERS if f"[{p}]" in clean and f"[{p}]" not in name]
+        if found:
+            what = ", ".join(p.lower() if p != "ID" else "ID number" for p in found)
+            problems.append(
+                Problem(
+                    "identifier_in_column_name",
+                    f"The column name holds what looks like personal data ({what}): column "
+                    "names are published as they are. Rename the column.",
+                    column=name,
+                )
+            )
+    if problems:
+        raise InvalidInput("A column name holds personal data.", problems)
+
+
+def _protective_roles(
+    df: pl.DataFrame,
+    specs: dict[str, ColumnSpec],
+    dropped: dict[str, DroppedColumn],
+    config: DisclosureConfig,
+) -> dict:
+    """The "other" columns whose suggested role protects more: an identifier by its values,
+    or a quasi-identifier (see :func:`schema.suggest.suggest_role`)."""
+    others = [
+        name
+        for name, spec in specs.items()
+        if spec.role == ColumnRole.OTHER
+        and not spec.sensitive  # a sensitive attribute stays one (l-diversity)
+        and name not in dropped
+        and name != config.weight_column
+    ]
+    if not others:
+        return {}
+    out = {}
+    for name, suggestion in suggest_roles(df.select(others)).items():
+        if suggestion.role == ColumnRole.QUASI_IDENTIFIER or (
+            suggestion.role == ColumnRole.DIRECT_IDENTIFIER
+            and suggestion.reason.startswith("values ")
+        ):
+            out[name] = suggestion
+    return out
 
 
 def _changes(generalisation: dict, columns: list[QIColumn]) -> bool:

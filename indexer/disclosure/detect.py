@@ -126,6 +126,27 @@ def sample_values(series: pl.Series, size: int = _SAMPLE) -> list[str]:
     return values.to_list()
 
 
+def _numeric_phones(series: pl.Series, regions: tuple[str, ...], share: float) -> Detection | None:
+    """Phone numbers typed into a column of numbers (9841234567.0 from a spreadsheet): whole
+    numbers of 9 to 15 digits that are valid numbers of ``regions``."""
+    if not series.dtype.is_numeric() or series.dtype == pl.Boolean:
+        return None
+    numbers = series.drop_nulls()
+    if series.dtype.is_float():
+        numbers = numbers.filter(numbers.is_finite())
+    numbers = numbers.filter((numbers.abs() >= 10**8) & (numbers.abs() < 10**15))
+    if numbers.len() == 0 or numbers.len() < share * max(series.len() - series.null_count(), 1):
+        return None
+    whole = numbers.filter(numbers == numbers.round(0)) if series.dtype.is_float() else numbers
+    values = sample_values(whole.cast(pl.Int64).cast(pl.String))
+    if not values:
+        return None
+    found = sum(_is_valid_phone(v, regions) for v in values)
+    if found / len(values) >= share:
+        return Detection("phone", "values", round(found / len(values), 3))
+    return None
+
+
 def detect_column(
     name: str, series: pl.Series, regions: tuple[str, ...], share: float
 ) -> Detection | None:
@@ -135,7 +156,7 @@ def detect_column(
     if series.dtype != pl.String and series.dtype != pl.Categorical:
         if _GPS_NAME.search(name) and series.dtype.is_float():
             return Detection("gps", "column_name")
-        return None
+        return _numeric_phones(series, regions, share)
     values = sample_values(series)
     if values:
         kinds: dict[str, int] = {}

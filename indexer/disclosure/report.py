@@ -32,6 +32,8 @@ class DisclosureReport:
     l: int | None = None  # noqa: E741
     l_target_reachable: bool = True
     quasi_identifiers: list[str] = field(default_factory=list)
+    #: "other" columns given their suggested, more protective role (name -> role)
+    promoted: dict[str, str] = field(default_factory=dict)
     sensitive_columns: list[str] = field(default_factory=list)
     dropped: list[DroppedColumn] = field(default_factory=list)
     scrubbed: dict[str, int] = field(default_factory=dict)
