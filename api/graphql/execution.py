@@ -190,19 +190,26 @@ class GraphQLEndpoint:
         self._documents = DocumentCache()
 
     def _document(self, query: str) -> PreparedDocument:
+        """The parsed and validated document of ``query`` (cached), or its errors."""
         found = self._documents.get(query)
         if found is not None:
             return found
         try:
             document = parse(query, max_tokens=self.limits.max_tokens)
         except GraphQLError as err:
-            code = "query_too_large" if "token limit" in err.message else "syntax_error"
+            # graphql-core: "Document contains more than 5000 tokens. Parsing aborted."
+            too_large = "tokens" in err.message and "more than" in err.message
+            code = "query_too_large" if too_large else "syntax_error"
             value = PreparedDocument(None, [format_phase_error(err, code)])
         else:
-            errors = validate(self.schema, document)
-            value = PreparedDocument(
-                document, [format_phase_error(e, "validation_failed") for e in errors]
-            )
+            crowded = _crowded(document, self.limits)
+            if crowded is not None:
+                value = PreparedDocument(None, [format_phase_error(crowded, "query_too_large")])
+            else:
+                errors = validate(self.schema, document)
+                value = PreparedDocument(
+                    document, [format_phase_error(e, "validation_failed") for e in errors]
+                )
         self._documents.put(query, value)
         return value
 
@@ -325,3 +332,29 @@ def _rate_headers(state) -> dict[str, str]:
         "X-RateLimit-Reset": str(int(state.reset_at)),
         "X-GraphQL-Cost": str(state.points),
     }
+
+
+def _crowded(document: DocumentNode, limits: QueryLimits) -> GraphQLError | None:
+    """A selection set of more than ``max_selections`` fields, or a document of more than
+    ``max_fields``: refused before validation, whose rule for overlapping fields costs the
+    square of a selection set's size (``{ a a a ... }`` would buy seconds of CPU for free)."""
+    total = 0
+    stack = [d.selection_set for d in document.definitions if getattr(d, "selection_set", None)]
+    while stack:
+        selection_set = stack.pop()
+        selections = selection_set.selections
+        if len(selections) > limits.max_selections:
+            return GraphQLError(
+                f"A selection set has {len(selections)} fields; at most "
+                f"{limits.max_selections} are allowed.",
+                nodes=[selections[0]],
+                extensions={"maxSelections": limits.max_selections},
+            )
+        total += len(selections)
+        if total > limits.max_fields:
+            return GraphQLError(
+                f"The query selects more than {limits.max_fields} fields.",
+                extensions={"maxFields": limits.max_fields},
+            )
+        stack.extend(s.selection_set for s in selections if getattr(s, "selection_set", None))
+    return None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import graphene
 from graphql import print_schema
+from graphql_relay import from_global_id
 
 from api.graphql.aggregates.schema import AggregateQueries
 from api.graphql.core.types import RateLimit
@@ -33,7 +34,27 @@ class Query(
     PartnershipQueries,
     graphene.ObjectType,
 ):
-    node = graphene.relay.Node.Field(description="Any object by its global ID.")
+    node = graphene.Field(
+        graphene.relay.Node,
+        id=graphene.ID(required=True, description="The ID of the object"),
+        description="Any object by its global ID.",
+    )
+
+    @staticmethod
+    def resolve_node(root, info, id):
+        """The object of a global ID; ``null`` for an ID that names no object of this schema
+        (not base64, an unknown type, a type that is not a Node), as Relay expects."""
+        try:
+            type_name, _raw = from_global_id(id)
+        except (TypeError, ValueError, UnicodeDecodeError):
+            return None
+        found = info.schema.get_type(type_name) if type_name else None
+        graphene_type = getattr(found, "graphene_type", None)
+        interfaces = getattr(getattr(graphene_type, "_meta", None), "interfaces", ())
+        if graphene_type is None or graphene.relay.Node not in interfaces:
+            return None
+        return graphene.relay.Node.get_node_from_global_id(info, id)
+
     rate_limit = graphene.Field(
         RateLimit,
         required=True,

@@ -259,13 +259,24 @@ def build_cube(
                         m: (
                             None
                             if suppressed or row[f"_mean_{m}"] is None
-                            else float(row[f"_mean_{m}"])
+                            else published_mean(row[f"_mean_{m}"])
                         )
                         for m in measures
                     },
                 )
             )
     return ProtectedCube(cells=cells, dimensions=dims, measures=measures, threshold=threshold)
+
+
+#: Significant figures of a published mean: a full-precision mean of a yes/no or whole-number
+#: measure gives away its cell's true count (the one denominator that makes mean x n whole),
+#: which undoes the count's perturbation and, through the margins, suppressed cells.
+MEAN_FIGURES = 3
+
+
+def published_mean(value: float) -> float:
+    """``value`` rounded to :data:`MEAN_FIGURES` significant figures."""
+    return float(f"{float(value):.{MEAN_FIGURES}g}")
 
 
 def _coded(records: pl.DataFrame, dims: list[str]) -> tuple[dict[str, list[str]], list[pl.Series]]:

@@ -176,3 +176,42 @@ def test_budget_is_shared_through_redis_by_every_process(fresh_server):
 def test_malformed_requests_are_400_with_a_code(corpus_server, body):
     r = post(corpus_server, body)
     assert r.status_code == 400 and first_error(r)["extensions"]["code"] == "bad_request"
+
+
+def test_a_crowded_selection_set_is_refused_before_validation(corpus_server):
+    crowded = "{ dimensions { " + "code " * 2400 + "} }"
+    error = first_error(post(corpus_server, {"query": crowded}))
+    assert error["extensions"]["code"] == "query_too_large"
+    assert "at most 200" in error["message"]
+    fits = post(corpus_server, {"query": "{ dimensions { " + "code " * 150 + "} }"})
+    assert "errors" not in fits.json()
+
+
+def test_the_token_limit_has_its_own_code(corpus_server):
+    many = "{" + "".join(f"a{i}:rateLimit{{cost}}" for i in range(900)) + "}"  # 5,400 tokens
+    error = first_error(post(corpus_server, {"query": many}))
+    assert error["extensions"]["code"] == "query_too_large" and "tokens" in error["message"]
+
+
+def test_node_of_an_id_naming_nothing_is_null(corpus_server):
+    for bad in ("garbage", "VXNlcjox", ""):  # not base64; "User:1", a type not in the schema
+        answer = post(
+            corpus_server,
+            {"query": "query($id: ID!) { node(id: $id) { id } }", "variables": {"id": bad}},
+        )
+        assert answer.json() == {"data": {"node": None}}, bad
+
+
+def test_a_column_filtered_twice_keeps_what_both_filters_accept(corpus_server):
+    slug = corpus_server.extras["corpus"]["siraha-disability"]["result"]["slug"]
+    query = """query($d: String!, $f: [RecordFilter!]) {
+        records(dataset: $d, filter: $f, first: 1) { totalCount } }"""
+
+    def total(*filters):
+        value = [{"column": "sex", "values": v} for v in filters]
+        return corpus_server.execute(query, {"d": slug, "f": value})["records"]["totalCount"]
+
+    females = total(["female"])
+    assert 0 < females < total(["female", "male"])
+    assert total(["female", "male"], ["female"]) == females
+    assert total(["male"], ["female"]) == 0

@@ -41,6 +41,10 @@ class QueryLimits:
     max_batch: int = 5
     max_tokens: int = 5_000
     max_query_chars: int = 20_000
+    #: fields in one selection set, and in the whole document: checked before validation,
+    #: whose overlapping-fields rule costs the square of a selection set's size
+    max_selections: int = 200
+    max_fields: int = 2_000
 
     @classmethod
     def from_config(cls, config) -> QueryLimits:
@@ -51,6 +55,8 @@ class QueryLimits:
             "max_batch": "GRAPHQL_MAX_BATCH",
             "max_tokens": "GRAPHQL_MAX_TOKENS",
             "max_query_chars": "GRAPHQL_MAX_QUERY_CHARS",
+            "max_selections": "GRAPHQL_MAX_SELECTIONS",
+            "max_fields": "GRAPHQL_MAX_FIELDS",
         }
         return cls(**{k: int(config[v]) for k, v in names.items() if config.get(v) is not None})
 

@@ -25,7 +25,12 @@ class RecordQueries(graphene.ObjectType):
         ctx = info.context
         dataset_id = published_dataset_id(ctx, dataset)
         first = max(1, check_first(first))
+        # Entries are ANDed: a column named twice keeps the values both accept.
         filters: dict[str, list[str]] = {}
         for item in filter or []:
-            filters.setdefault(item["column"], []).extend(item["values"])
+            values = list(dict.fromkeys(item["values"]))
+            if item["column"] in filters:
+                accepted = set(values)
+                values = [v for v in filters[item["column"]] if v in accepted]
+            filters[item["column"]] = values
         return ctx.runtime.search.records(dataset_id, filters=filters, limit=first, after=after)
