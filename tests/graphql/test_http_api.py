@@ -221,3 +221,14 @@ def test_get_variables_nested_too_deeply_are_a_bad_request_not_a_crash(corpus_se
         )
         assert r.status_code == 400
         assert r.json()["errors"][0]["extensions"]["code"] == "bad_request"
+
+
+def test_a_query_sent_as_application_graphql(corpus_server):
+    answer = requests.post(
+        f"{corpus_server.url}/graphql",
+        data="query Q($n: Int) { datasets(first: $n) { totalCount } }",
+        params={"variables": '{"n": 1}', "operationName": "Q"},
+        headers={"Content-Type": "application/graphql"},
+        timeout=15,
+    )
+    assert answer.status_code == 200 and answer.json()["data"]["datasets"]["totalCount"] == 4
