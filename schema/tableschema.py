@@ -14,7 +14,10 @@ from typing import Any
 from .roles import ColumnRole, ColumnSpec
 from .vocabularies import DIMENSIONS, Dimension
 
-AGE_PATTERN = r"^(\d{1,3}|\d{1,3}-\d{1,3}|\d{1,3}\+)$"
+#: An age code: a single year, a band ``30-39`` or an open band ``70+``. Table Schema patterns are
+#: XML Schema regular expressions: matched against the whole value (no ``^``/``$``, which would be
+#: literal characters there). In Python, match it with ``re.fullmatch``.
+AGE_PATTERN = r"(\d{1,3}|\d{1,3}-\d{1,3}|\d{1,3}\+)"
 
 
 def _dimension_field(name: str, spec: ColumnSpec, dim: Dimension) -> dict[str, Any]:

@@ -90,9 +90,11 @@ def hxl_tags(columns: list[str], specs: dict[str, ColumnSpec]) -> list[str]:
 
 
 def csv_text(df: pl.DataFrame, hxl: list[str] | None = None) -> str:
-    """UTF-8 CSV with a header row, then the HXL row when given, then the records.
+    """The spreadsheet CSV (``download.csv``): header row, the HXL row when given, then the records.
 
-    CSV is opened in spreadsheets, so formula-like cells (and names) are neutralised.
+    This is the file people open in Excel or LibreOffice, so formula-like cells
+    (and names) are neutralised with a leading apostrophe. That changes values,
+    so no Data Package describes this file: see :func:`package_csv_text`.
     """
     head = io.StringIO()
     writer = csv.writer(head, lineterminator="\n")
@@ -100,6 +102,24 @@ def csv_text(df: pl.DataFrame, hxl: list[str] | None = None) -> str:
     if hxl is not None:
         writer.writerow(hxl)
     return head.getvalue() + neutralise_formulas(df).write_csv(include_header=False)
+
+
+def package_csv_text(df: pl.DataFrame) -> str:
+    """The CSV a Data Package describes: the true header and values, RFC 4180 quoting only.
+
+    A Data Package is a contract for programs (frictionless, pandas, R, a
+    harvester): its Table Schema names the fields and types, and the CSV must
+    carry exactly those names and the values ``download.json`` gives. The
+    apostrophe that protects a spreadsheet user would be data here (``'@ward``
+    instead of ``@ward``, ``'- note`` instead of ``- note``), so it is not
+    added. CSV readers do not execute cells; quoting (a cell with a comma,
+    quote or line break, or a name like that, is quoted and its quotes doubled)
+    is all they need. People who open records in a spreadsheet are given
+    ``download.csv``, which stays neutralised; the package's resource says so.
+    """
+    head = io.StringIO()
+    csv.writer(head, lineterminator="\n").writerow(df.columns)
+    return head.getvalue() + df.write_csv(include_header=False)
 
 
 def json_text(df: pl.DataFrame, hxl: list[str] | None = None) -> str:
@@ -110,8 +130,75 @@ def json_text(df: pl.DataFrame, hxl: list[str] | None = None) -> str:
     return json.dumps([df.columns, hxl, *rows], ensure_ascii=False, default=str)
 
 
+def _typed(value: Any, kind: str) -> Any:
+    """``value`` as a Table Schema field of ``kind`` holds it (ValueError when it cannot)."""
+    if kind == "integer":
+        if isinstance(value, bool):
+            raise ValueError(value)
+        number = float(value)
+        if not number.is_integer():
+            raise ValueError(value)
+        return int(number)
+    if kind == "number":
+        if isinstance(value, bool):
+            raise ValueError(value)
+        return float(value)
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        text = str(value)
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(value)
+    return str(value)
+
+
+#: Table Schema's default ``trueValues`` / ``falseValues``.
+_TRUE = {"true", "True", "TRUE", "1"}
+_FALSE = {"false", "False", "FALSE", "0"}
+#: Constraints Table Schema allows only on string fields.
+_STRING_ONLY = ("pattern", "minLength", "maxLength")
+
+
+def _constraints(field: dict[str, Any], series: pl.Series) -> dict[str, Any]:
+    """The field's constraints made to agree with its (final) type and the published values.
+
+    A dimension read as numbers (district codes ``1``..``7``) keeps its code
+    list as numbers; codes that cannot be of that type cannot occur and are
+    left out. ``pattern`` (the age bands') applies only to strings, so a
+    column of single years read as integers drops it.
+    """
+    kind = field.get("type", "string")
+    constraints = dict(field.get("constraints") or {})
+    if kind != "string":
+        for name in _STRING_ONLY:
+            constraints.pop(name, None)
+    enum = constraints.get("enum")
+    if enum is not None:
+        typed: list[Any] = []
+        for value in enum:
+            try:
+                item = _typed(value, kind)
+            except (TypeError, ValueError):
+                continue
+            if item not in typed:
+                typed.append(item)
+        seen = [_typed(v, kind) for v in series.drop_nulls().unique().sort().to_list()]
+        # Generalisation adds codes such as "other"; the schema says what is there.
+        typed.extend(v for v in seen if v not in typed)
+        constraints["enum"] = typed
+    return constraints
+
+
 def records_schema(df: pl.DataFrame, version: DatasetVersion) -> dict[str, Any]:
-    """Table Schema of the published CSV: fields in the CSV's order and true to its values."""
+    """Table Schema of the published CSV: fields in the CSV's order and true to its values.
+
+    The type follows the published column (the anonymiser may have banded a
+    measure or the reader typed codes as numbers), and the constraints follow
+    the type (see :func:`_constraints`).
+    """
     specs = column_specs(version)
     ordered = {n: specs.get(n) or ColumnSpec(name=n, role=ColumnRole.OTHER) for n in df.columns}
     schema = table_schema(ordered)
@@ -124,25 +211,28 @@ def records_schema(df: pl.DataFrame, version: DatasetVersion) -> dict[str, Any]:
             cast = series.cast(pl.Float64, strict=False)
             if cast.null_count() != series.null_count():
                 field["type"] = "string"  # a measure the anonymiser coarsened to bands
-        enum = (field.get("constraints") or {}).get("enum")
-        if enum is not None:
-            seen = [str(v) for v in series.drop_nulls().unique().sort().to_list()]
-            extra = [v for v in seen if v not in enum]
-            if extra:
-                # Generalisation adds codes such as "other"; the schema says what is there.
-                field["constraints"] = {"enum": [*enum, *extra]}
         if series.dtype.is_integer():
             field["type"] = "integer"
         elif series.dtype.is_float():
             field["type"] = "number"
         elif series.dtype == pl.Boolean:
             field["type"] = "boolean"
+        if "constraints" in field:
+            constraints = _constraints(field, series)
+            if constraints:
+                field["constraints"] = constraints
+            else:
+                del field["constraints"]
         fields.append(field)
     return {"fields": fields, "missingValues": [""]}
 
 
 def datapackage(item: PublishedDataset, df: pl.DataFrame, *, csv_path: str) -> dict[str, Any]:
-    """A Frictionless (tabular) Data Package descriptor for the published version."""
+    """A Frictionless (tabular) Data Package descriptor for the published version.
+
+    ``csv_path`` must point at :func:`package_csv_text` of ``df`` (true values),
+    never at the neutralised ``download.csv``.
+    """
     version = item.version
     name = re.sub(r"[^a-z0-9._-]+", "-", item.dataset.slug.lower()) or "dataset"
     descriptor: dict[str, Any] = {
@@ -164,11 +254,16 @@ def datapackage(item: PublishedDataset, df: pl.DataFrame, *, csv_path: str) -> d
                 "profile": "tabular-data-resource",
                 "name": "records",
                 "title": "Anonymised records",
+                "description": (
+                    "The anonymised records with their true values. Cells are not"
+                    " neutralised for spreadsheets: to open the records in a"
+                    " spreadsheet, use download.csv."
+                ),
                 "path": csv_path,
                 "format": "csv",
                 "mediatype": "text/csv",
                 "encoding": "utf-8",
-                "dialect": {"delimiter": ",", "header": True},
+                "dialect": {"delimiter": ",", "doubleQuote": True, "header": True},
                 "schema": records_schema(df, version),
             }
         ],

@@ -11,8 +11,10 @@ import dataclasses
 import io
 import json
 import zipfile
+from datetime import UTC, datetime
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import func, select
 
 from api.context import runtime
 from api.federation import dcat
@@ -22,9 +24,11 @@ from api.federation.downloads import (
     datapackage,
     hxl_tags,
     json_text,
+    package_csv_text,
     public_records,
 )
 from api.federation.published import base_url_of, published_one, published_page
+from catalog.models import Dataset
 from schema.errors import CGDError, InvalidInput, NotFound, Problem
 
 bp = Blueprint("federation", __name__)
@@ -84,6 +88,25 @@ def catalog_negotiated() -> Response:
     return resp
 
 
+def _catalogue_modified(session) -> datetime | None:
+    """When the public catalogue last changed: the newest modification of any public dataset.
+
+    Taken over the whole catalogue (the rule of ``published_page``: a published
+    version and not withdrawn), not over one page, so that every page of the
+    catalogue describes the same ``dct:modified``.
+    """
+    newest = session.scalar(
+        select(func.max(func.coalesce(Dataset.updated_at, Dataset.created_at))).where(
+            Dataset.published_version_id.is_not(None), Dataset.withdrawn.is_(False)
+        )
+    )
+    if newest is None:
+        return None
+    if isinstance(newest, str):  # SQLite returns the aggregate as text
+        newest = datetime.fromisoformat(newest)
+    return newest.replace(tzinfo=UTC) if newest.tzinfo is None else newest.astimezone(UTC)
+
+
 @bp.route("/catalog.<any(jsonld, ttl, rdf):ext>")
 def catalog(ext: str) -> Response:
     """The DCAT-AP catalogue, one hydra page at a time (``?page=``, ``?per_page=``)."""
@@ -93,7 +116,7 @@ def catalog(ext: str) -> Response:
     base = base_url_of(rt.config)
     with rt.db.session() as session:
         total, items = published_page(session, base, limit=per_page, offset=(page - 1) * per_page)
-        modified = max((i.modified for i in items), default=None)
+        modified = _catalogue_modified(session)
         graph = dcat.catalog_graph(
             items,
             base_url=base,
@@ -151,17 +174,33 @@ def download(slug: str, ext: str) -> Response:
 
 @bp.route("/datasets/<slug>/datapackage.json")
 def datapackage_descriptor(slug: str) -> Response:
-    """The Data Package descriptor; its resource points at the CSV download."""
+    """The Data Package descriptor; its resource points at :func:`datapackage_records`.
+
+    Not at ``download.csv``: that file is neutralised for spreadsheets (a cell
+    or name starting with ``= + - @`` gets an apostrophe), so its header and
+    values would disagree with the schema and with ``download.json``.
+    """
     rt = runtime()
     with rt.db.session() as session:
         item = published_one(session, slug, base_url_of(rt.config))
         df = public_records(rt.files, item.version)
-        descriptor = datapackage(item, df, csv_path=f"{item.uri}/download.csv")
+        descriptor = datapackage(item, df, csv_path=f"{item.uri}/datapackage/records.csv")
     return Response(
         json.dumps(descriptor, ensure_ascii=False, indent=2),
         mimetype="application/json",
         headers={"Access-Control-Allow-Origin": "*"},
     )
+
+
+@bp.route("/datasets/<slug>/datapackage/records.csv")
+def datapackage_records(slug: str) -> Response:
+    """The CSV resource of ``datapackage.json``: the public version's records, true values."""
+    rt = runtime()
+    with rt.db.session() as session:
+        item = published_one(session, slug, base_url_of(rt.config))
+        df = public_records(rt.files, item.version)
+        name = f"{item.dataset.slug}-v{item.version.number}-records"
+    return _attachment(package_csv_text(df), "text/csv", f"{name}.csv")
 
 
 #: Versions whose anonymised records stay downloadable: the public one and those it replaced.
@@ -182,7 +221,12 @@ def _version_item(item, number: int | None):
 @bp.route("/datasets/<slug>/versions/<int:number>/datapackage.zip")
 def datapackage_zip(slug: str, number: int | None = None) -> Response:
     """The Data Package of the public version (or of an earlier published one) as one zip:
-    ``datapackage.json`` beside ``records.csv``."""
+    ``datapackage.json`` beside ``records.csv``.
+
+    ``records.csv`` is the package's resource, so it holds the true header and
+    values (:func:`package_csv_text`), not the spreadsheet-neutralised ones.
+    Entries are written readable by all (0644), as any unzip expects.
+    """
     rt = runtime()
     with rt.db.session() as session:
         item = _version_item(published_one(session, slug, base_url_of(rt.config)), number)
@@ -191,6 +235,18 @@ def datapackage_zip(slug: str, number: int | None = None) -> Response:
         name = f"{item.dataset.slug}-v{item.version.number}"
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("datapackage.json", json.dumps(descriptor, ensure_ascii=False, indent=2))
-        zf.writestr("records.csv", csv_text(df))
+        entries = {
+            "datapackage.json": json.dumps(descriptor, ensure_ascii=False, indent=2),
+            "records.csv": package_csv_text(df),
+        }
+        for entry, body in entries.items():
+            info = zipfile.ZipInfo(entry, date_time=_zip_time(item.modified))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o100644 << 16  # a regular file, rw-r--r--
+            zf.writestr(info, body)
     return _attachment(buf.getvalue(), "application/zip", f"{name}-datapackage.zip")
+
+
+def _zip_time(when: datetime) -> tuple[int, int, int, int, int, int]:
+    """A zip entry's timestamp (zip cannot hold a year before 1980)."""
+    return max(when.timetuple()[:6], (1980, 1, 1, 0, 0, 0))

@@ -19,10 +19,13 @@ from schema.vocabularies import DIMENSIONS
 
 DIMENSION_ROLES = ("dimension", "quasi_identifier")
 
+#: (format, media type, path) of a local dataset's downloads: the same ones, with the same
+#: keys and media types, as DCAT and CKAN list (``api.federation.published.local_distributions``).
 DISTRIBUTIONS = (
     ("csv", "text/csv", "download.csv"),
     ("json", "application/json", "download.json"),
-    ("datapackage", "application/json", "datapackage.json"),
+    ("datapackage", "application/vnd.datapackage+json", "datapackage.json"),
+    ("datapackage-zip", "application/zip", "datapackage.zip"),
 )
 
 
