@@ -22,7 +22,7 @@ import frictionless
 import polars as pl
 import pytest
 from rdflib import Graph
-from rdflib.namespace import DCAT, DCTERMS, RDF
+from rdflib import namespace as ns
 
 from api.federation.downloads import csv_text, package_csv_text, records_schema
 from api.federation.published import local_distributions
@@ -173,9 +173,9 @@ def test_catalogue_modified_is_the_same_on_every_page(node):
             resp = client.get(f"/catalog.{ext}?per_page=1&page={page}")
             assert resp.status_code == 200
             g = Graph().parse(data=resp.data.decode(), format=fmt)
-            (cat,) = g.subjects(RDF.type, DCAT.Catalog)
-            assert len(set(g.subjects(RDF.type, DCAT.Dataset))) == 1
-            seen.append(g.value(cat, DCTERMS.modified).toPython())
+            (cat,) = g.subjects(ns.RDF.type, ns.DCAT.Catalog)
+            assert len(set(g.subjects(ns.RDF.type, ns.DCAT.Dataset))) == 1
+            seen.append(g.value(cat, ns.DCTERMS.modified).toPython())
         assert seen == [times["plain-survey"]] * 2, (ext, seen)
 
 
