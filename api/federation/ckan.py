@@ -39,6 +39,7 @@ from api.federation.published import (
     published_page,
 )
 from catalog.models import Dataset, Organisation
+from catalog.services import datasets as dataset_service
 from catalog.services import organisations as organisation_service
 from indexer.search.base import MAX_LIMIT, SearchQuery
 from indexer.search.text import words
@@ -183,9 +184,11 @@ def _list(value: Any) -> list[str]:
 # -- fq: the Solr filter queries harvesters send ----------------------------------
 
 _QUOTED_VALUE = r'"(?:[^"\\]|\\.)*"'
+#: A clause's value: "quoted", a [range], a (group) or a bare word.
+_FQ_VALUE = rf"{_QUOTED_VALUE}|\[[^\]]*\]|\((?:[^()\"]|{_QUOTED_VALUE})*\)|[^\s()]+"
 _FQ_TOKEN = re.compile(
     r"\s*(?:(?P<op>OR\b|AND\b|\|\||&&|\(|\))|(?P<sign>[+-]?)(?P<name>[A-Za-z_][\w.]*):"
-    rf"(?P<raw>{_QUOTED_VALUE}|\[[^\]]*\]|\((?:[^()\"]|{_QUOTED_VALUE})*\)|[^\s()]+))"
+    rf"(?P<raw>{_FQ_VALUE}))"
 )
 #: The values inside ``field:(a OR "b c")``, and the operators between them.
 _GROUP_ITEM = re.compile(
@@ -274,7 +277,7 @@ def _date(text: str) -> datetime | None:
     text = text.strip()
     if text in {"*", ""}:
         return None
-    m = re.match(r"NOW|[0-9][0-9:.\-T]*Z?", text)
+    m = re.match(r"NOW|\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?Z?", text)
     base = m.group(0) if m else ""
     if base == "NOW":
         value = datetime.now(UTC)
@@ -364,7 +367,7 @@ def _value_check(name: str, value: str) -> Callable[[PublishedDataset], bool]:
     if name.startswith("extras_"):
         key = name.removeprefix("extras_")
         return lambda item: any(
-            e["key"] == key and e["value"] == value for e in package_dict(item)["extras"]
+            e["key"] == key and e["value"] == value for e in package_extras(item)
         )
     if name == "tags":
         return lambda item: value in item.keywords
@@ -622,14 +625,9 @@ def resource_dicts(item: PublishedDataset) -> list[dict[str, Any]]:
     ]
 
 
-def package_dict(item: PublishedDataset) -> dict[str, Any]:
-    """A CKAN package dictionary for a public dataset."""
+def package_extras(item: PublishedDataset) -> list[dict[str, str]]:
+    """A public dataset's CKAN ``extras`` (what ``fq=extras_<key>:value`` filters on)."""
     ds = item.dataset
-    tags = [
-        {"name": k, "display_name": (TOPICS.get(k) or {}).get("en", k), "state": "active"}
-        for k in item.keywords
-    ]
-    resources = resource_dicts(item)
     extras = [{"key": "source", "value": ds.source}, {"key": "uri", "value": item.uri}]
     if item.country:
         extras.append({"key": "country", "value": item.country})
@@ -650,6 +648,18 @@ def package_dict(item: PublishedDataset) -> dict[str, Any]:
                 {"key": "harvest_original_id", "value": item.provenance.get("original_id") or ""},
             ]
         )
+    return extras
+
+
+def package_dict(item: PublishedDataset) -> dict[str, Any]:
+    """A CKAN package dictionary for a public dataset."""
+    ds = item.dataset
+    tags = [
+        {"name": k, "display_name": (TOPICS.get(k) or {}).get("en", k), "state": "active"}
+        for k in item.keywords
+    ]
+    resources = resource_dicts(item)
+    extras = package_extras(item)
     org = ds.organisation
     return {
         "id": ds.id,
@@ -711,10 +721,7 @@ def _facet_display(name: str, value: str, orgs: dict[str, str]) -> str:
 # -- actions ---------------------------------------------------------------------
 
 
-_Q_CLAUSE = re.compile(
-    rf"(?<!\S)[+-]?(?P<name>[A-Za-z_][\w.]*):(?:{_QUOTED_VALUE}|\[[^\]]*\]"
-    rf"|\((?:[^()\"]|{_QUOTED_VALUE})*\)|[^\s()]+)"
-)
+_Q_CLAUSE = re.compile(rf"(?<!\S)[+-]?(?P<name>[A-Za-z_][\w.]*):(?:{_FQ_VALUE})")
 
 
 def split_q(q: str) -> tuple[str, list[str]]:
@@ -872,15 +879,16 @@ def package_show(params: dict[str, Any]) -> dict[str, Any]:
         return package_dict(_published_or_404(session, ref, base_url_of(rt.config)))
 
 
-#: The public rule (``datasets.list_published``) as column conditions, for column-only queries.
-_PUBLIC = (Dataset.published_version_id.is_not(None), Dataset.withdrawn.is_(False))
-
-
 def package_list(params: dict[str, Any]) -> list[str]:
     limit = _int(params, "limit", MAX_ROWS, 10**6) if "limit" in params else None
     offset = _int(params, "offset", 0, 10**7)
     with runtime().db.session() as session:
-        stmt = select(Dataset.slug).where(*_PUBLIC).order_by(Dataset.slug).offset(offset)
+        stmt = (
+            select(Dataset.slug)
+            .where(*dataset_service.PUBLISHED)
+            .order_by(Dataset.slug)
+            .offset(offset)
+        )
         if limit is not None:
             stmt = stmt.limit(limit)
         return list(session.scalars(stmt))
@@ -892,7 +900,7 @@ def _package_counts(session) -> Counter:
         dict(
             session.execute(
                 select(Dataset.organisation_id, func.count(Dataset.id))
-                .where(*_PUBLIC)
+                .where(*dataset_service.PUBLISHED)
                 .group_by(Dataset.organisation_id)
             ).all()
         )
@@ -941,7 +949,7 @@ def organization_show(params: dict[str, Any]) -> dict[str, Any]:
             ids = list(  # as datasets.list_published orders them
                 session.scalars(
                     select(Dataset.id)
-                    .where(*_PUBLIC, Dataset.organisation_id == org.id)
+                    .where(*dataset_service.PUBLISHED, Dataset.organisation_id == org.id)
                     .order_by(Dataset.updated_at.desc())
                     .limit(MAX_ROWS)
                 )
@@ -994,7 +1002,7 @@ def tag_list(params: dict[str, Any]) -> list[Any]:
     """The tags (topics and keywords) of public datasets; ``query`` keeps those containing it."""
     query = str(params.get("query") or params.get("q") or "").strip().lower()
     with runtime().db.session() as session:
-        metas = session.scalars(select(Dataset.metadata_).where(*_PUBLIC))
+        metas = session.scalars(select(Dataset.metadata_).where(*dataset_service.PUBLISHED))
         tags = sorted({k for meta in metas for k in keywords_of(meta or {})})
     if query:
         tags = [t for t in tags if query in t.lower()]

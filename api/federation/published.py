@@ -175,6 +175,12 @@ class PublishedDataset:
         return " ".join(parts)
 
 
+def catalogue_modified(session: Session) -> datetime | None:
+    """When the public catalogue last changed: the newest ``modified`` of its datasets, over
+    the whole catalogue (not one page), so every page of it gives the same ``dct:modified``."""
+    return _utc(dataset_service.latest_published_change(session))
+
+
 def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -188,6 +194,44 @@ def keywords_of(meta: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys([*(meta.get("topics") or []), *(meta.get("keywords") or [])]))
 
 
+#: The downloads of a local dataset's public version, as
+#: (key, title, format, media type, path under the dataset's page, description).
+LOCAL_DOWNLOADS = (
+    (
+        "csv",
+        "Anonymised records (CSV)",
+        "CSV",
+        "text/csv",
+        "download.csv",
+        "Anonymised records of the published version; add ?hxl=1 for an HXL hashtag row.",
+    ),
+    (
+        "json",
+        "Anonymised records (JSON)",
+        "JSON",
+        "application/json",
+        "download.json",
+        "Anonymised records of the published version as JSON.",
+    ),
+    (
+        "datapackage",
+        "Frictionless Data Package",
+        "JSON",
+        "application/vnd.datapackage+json",
+        "datapackage.json",
+        "Data Package descriptor with the CSV and its Table Schema.",
+    ),
+    (
+        "datapackage-zip",
+        "Frictionless Data Package (zip)",
+        "ZIP",
+        "application/zip",
+        "datapackage.zip",
+        "The descriptor, the CSV and its Table Schema in one file.",
+    ),
+)
+
+
 def local_distributions(
     dataset: Dataset, version: DatasetVersion | None, base_url: str
 ) -> list[Distribution]:
@@ -196,42 +240,8 @@ def local_distributions(
         return []
     page = f"{base_url}/datasets/{dataset.slug}"
     return [
-        Distribution(
-            "csv",
-            "Anonymised records (CSV)",
-            "CSV",
-            "text/csv",
-            page,
-            f"{page}/download.csv",
-            "Anonymised records of the published version; add ?hxl=1 for an HXL hashtag row.",
-        ),
-        Distribution(
-            "json",
-            "Anonymised records (JSON)",
-            "JSON",
-            "application/json",
-            page,
-            f"{page}/download.json",
-            "Anonymised records of the published version as JSON.",
-        ),
-        Distribution(
-            "datapackage",
-            "Frictionless Data Package",
-            "JSON",
-            "application/vnd.datapackage+json",
-            page,
-            f"{page}/datapackage.json",
-            "Data Package descriptor with the CSV and its Table Schema.",
-        ),
-        Distribution(
-            "datapackage-zip",
-            "Frictionless Data Package (zip)",
-            "ZIP",
-            "application/zip",
-            page,
-            f"{page}/datapackage.zip",
-            "The descriptor, the CSV and its Table Schema in one file.",
-        ),
+        Distribution(key, title, fmt, media, page, f"{page}/{path}", description)
+        for key, title, fmt, media, path, description in LOCAL_DOWNLOADS
     ]
 
 
@@ -295,11 +305,7 @@ def published_by_ids(session: Session, ids: list[str], base_url: str) -> list[Pu
         for d in session.scalars(
             select(Dataset)
             .options(selectinload(Dataset.versions), selectinload(Dataset.organisation))
-            .where(
-                Dataset.id.in_(chunk),
-                Dataset.published_version_id.is_not(None),
-                Dataset.withdrawn.is_(False),
-            )
+            .where(Dataset.id.in_(chunk), *dataset_service.PUBLISHED)
         ):
             found[d.id] = d
     datasets = [found[i] for i in dict.fromkeys(ids) if i in found]

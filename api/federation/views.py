@@ -11,10 +11,9 @@ import dataclasses
 import io
 import json
 import zipfile
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import func, select
 
 from api.context import runtime
 from api.federation import dcat
@@ -27,8 +26,12 @@ from api.federation.downloads import (
     package_csv_text,
     public_records,
 )
-from api.federation.published import base_url_of, published_one, published_page
-from catalog.models import Dataset
+from api.federation.published import (
+    base_url_of,
+    catalogue_modified,
+    published_one,
+    published_page,
+)
 from schema.errors import CGDError, InvalidInput, NotFound, Problem
 
 bp = Blueprint("federation", __name__)
@@ -88,25 +91,6 @@ def catalog_negotiated() -> Response:
     return resp
 
 
-def _catalogue_modified(session) -> datetime | None:
-    """When the public catalogue last changed: the newest modification of any public dataset.
-
-    Taken over the whole catalogue (the rule of ``published_page``: a published
-    version and not withdrawn), not over one page, so that every page of the
-    catalogue describes the same ``dct:modified``.
-    """
-    newest = session.scalar(
-        select(func.max(func.coalesce(Dataset.updated_at, Dataset.created_at))).where(
-            Dataset.published_version_id.is_not(None), Dataset.withdrawn.is_(False)
-        )
-    )
-    if newest is None:
-        return None
-    if isinstance(newest, str):  # SQLite returns the aggregate as text
-        newest = datetime.fromisoformat(newest)
-    return newest.replace(tzinfo=UTC) if newest.tzinfo is None else newest.astimezone(UTC)
-
-
 @bp.route("/catalog.<any(jsonld, ttl, rdf):ext>")
 def catalog(ext: str) -> Response:
     """The DCAT-AP catalogue, one hydra page at a time (``?page=``, ``?per_page=``)."""
@@ -116,7 +100,7 @@ def catalog(ext: str) -> Response:
     base = base_url_of(rt.config)
     with rt.db.session() as session:
         total, items = published_page(session, base, limit=per_page, offset=(page - 1) * per_page)
-        modified = _catalogue_modified(session)
+        modified = catalogue_modified(session)
         graph = dcat.catalog_graph(
             items,
             base_url=base,

@@ -56,12 +56,16 @@ def get_dataset(session: Session, ref: str, principal: Principal | None = None) 
     return dataset
 
 
+#: The public rule as column conditions: a published version, not withdrawn.
+PUBLISHED = (Dataset.published_version_id.is_not(None), Dataset.withdrawn.is_(False))
+
+
 def list_published(session: Session, *, limit: int = 100, offset: int = 0) -> list[Dataset]:
     return list(
         session.scalars(
             select(Dataset)
             .options(selectinload(Dataset.organisation))
-            .where(Dataset.published_version_id.is_not(None), Dataset.withdrawn.is_(False))
+            .where(*PUBLISHED)
             .order_by(Dataset.updated_at.desc())
             .limit(limit)
             .offset(offset)
@@ -70,14 +74,18 @@ def list_published(session: Session, *, limit: int = 100, offset: int = 0) -> li
 
 
 def count_published(session: Session) -> int:
-    return (
-        session.scalar(
-            select(func.count(Dataset.id)).where(
-                Dataset.published_version_id.is_not(None), Dataset.withdrawn.is_(False)
-            )
-        )
-        or 0
-    )
+    return session.scalar(select(func.count(Dataset.id)).where(*PUBLISHED)) or 0
+
+
+def latest_published_change(session: Session) -> datetime | None:
+    """When a public dataset last changed (its update, or its creation if never updated)."""
+    row = session.execute(
+        select(Dataset.updated_at, Dataset.created_at)
+        .where(*PUBLISHED)
+        .order_by(func.coalesce(Dataset.updated_at, Dataset.created_at).desc())
+        .limit(1)
+    ).first()
+    return (row[0] or row[1]) if row else None
 
 
 def create_dataset(

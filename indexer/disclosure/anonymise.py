@@ -206,7 +206,7 @@ def anonymise(
     promoted = _protective_roles(df, specs, dropped, config)
     for name, suggestion in promoted.items():
         if suggestion.role == ColumnRole.DIRECT_IDENTIFIER:
-            dropped[name] = DroppedColumn(name, "suggested_identifier", None, "values")
+            dropped[name] = DroppedColumn(name, "suggested_identifier", None, "suggestion")
         else:
             specs[name] = dataclasses.replace(
                 specs[name], role=ColumnRole.QUASI_IDENTIFIER, dimension=suggestion.dimension
@@ -355,8 +355,8 @@ def _protective_roles(
     dropped: dict[str, DroppedColumn],
     config: DisclosureConfig,
 ) -> dict:
-    """The "other" columns whose suggested role protects more: an identifier by its values,
-    or a quasi-identifier (see :func:`schema.suggest.suggest_role`)."""
+    """The "other" columns whose suggested role protects more: an identifier or a
+    quasi-identifier (see :func:`schema.suggest.suggest_role`)."""
     others = [
         name
         for name, spec in specs.items()
@@ -367,14 +367,12 @@ def _protective_roles(
     ]
     if not others:
         return {}
-    out = {}
-    for name, suggestion in suggest_roles(df.select(others)).items():
-        if suggestion.role == ColumnRole.QUASI_IDENTIFIER or (
-            suggestion.role == ColumnRole.DIRECT_IDENTIFIER
-            and suggestion.reason.startswith("values ")
-        ):
-            out[name] = suggestion
-    return out
+    protective = (ColumnRole.DIRECT_IDENTIFIER, ColumnRole.QUASI_IDENTIFIER)
+    return {
+        name: suggestion
+        for name, suggestion in suggest_roles(df.select(others)).items()
+        if suggestion.role in protective
+    }
 
 
 def _changes(generalisation: dict, columns: list[QIColumn]) -> bool:

@@ -59,21 +59,25 @@ class PresidioRecogniser:
                 yield hit.start, hit.end, kind
 
 
+#: A digit of another script than ASCII and Devanagari (Bengali "৯", Gujarati...) or a circled
+#: one ("➒", "⑨", which NFKC does not all map): read as its ASCII digit by :func:`fold`.
+_FOREIGN_DIGIT = re.compile(r"(?![0-9\u0966-\u096f])[\d\u2460-\u24ff\u2776-\u2793]")
+#: Seven digits, with up to three other characters between them: worth the phonenumbers pass.
+_DIGIT_RUN = re.compile(r"[0-9\u0966-\u096f](?:\D{0,3}[0-9\u0966-\u096f]){6}")
+
+
+def _ascii_digit(m: re.Match) -> str:
+    value = unicodedata.digit(m.group(), None)
+    return m.group() if value is None else str(value)
+
+
 def fold(text: str) -> str:
     """``text`` as the patterns read it: NFKC (fullwidth "９８４１" and "ｓｉｔａ＠", superscript
     and mathematical digits become plain ones) and every digit of another script (Bengali
     "৯৮৪১", circled "➒") as its ASCII digit; Devanagari digits stay, the patterns know them."""
     if text.isascii():
         return text
-    text = unicodedata.normalize("NFKC", text)
-    out = []
-    for ch in text:
-        if not ch.isascii() and not "\u0966" <= ch <= "\u096f":
-            value = unicodedata.digit(ch, None)
-            if value is not None:
-                ch = str(value)
-        out.append(ch)
-    return "".join(out)
+    return _FOREIGN_DIGIT.sub(_ascii_digit, unicodedata.normalize("NFKC", text))
 
 
 def identifier_tokens(values: Iterable[str], *, parts: bool = True) -> list[str]:
@@ -189,9 +193,8 @@ def scrub_columns(
         new_texts = scrubbed.get_column(column).to_list()
         # phonenumbers (and an optional recogniser) on what still has digits
         # (or on every text, for a recogniser)
-        digits = re.compile(r"[0-9\u0966-\u096f](?:\D{0,3}[0-9\u0966-\u096f]){6}")
         for i, text in enumerate(new_texts):
-            if recogniser is None and not digits.search(text):
+            if recogniser is None and not _DIGIT_RUN.search(text):
                 continue
             text = _phonenumbers_pass(text, regions)
             if recogniser is not None:

@@ -21,12 +21,11 @@ from types import SimpleNamespace
 import frictionless
 import polars as pl
 import pytest
+import requests
 from rdflib import Graph
 from rdflib import namespace as ns
 
 from api.federation.downloads import csv_text, package_csv_text, records_schema
-from api.federation.published import local_distributions
-from api.graphql.datasets.types import DISTRIBUTIONS
 from indexer.synthetic import demo_metadata, generate_survey
 from schema.tableschema import AGE_PATTERN
 
@@ -246,11 +245,20 @@ def test_package_csv_quotes_but_does_not_neutralise():
     assert spreadsheet[0] == ["'=a,b", "'@n"] and spreadsheet[1][0] == "'- x"
 
 
-def test_graphql_distributions_are_the_ones_dcat_and_ckan_list():
-    page = "http://portal.test/datasets/s"
-    dcat = local_distributions(
-        SimpleNamespace(slug="s"), SimpleNamespace(records_path="r.parquet"), "http://portal.test"
-    )
-    assert [(d.key, d.media_type, d.download_url) for d in dcat] == [
-        (fmt, media, f"{page}/{path}") for fmt, media, path in DISTRIBUTIONS
-    ]
+def test_graphql_distributions_are_the_ones_ckan_lists(node):
+    """Over HTTP: the GraphQL answer (built from the search document) and CKAN's resources
+    (built from the catalogue) give the same downloads with the same media types."""
+    answer = requests.post(
+        f"{node.url}/graphql",
+        json={
+            "query": "query($s: String!) { dataset(slug: $s) { distributions { mediaType url } } }",
+            "variables": {"s": EDGE_SLUG},
+        },
+        timeout=15,
+    ).json()
+    graphql = {(d["mediaType"], d["url"]) for d in answer["data"]["dataset"]["distributions"]}
+    package = requests.get(
+        f"{node.url}/api/3/action/package_show", params={"id": EDGE_SLUG}, timeout=15
+    ).json()["result"]
+    assert graphql == {(r["mimetype"], r["url"]) for r in package["resources"]}
+    assert len(graphql) == 4

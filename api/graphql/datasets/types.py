@@ -7,6 +7,7 @@ from typing import Any
 
 import graphene
 
+from api.federation.published import LOCAL_DOWNLOADS
 from api.graphql.core.connection import CountableConnection
 from api.graphql.core.context import pick_language
 from api.graphql.core.futures import then
@@ -19,14 +20,8 @@ from schema.vocabularies import DIMENSIONS
 
 DIMENSION_ROLES = ("dimension", "quasi_identifier")
 
-#: (format, media type, path) of a local dataset's downloads: the same ones, with the same
-#: keys and media types, as DCAT and CKAN list (``api.federation.published.local_distributions``).
-DISTRIBUTIONS = (
-    ("csv", "text/csv", "download.csv"),
-    ("json", "application/json", "download.json"),
-    ("datapackage", "application/vnd.datapackage+json", "datapackage.json"),
-    ("datapackage-zip", "application/zip", "datapackage.zip"),
-)
+#: (format, media type, path) of a local dataset's downloads: those DCAT and CKAN list.
+DISTRIBUTIONS = tuple((key, media, path) for key, _t, _f, media, path, _d in LOCAL_DOWNLOADS)
 
 
 @dataclass
